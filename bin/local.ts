@@ -1,0 +1,55 @@
+/** `npm start`: the authorization server on a laptop, on embedded defaults. */
+import { ConfigError, loadLocalConfig } from '../lambda/config.js';
+import { startLocalServer } from '../lambda/local/server.js';
+import { createLogger } from '../lambda/logging.js';
+import { endpointUrl, PATHS } from '../lambda/oauth/metadata.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadLocalConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const started = performance.now();
+  const server = await startLocalServer(config, { logger: createLogger(), host: process.env.HOST });
+  const ms = Math.round(performance.now() - started);
+  const e = (path: string) => endpointUrl(config.issuer, path);
+  console.log(
+    [
+      '',
+      `XAA authorization server listening on ${server.url} (ready in ${ms} ms)`,
+      '',
+      `  issuer          ${config.issuer}`,
+      `  discovery       ${e(PATHS.oauthMetadata)}`,
+      `                  ${e(PATHS.openidConfiguration)}`,
+      `  jwks            ${e(PATHS.jwks)}`,
+      `  token           ${e(PATHS.token)}`,
+      `  data            ${config.dataDir}`,
+      '',
+      '  trusted issuers',
+      ...config.trustedIssuers.map((t) => `    ${t.issuer}  (keys: ${t.jwksUri}; algorithms: ${t.algorithms.join(', ')})`),
+      '',
+      '  register a client (in another terminal):',
+      '    npm run admin -- clients add --client-id my-client --scope "read write" --resource https://api.example.com/',
+      '',
+    ].join('\n'),
+  );
+  const stop = () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error('The server could not start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

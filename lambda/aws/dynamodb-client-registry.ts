@@ -1,0 +1,99 @@
+/** The client registry in DynamoDB: one item per client, keyed by client_id. */
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { ClientRecord, ClientRegistry } from '../ports.js';
+import { CLIENTS_TABLE } from './tables.js';
+
+type Item = Record<string, AttributeValue>;
+
+export class DynamoDbClientRegistry implements ClientRegistry {
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(clientId: string): Promise<ClientRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /** Registers a client; refuses to overwrite one that exists. Resolves false if it did. */
+  async add(client: ClientRecord): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(client),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async list(): Promise<ClientRecord[]> {
+    const clients: ClientRecord[] = [];
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey, ConsistentRead: true }));
+      clients.push(...(page.Items ?? []).map(fromItem));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return clients.sort((a, b) => a.clientId.localeCompare(b.clientId));
+  }
+
+  /** Removes a client; resolves to the removed record, or undefined if there was none. */
+  async remove(clientId: string): Promise<ClientRecord | undefined> {
+    const { Attributes } = await this.db.send(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes ? fromItem(Attributes) : undefined;
+  }
+}
+
+function toItem(c: ClientRecord): Item {
+  const list = (values: readonly string[]): AttributeValue => ({ L: values.map((S) => ({ S })) });
+  return {
+    [CLIENTS_TABLE.partitionKey]: { S: c.clientId },
+    secret_ref: { S: c.secretRef },
+    scopes: list(c.scopes),
+    resources: list(c.resources),
+    enabled: { BOOL: c.enabled },
+    ...(c.tokenLifetime !== undefined && { token_lifetime: { N: String(c.tokenLifetime) } }),
+    ...(c.issuers !== undefined && { issuers: list(c.issuers) }),
+  };
+}
+
+function fromItem(item: Item): ClientRecord {
+  const list = (v: AttributeValue | undefined): string[] => (v?.L ?? []).map((x) => x.S ?? '').filter(Boolean);
+  return {
+    clientId: item[CLIENTS_TABLE.partitionKey]?.S ?? '',
+    secretRef: item.secret_ref?.S ?? '',
+    scopes: list(item.scopes),
+    resources: list(item.resources),
+    // A record without the flag predates it: enabled.
+    enabled: item.enabled?.BOOL ?? true,
+    ...(item.token_lifetime?.N !== undefined && { tokenLifetime: Number(item.token_lifetime.N) }),
+    ...(item.issuers !== undefined && { issuers: list(item.issuers) }),
+  };
+}

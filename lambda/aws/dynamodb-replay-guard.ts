@@ -1,0 +1,48 @@
+/**
+ * Single use of an assertion's jti (SPEC §5.8) as one conditional write: of any number of
+ * concurrent claims, DynamoDB lets exactly one create the item. Records expire by TTL.
+ */
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ReplayGuard } from '../ports.js';
+import { REPLAY_TABLE } from './tables.js';
+
+export class DynamoDbReplayGuard implements ReplayGuard {
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  async claim(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) },
+            [REPLAY_TABLE.ttlAttribute]: { N: String(Math.ceil(expiresAt)) },
+          },
+          // TTL deletes lazily: a record past its expiry no longer counts.
+          ConditionExpression: 'attribute_not_exists(#id) OR #exp < :now',
+          ExpressionAttributeNames: { '#id': REPLAY_TABLE.partitionKey, '#exp': REPLAY_TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async release(issuer: string, jti: string): Promise<void> {
+    await this.db.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: { [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) } } }),
+    );
+  }
+}
+
+/** Unambiguous for any issuer and jti strings. */
+function recordId(issuer: string, jti: string): string {
+  return JSON.stringify([issuer, jti]);
+}

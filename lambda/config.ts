@@ -1,0 +1,209 @@
+/**
+ * Environment → typed, validated configuration. Nothing else reads process.env, and this reads it
+ * once at start-up: a malformed value stops start-up with a message naming the variable.
+ */
+
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+
+export interface TrustedIssuer {
+  readonly issuer: string;
+  readonly jwksUri: string;
+  /** Asymmetric JWS algorithms accepted from this issuer; `none` and HMAC can never be listed. */
+  readonly algorithms: readonly string[];
+  /** Longest accepted `exp - iat`, in seconds (the clock skew is added on top). */
+  readonly maxAssertionLifetime: number;
+  /** Accept the same `jti` more than once (SPEC §5.8 policy switch). */
+  readonly allowReuse: boolean;
+  /** Prepended to `sub` in access tokens, to keep two IdPs' users apart (SPEC §6 policy). */
+  readonly subjectPrefix: string;
+}
+
+export interface ServiceConfig {
+  readonly issuer: string;
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  readonly corsOrigins: readonly string[];
+  /** Access-token lifetime for clients that set none, in seconds. */
+  readonly accessTokenTtl: number;
+  /** Cap on any client's access-token lifetime, in seconds. */
+  readonly maxAccessTokenTtl: number;
+  /** Tolerance for `exp`, `nbf` and `iat`, in seconds. */
+  readonly clockSkew: number;
+  /** Advertised as `scopes_supported` when non-empty. */
+  readonly scopesSupported: readonly string[];
+}
+
+export interface LocalConfig extends ServiceConfig {
+  readonly port: number;
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_TRUSTED_ISSUERS = '[{"issuer":"https://idp.xaa.dev","jwks_uri":"https://idp.xaa.dev/jwks"}]';
+export const DEFAULT_CORS_ORIGINS = 'https://xaa.dev,https://app.xaa.dev';
+
+export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}): ServiceConfig {
+  const issuer = parseIssuer(env.ISSUER ?? defaults.issuer);
+  const accessTokenTtl = positiveInt('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 3600);
+  const maxAccessTokenTtl = positiveInt('MAX_ACCESS_TOKEN_TTL', env.MAX_ACCESS_TOKEN_TTL, Math.max(86400, accessTokenTtl));
+  if (accessTokenTtl > maxAccessTokenTtl) {
+    throw new ConfigError('ACCESS_TOKEN_TTL', `must not exceed MAX_ACCESS_TOKEN_TTL (${maxAccessTokenTtl})`);
+  }
+  return {
+    issuer,
+    trustedIssuers: parseTrustedIssuers(env.TRUSTED_ISSUERS ?? DEFAULT_TRUSTED_ISSUERS, issuer),
+    corsOrigins: parseOrigins(env.CORS_ORIGINS ?? DEFAULT_CORS_ORIGINS),
+    accessTokenTtl,
+    maxAccessTokenTtl,
+    clockSkew: nonNegativeInt('CLOCK_SKEW', env.CLOCK_SKEW, 60),
+    scopesSupported: (env.SCOPES_SUPPORTED ?? '').split(' ').filter(Boolean),
+  };
+}
+
+export function loadLocalConfig(env: Env): LocalConfig {
+  const port = portNumber(env.PORT);
+  return {
+    ...loadServiceConfig(env, { issuer: `http://localhost:${port}` }),
+    port,
+    dataDir: env.DATA_DIR?.trim() || '.local',
+  };
+}
+
+function portNumber(raw: string | undefined): number {
+  const port = nonNegativeInt('PORT', raw, 3000);
+  if (port > 65535) throw new ConfigError('PORT', `must be a port number (0-65535), got ${JSON.stringify(raw)}`);
+  return port;
+}
+
+function positiveInt(variable: string, raw: string | undefined, fallback: number): number {
+  const value = nonNegativeInt(variable, raw, fallback);
+  if (value === 0) throw new ConfigError(variable, 'must be a positive whole number of seconds');
+  return value;
+}
+
+function nonNegativeInt(variable: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw.trim())) {
+    throw new ConfigError(variable, `must be a whole number, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw.trim());
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+}
+
+/** An https URL (http only on loopback) with no query or fragment. */
+function parseUrl(variable: string, raw: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `${what} must be an absolute URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    throw new ConfigError(variable, `${what} must use https (http only on localhost), got ${JSON.stringify(raw)}`);
+  }
+  if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
+    throw new ConfigError(variable, `${what} must have no query or fragment, got ${JSON.stringify(raw)}`);
+  }
+  return url;
+}
+
+function parseIssuer(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') throw new ConfigError('ISSUER', 'is required');
+  const url = parseUrl('ISSUER', raw, 'the issuer');
+  // Discovery is served at the host's root well-known paths (RFC 8414 §3 would move them for an
+  // issuer with a path), so the issuer stays path-less.
+  if (url.pathname !== '/') {
+    throw new ConfigError('ISSUER', `must have no path, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+const ISSUER_KEYS = new Set(['issuer', 'jwks_uri', 'algorithms', 'max_assertion_lifetime', 'allow_reuse', 'subject_prefix']);
+
+function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
+  const V = 'TRUSTED_ISSUERS';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects, and is not valid JSON');
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects');
+  const seen = new Set<string>();
+  return parsed.map((entry: unknown, i) => {
+    const at = `entry ${i}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(V, `${at} must be an object with "issuer" and "jwks_uri"`);
+    }
+    const e = entry as Record<string, unknown>;
+    for (const key of Object.keys(e)) {
+      if (!ISSUER_KEYS.has(key)) throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
+    }
+    if (typeof e.issuer !== 'string' || e.issuer === '') throw new ConfigError(V, `${at} needs "issuer" (a string)`);
+    if (typeof e.jwks_uri !== 'string') throw new ConfigError(V, `${at} needs "jwks_uri" (a string)`);
+    parseUrl(V, e.issuer, `${at} "issuer"`);
+    parseUrl(V, e.jwks_uri, `${at} "jwks_uri"`);
+    if (e.issuer === ourIssuer) {
+      // draft §9.3: an authorization server must not accept assertions it issued itself.
+      throw new ConfigError(V, `${at} names this server's own issuer`);
+    }
+    if (seen.has(e.issuer)) throw new ConfigError(V, `${at} repeats issuer ${e.issuer}`);
+    seen.add(e.issuer);
+    const algorithms = e.algorithms ?? ['RS256'];
+    if (!Array.isArray(algorithms) || algorithms.length === 0) {
+      throw new ConfigError(V, `${at} "algorithms" must be a non-empty array`);
+    }
+    for (const alg of algorithms) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg)) {
+        throw new ConfigError(V, `${at} "algorithms" may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`);
+      }
+    }
+    const lifetime = e.max_assertion_lifetime ?? 300;
+    if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime <= 0) {
+      throw new ConfigError(V, `${at} "max_assertion_lifetime" must be a positive whole number of seconds`);
+    }
+    const allowReuse = e.allow_reuse ?? false;
+    if (typeof allowReuse !== 'boolean') throw new ConfigError(V, `${at} "allow_reuse" must be true or false`);
+    const subjectPrefix = e.subject_prefix ?? '';
+    if (typeof subjectPrefix !== 'string') throw new ConfigError(V, `${at} "subject_prefix" must be a string`);
+    return {
+      issuer: e.issuer,
+      jwksUri: e.jwks_uri,
+      algorithms: algorithms as string[],
+      maxAssertionLifetime: lifetime,
+      allowReuse,
+      subjectPrefix,
+    };
+  });
+}
+
+function parseOrigins(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+      }
+      if (url.origin !== origin) {
+        throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`);
+      }
+      return origin;
+    });
+}

@@ -1,0 +1,78 @@
+/** JSON responses, OAuth error responses and CORS: the one place errors become HTTP (SPEC §7, §8). */
+import { InvalidClient, type OAuthError } from '../oauth/errors.js';
+import { header, method, type HttpEvent, type HttpResult } from './types.js';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function noStoreJson(statusCode: number, body: unknown): HttpResult {
+  return json(statusCode, body, NO_STORE);
+}
+
+export function oauthError(err: OAuthError): HttpResult {
+  const result = noStoreJson(err.status, { error: err.error, error_description: err.description });
+  if (err instanceof InvalidClient && err.usedBasic) {
+    result.headers['www-authenticate'] = 'Basic realm="token", charset="UTF-8"';
+  }
+  return result;
+}
+
+/** For failures that are our fault: a fixed message, never the error itself. */
+export function serverError(): HttpResult {
+  return noStoreJson(500, { error: 'server_error', error_description: 'the server failed to process the request' });
+}
+
+export function methodNotAllowed(allowed: readonly string[]): HttpResult {
+  return {
+    ...noStoreJson(405, { error: 'invalid_request', error_description: `method not allowed; use ${allowed.join(' or ')}` }),
+    headers: { ...NO_STORE, 'content-type': 'application/json', allow: allowed.join(', ') },
+  };
+}
+
+export class Cors {
+  private readonly origins: ReadonlySet<string>;
+
+  constructor(origins: readonly string[], private readonly methods: readonly string[]) {
+    this.origins = new Set(origins);
+  }
+
+  /** The answer to a preflight: 204 with the grants for an allowed origin, 403 without them otherwise. */
+  preflight(event: HttpEvent): HttpResult {
+    const origin = header(event, 'origin');
+    if (!origin || !this.origins.has(origin)) {
+      return { statusCode: 403, headers: { vary: 'Origin' }, body: '' };
+    }
+    return {
+      statusCode: 204,
+      headers: {
+        ...this.allow(origin),
+        'access-control-allow-methods': [...this.methods, 'OPTIONS'].join(', '),
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+      },
+      body: '',
+    };
+  }
+
+  /** Adds the CORS grant to a response for an allowed origin; responses vary by Origin either way. */
+  decorate(event: HttpEvent, result: HttpResult): HttpResult {
+    const origin = header(event, 'origin');
+    const extra = origin && this.origins.has(origin) ? this.allow(origin) : { vary: 'Origin' };
+    return { ...result, headers: { ...result.headers, ...extra } };
+  }
+
+  isPreflight(event: HttpEvent): boolean {
+    return method(event) === 'OPTIONS';
+  }
+
+  private allow(origin: string): Record<string, string> {
+    return { 'access-control-allow-origin': origin, vary: 'Origin' };
+  }
+}

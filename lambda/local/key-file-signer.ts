@@ -1,0 +1,57 @@
+/**
+ * The local signing key: an RSA-2048 key generated on first start and kept in DATA_DIR (mode 0600).
+ * It is both the Signer and the PublicKeys of the local server, as a KMS key is on AWS.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { PublicKeys, Signer } from '../ports.js';
+
+export class KeyFileSigner implements Signer, PublicKeys {
+  private constructor(
+    private readonly signingKey: webcrypto.CryptoKey,
+    private readonly jwk: JWK & { kid: string },
+  ) {}
+
+  /** Reads the key at `path`, creating it first if there is none. */
+  static async open(path: string): Promise<KeyFileSigner> {
+    let pem: string;
+    try {
+      pem = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await writeFile(path, pem, { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
+        // Another process created it first: use theirs.
+        if (e.code !== 'EEXIST') throw e;
+        pem = await readFile(path, 'utf8');
+      });
+    }
+    await chmod(path, 0o600);
+    return KeyFileSigner.fromPrivateKey(createPrivateKey(pem));
+  }
+
+  static async fromPrivateKey(privateKey: KeyObject): Promise<KeyFileSigner> {
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    // WebCrypto signs on libuv's thread pool, so signatures do not block the event loop.
+    const signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    const { kty, n, e } = createPublicKey(privateKey).export({ format: 'jwk' });
+    const publicJwk: JWK = { kty, n, e };
+    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+    return new KeyFileSigner(signingKey, { ...publicJwk, kid, alg: 'RS256', use: 'sig' });
+  }
+
+  async keyId(): Promise<string> {
+    return this.jwk.kid;
+  }
+
+  async sign(signingInput: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', this.signingKey, signingInput));
+  }
+
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return { keys: [{ ...this.jwk }] };
+  }
+}

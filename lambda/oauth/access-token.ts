@@ -1,0 +1,54 @@
+/** The RFC 9068 access token: claims from the grant, a compact JWS signed through the Signer port. */
+import { randomBytes } from 'node:crypto';
+import type { Signer } from '../ports.js';
+import type { Grant } from './grant.js';
+import type { IdJagClaims } from './id-jag.js';
+
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string | readonly string[];
+  readonly client_id: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
+  readonly scope: string;
+  readonly auth_time?: number;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+}
+
+export function accessTokenClaims(args: {
+  issuer: string;
+  subjectPrefix: string;
+  assertion: IdJagClaims;
+  grant: Grant;
+  now: number;
+}): AccessTokenClaims {
+  const { assertion: a, grant } = args;
+  return {
+    iss: args.issuer,
+    sub: args.subjectPrefix + a.sub,
+    // A single resource is a plain string: resource servers (and the playground) compare exactly.
+    aud: grant.audience.length === 1 ? grant.audience[0]! : grant.audience,
+    client_id: a.client_id,
+    iat: args.now,
+    exp: args.now + grant.lifetime,
+    jti: randomBytes(16).toString('base64url'),
+    scope: grant.scopes.join(' '),
+    ...(a.auth_time !== undefined && { auth_time: a.auth_time }),
+    ...(a.acr !== undefined && { acr: a.acr }),
+    ...(a.amr !== undefined && { amr: a.amr }),
+  };
+}
+
+export async function signAccessToken(claims: AccessTokenClaims, signer: Signer): Promise<string> {
+  const header = { alg: 'RS256', typ: 'at+jwt', kid: await signer.keyId() };
+  const signingInput = `${b64json(header)}.${b64json(claims)}`;
+  const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
+  return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+function b64json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}

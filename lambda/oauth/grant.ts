@@ -1,0 +1,111 @@
+/** What an accepted assertion is worth: the audience, scope and lifetime of the access token (SPEC §6). */
+import type { ClientRecord } from '../ports.js';
+import { InvalidScope, InvalidTarget } from './errors.js';
+import type { IdJagClaims } from './id-jag.js';
+
+export interface Grant {
+  /** The granted resource(s): the access token's `aud`, exact strings. */
+  readonly audience: readonly string[];
+  readonly scopes: readonly string[];
+  /** Seconds. */
+  readonly lifetime: number;
+}
+
+export interface GrantRequest {
+  readonly scope: string | undefined;
+  readonly resources: readonly string[];
+}
+
+export interface LifetimePolicy {
+  readonly accessTokenTtl: number;
+  readonly maxAccessTokenTtl: number;
+}
+
+export function decideGrant(
+  client: ClientRecord,
+  claims: IdJagClaims,
+  request: GrantRequest,
+  policy: LifetimePolicy,
+): Grant {
+  return {
+    audience: decideAudience(client, claims.resource, request.resources),
+    scopes: decideScopes(client, claims.scope, request.scope),
+    lifetime: Math.min(client.tokenLifetime ?? policy.accessTokenTtl, policy.maxAccessTokenTtl),
+  };
+}
+
+/** RFC 8707 §2: an absolute URI with no fragment. */
+export function isResourceIndicator(value: string): boolean {
+  if (value.includes('#')) return false;
+  try {
+    new URL(value);
+    return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value);
+  } catch {
+    return false;
+  }
+}
+
+function decideAudience(
+  client: ClientRecord,
+  assertionResources: readonly string[] | undefined,
+  requested: readonly string[],
+): string[] {
+  const registered = (r: string) => client.resources.includes(r);
+  for (const [where, list] of [['assertion', assertionResources ?? []], ['request', requested]] as const) {
+    for (const r of list) {
+      if (!isResourceIndicator(r)) {
+        throw new InvalidTarget(`${where} resource ${JSON.stringify(r)} is not an absolute URI without a fragment`);
+      }
+      if (!registered(r)) {
+        throw new InvalidTarget(`${where} resource ${JSON.stringify(r)} is not registered for client ${JSON.stringify(client.clientId)}`);
+      }
+    }
+  }
+  if (requested.length > 0) {
+    if (assertionResources) {
+      const outside = requested.find((r) => !assertionResources.includes(r));
+      if (outside !== undefined) {
+        throw new InvalidTarget(`requested resource ${JSON.stringify(outside)} is not among the assertion's resources`);
+      }
+    }
+    return [...requested];
+  }
+  if (assertionResources) return [...new Set(assertionResources)];
+  if (client.resources.length === 1) return [client.resources[0]!];
+  throw new InvalidTarget(
+    client.resources.length === 0
+      ? `client ${JSON.stringify(client.clientId)} has no registered resource`
+      : 'resource is required: the client has several registered resources and the assertion names none',
+  );
+}
+
+/** RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function scopeList(value: string, where: string): string[] {
+  const tokens = value.split(' ').filter(Boolean);
+  for (const t of tokens) {
+    if (!SCOPE_TOKEN.test(t)) throw new InvalidScope(`${where} scope ${JSON.stringify(t)} is not a valid scope token`);
+  }
+  return [...new Set(tokens)];
+}
+
+/**
+ * Granted = assertion scope ∩ client's allowed scopes (∩ requested scope). Requested scopes outside
+ * the assertion are dropped, not refused (RFC 6749 §3.3 lets the server narrow); an empty result
+ * when anything was asked for is invalid_scope.
+ */
+function decideScopes(client: ClientRecord, assertionScope: string | undefined, requestedScope: string | undefined): string[] {
+  const fromAssertion = assertionScope === undefined ? [] : scopeList(assertionScope, 'assertion');
+  const requested = requestedScope === undefined ? undefined : scopeList(requestedScope, 'requested');
+  let granted = fromAssertion.filter((s) => client.scopes.includes(s));
+  if (requested) granted = granted.filter((s) => requested.includes(s));
+  const asked = fromAssertion.length > 0 || (requested?.length ?? 0) > 0;
+  if (asked && granted.length === 0) {
+    const wanted = (requested ?? fromAssertion).join(' ');
+    throw new InvalidScope(
+      `none of the scopes ${JSON.stringify(wanted)} may be granted: client ${JSON.stringify(client.clientId)} is allowed ${JSON.stringify(client.scopes.join(' '))} and the assertion carries ${JSON.stringify(fromAssertion.join(' '))}`,
+    );
+  }
+  return granted;
+}

@@ -1,0 +1,32 @@
+/** Authorization server metadata (RFC 8414, SPEC §2), served at both well-known paths. */
+import type { ServiceConfig } from '../config.js';
+import { JWT_BEARER_GRANT } from './token-request.js';
+
+export const PATHS = {
+  oauthMetadata: '/.well-known/oauth-authorization-server',
+  openidConfiguration: '/.well-known/openid-configuration',
+  jwks: '/.well-known/jwks.json',
+  token: '/token',
+} as const;
+
+export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+
+export function endpointUrl(issuer: string, path: string): string {
+  return issuer.replace(/\/$/, '') + path;
+}
+
+export function authorizationServerMetadata(config: ServiceConfig): Record<string, unknown> {
+  return {
+    // RFC 8414 §3.3: byte-for-byte the configured issuer.
+    issuer: config.issuer,
+    token_endpoint: endpointUrl(config.issuer, PATHS.token),
+    jwks_uri: endpointUrl(config.issuer, PATHS.jwks),
+    grant_types_supported: [JWT_BEARER_GRANT],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    // REQUIRED by RFC 8414; this server has no authorization endpoint, so it supports none.
+    response_types_supported: [],
+    ...(config.scopesSupported.length > 0 && { scopes_supported: config.scopesSupported }),
+    authorization_grant_profiles_supported: [ID_JAG_PROFILE],
+    // Trusted issuers are deliberately absent (draft §9.4).
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The token request as it arrives on the wire → a typed TokenRequest (SPEC §4). Only syntax is
+ * checked here; who the client is and what the assertion says are later steps.
+ */
+import { InvalidClient, InvalidRequest, UnsupportedGrantType } from './errors.js';
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Large enough for any real assertion and credentials; small enough that no body is a burden. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** RFC 8707 §2: `resource` may be repeated; every other parameter at most once (RFC 6749 §3.2). */
+const REPEATABLE = new Set(['resource']);
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export interface ClientCredentials {
+  readonly method: AuthMethod;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface TokenRequest {
+  readonly assertion: string;
+  /** The requested scope string, or undefined when the request names none. */
+  readonly scope: string | undefined;
+  /** Requested resource indicators, in order, without repeats. */
+  readonly resources: readonly string[];
+  readonly credentials: ClientCredentials;
+}
+
+export interface RawTokenRequest {
+  readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
+  readonly body: Uint8Array;
+}
+
+export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
+  if (raw.body.byteLength > MAX_BODY_BYTES) {
+    throw new InvalidRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  const mediaType = (raw.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest(
+      `Content-Type must be application/x-www-form-urlencoded, got ${raw.contentType ? JSON.stringify(raw.contentType.slice(0, 100)) : 'none'}`,
+    );
+  }
+  const params = parseForm(raw.body);
+  const single = (name: string): string | undefined => {
+    const values = params.get(name);
+    if (values && values.length > 1) throw new InvalidRequest(`parameter ${name} is given more than once`);
+    return values?.[0];
+  };
+  for (const name of params.keys()) if (!REPEATABLE.has(name)) single(name);
+
+  const grantType = single('grant_type');
+  if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+  if (grantType !== JWT_BEARER_GRANT) {
+    throw new UnsupportedGrantType(`grant_type must be ${JWT_BEARER_GRANT}`);
+  }
+  const assertion = single('assertion');
+  if (assertion === undefined) throw new InvalidRequest('assertion is required');
+
+  return {
+    assertion,
+    scope: single('scope'),
+    resources: [...new Set(params.get('resource') ?? [])],
+    credentials: clientCredentials(raw.authorization, single('client_id'), single('client_secret')),
+  };
+}
+
+/**
+ * application/x-www-form-urlencoded → name → values. Strict where URLSearchParams is lenient: bad
+ * UTF-8 or a broken percent escape is an error, not a replacement character. Parameters without a
+ * value are dropped, as if omitted (RFC 6749 §3.1).
+ */
+function parseForm(body: Uint8Array): Map<string, string[]> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+  } catch {
+    throw new InvalidRequest('request body is not valid UTF-8');
+  }
+  const params = new Map<string, string[]>();
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = formDecode(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : formDecode(pair.slice(eq + 1));
+    if (value === '') continue;
+    const values = params.get(name);
+    if (values) values.push(value);
+    else params.set(name, [value]);
+  }
+  return params;
+}
+
+function formDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    throw new InvalidRequest('request body is not valid form encoding');
+  }
+}
+
+function clientCredentials(
+  authorization: string | undefined,
+  bodyId: string | undefined,
+  bodySecret: string | undefined,
+): ClientCredentials {
+  const basic = parseBasic(authorization);
+  if (basic) {
+    if (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.clientId)) {
+      throw new InvalidRequest('client credentials are given both in the Authorization header and in the body');
+    }
+    return basic;
+  }
+  if (bodyId === undefined) {
+    throw new InvalidClient('client authentication is required (client_secret_basic or client_secret_post)');
+  }
+  if (bodySecret === undefined) {
+    throw new InvalidClient('client_secret is required: only confidential clients may redeem assertions');
+  }
+  return { method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** RFC 7617 Basic with RFC 6749 §2.3.1's form-encoded id and secret; other schemes are ignored. */
+function parseBasic(authorization: string | undefined): ClientCredentials | undefined {
+  if (authorization === undefined) return undefined;
+  const match = /^\s*basic(?:\s+(.*))?$/i.exec(authorization);
+  if (!match) return undefined;
+  const token = (match[1] ?? '').trim();
+  const malformed = (why: string) => new InvalidClient(`malformed Basic credentials: ${why}`, true);
+  if (!BASE64.test(token) || token.length % 4 !== 0) throw malformed('not base64');
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) throw malformed('no colon between client id and secret');
+  let clientId: string;
+  let clientSecret: string;
+  try {
+    clientId = formDecodeCredential(decoded.slice(0, colon));
+    clientSecret = formDecodeCredential(decoded.slice(colon + 1));
+  } catch {
+    throw malformed('client id or secret is not form-url-encoded');
+  }
+  if (clientId === '') throw malformed('empty client id');
+  if (clientSecret === '') throw malformed('empty client secret');
+  return { method: 'client_secret_basic', clientId, clientSecret };
+}
+
+function formDecodeCredential(s: string): string {
+  return decodeURIComponent(s.replace(/\+/g, ' '));
+}

@@ -1,0 +1,112 @@
+/**
+ * The token endpoint as one function of its inputs and ports (ARCHITECTURE "one token request"):
+ * parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign → respond.
+ */
+import type { ServiceConfig, TrustedIssuer } from '../config.js';
+import type { Clock, ClientRegistry, IssuerKeys, ReplayGuard, SecretStore, Signer } from '../ports.js';
+import { accessTokenClaims, signAccessToken } from './access-token.js';
+import { authenticateClient } from './client-auth.js';
+import { InvalidGrant, OAuthError, TemporarilyUnavailable } from './errors.js';
+import { decideGrant } from './grant.js';
+import { verifyIdJag } from './id-jag.js';
+import { parseTokenRequest, type RawTokenRequest } from './token-request.js';
+
+export interface TokenServiceDeps {
+  readonly config: ServiceConfig;
+  readonly registry: ClientRegistry;
+  readonly secrets: SecretStore;
+  readonly signer: Signer;
+  readonly replay: ReplayGuard;
+  readonly issuerKeys: IssuerKeys;
+  readonly clock: Clock;
+}
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope: string;
+}
+
+/** What a log line may say about a request: identifiers and outcomes, never secrets or tokens. */
+export interface TokenAudit {
+  clientId?: string;
+  authMethod?: string;
+  issuer?: string;
+  scope?: string;
+  audience?: string | readonly string[];
+}
+
+export class TokenService {
+  private readonly trustedIssuers: ReadonlyMap<string, TrustedIssuer>;
+  private readonly registry: ClientRegistry;
+  private readonly secrets: SecretStore;
+
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.trustedIssuers = new Map(deps.config.trustedIssuers.map((t) => [t.issuer, t]));
+    this.registry = { get: (id) => dependency('client registry', () => deps.registry.get(id)) };
+    this.secrets = { getSecret: (ref, o) => dependency('secret store', () => deps.secrets.getSecret(ref, o)) };
+  }
+
+  async token(raw: RawTokenRequest, audit: TokenAudit = {}): Promise<TokenResponse> {
+    const { config, clock } = this.deps;
+    const request = parseTokenRequest(raw);
+    audit.clientId = request.credentials.clientId;
+    audit.authMethod = request.credentials.method;
+
+    const client = await authenticateClient(request.credentials, this.registry, this.secrets);
+    const { trustedIssuer, claims } = await verifyIdJag(request.assertion, client, {
+      issuer: config.issuer,
+      trustedIssuers: this.trustedIssuers,
+      clockSkew: config.clockSkew,
+      issuerKeys: this.deps.issuerKeys,
+      clock,
+    });
+    audit.issuer = claims.iss;
+    const grant = decideGrant(client, claims, request, config);
+    const now = clock.now();
+    const accessClaims = accessTokenClaims({
+      issuer: config.issuer,
+      subjectPrefix: trustedIssuer.subjectPrefix,
+      assertion: claims,
+      grant,
+      now,
+    });
+
+    // The replay record and the signature are independent I/O: run them together. A signature made
+    // for a request that loses the replay race is simply dropped.
+    const claimed = trustedIssuer.allowReuse
+      ? Promise.resolve(true)
+      : dependency('replay guard', () => this.deps.replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew));
+    const signed = dependency('signer', () => signAccessToken(accessClaims, this.deps.signer));
+    const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
+    if (claimResult.status === 'rejected') throw claimResult.reason;
+    if (!claimResult.value) throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
+    if (signResult.status === 'rejected') {
+      // No token was issued: give the jti back so the client can retry once the signer recovers.
+      // Should the release fail too, the assertion stays spent, which is the safe side.
+      if (!trustedIssuer.allowReuse) await this.deps.replay.release(claims.iss, claims.jti).catch(() => undefined);
+      throw signResult.reason;
+    }
+    const accessToken = signResult.value;
+
+    audit.scope = accessClaims.scope;
+    audit.audience = accessClaims.aud;
+    return {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: grant.lifetime,
+      scope: accessClaims.scope,
+    };
+  }
+}
+
+/** A port that throws anything but an OAuth error has failed on its side: the client may retry. */
+async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof OAuthError) throw err;
+    throw new TemporarilyUnavailable(`the ${name} is unavailable; retry later`, err);
+  }
+}

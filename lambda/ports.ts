@@ -1,0 +1,76 @@
+/**
+ * The ports the protocol code is handed. Each has an AWS adapter (lambda/aws) and a local one
+ * (lambda/local); the protocol (lambda/oauth) imports nothing but these types.
+ */
+import type { JWK, JWSHeaderParameters, FlattenedJWSInput, CryptoKey, KeyObject } from 'jose';
+
+/** A registered client, as the registry stores it. */
+export interface ClientRecord {
+  readonly clientId: string;
+  /** Where the secret lives: a Secrets Manager secret name, or a key in the local secret file. */
+  readonly secretRef: string;
+  /** Scopes this client may be granted. */
+  readonly scopes: readonly string[];
+  /** Resource indicators (RFC 8707) this client may be granted access tokens for. */
+  readonly resources: readonly string[];
+  /** Access-token lifetime in seconds; the server default when absent. */
+  readonly tokenLifetime?: number;
+  /** Trusted issuers whose assertions this client may redeem; every trusted issuer when absent. */
+  readonly issuers?: readonly string[];
+  /** A disabled client fails authentication (SPEC §4). */
+  readonly enabled: boolean;
+}
+
+export interface ClientRegistry {
+  /** The client, or undefined when it is not registered. */
+  get(clientId: string): Promise<ClientRecord | undefined>;
+}
+
+export interface SecretStore {
+  /**
+   * The current secret for a reference, or undefined when there is none. `refresh` asks for a value
+   * newer than any cached one (a presented secret did not match: it may have just been rotated);
+   * an adapter may bound how often it honours that.
+   */
+  getSecret(ref: string, options?: { refresh?: boolean }): Promise<string | undefined>;
+}
+
+export interface Signer {
+  /** RFC 7638 thumbprint of the active key, as it appears in the JWKS. */
+  keyId(): Promise<string>;
+  /** RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature over the JWS signing input. */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface PublicKeys {
+  /** Every key that may have signed a live token, as public JWKs with `kid`, `alg`, `use`. */
+  jwks(): Promise<{ keys: JWK[] }>;
+}
+
+export interface ReplayGuard {
+  /**
+   * Record the first use of (issuer, jti) until `expiresAt` (epoch seconds). Resolves true for the
+   * one caller that recorded it, false for every later or concurrent one. Must be atomic.
+   */
+  claim(issuer: string, jti: string, expiresAt: number): Promise<boolean>;
+  /** Undo this caller's successful claim when no token could be issued for it. */
+  release(issuer: string, jti: string): Promise<void>;
+}
+
+/** Resolves the key a trusted issuer signed with, from that issuer's published JWKS. */
+export type KeyResolver = (
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+) => Promise<CryptoKey | KeyObject | Uint8Array>;
+
+export interface IssuerKeys {
+  /** The key resolver for a trusted issuer. */
+  resolverFor(issuer: string): KeyResolver;
+}
+
+export interface Clock {
+  /** Seconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000) };

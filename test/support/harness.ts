@@ -1,0 +1,148 @@
+/**
+ * The handlers wired to real adapters, as the local server wires them: dynalite (in memory) for the
+ * registry and replay guard, a generated RSA key for signing, a secret file in a temporary folder,
+ * and the test IdP's JWKS over loopback HTTP. Only the clock is held still, so tests can stand at
+ * the edges of the skew.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { ClientAdmin, type NewClient } from '../../lambda/admin/client-admin.js';
+import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
+import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
+import { loadServiceConfig, type ServiceConfig } from '../../lambda/config.js';
+import { createDiscoveryHandler } from '../../lambda/handlers/discovery.js';
+import { createJwksHandler } from '../../lambda/handlers/jwks.js';
+import { createTokenHandler } from '../../lambda/handlers/token.js';
+import type { HttpHandler, HttpResult } from '../../lambda/http/types.js';
+import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
+import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
+import { LOCAL_TABLES, startLocalDynamo, type LocalDynamo } from '../../lambda/local/local-dynamodb.js';
+import type { Log } from '../../lambda/logging.js';
+import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/oauth/issuer-keys.js';
+import { TokenService } from '../../lambda/oauth/token-service.js';
+import type { Clock, ReplayGuard, Signer } from '../../lambda/ports.js';
+import { TestIdp } from './test-idp.js';
+
+export const ISSUER = 'https://as.example.test';
+export const RESOURCE = 'https://api.example.com/';
+
+export class MemoryLog implements Log {
+  readonly lines: Array<{ level: string; message: string; extra: unknown[] }> = [];
+  debug = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'debug', message: String(message), extra });
+  info = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'info', message: String(message), extra });
+  warn = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'warn', message: String(message), extra });
+  error = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'error', message: String(message), extra });
+  text(): string {
+    return JSON.stringify(this.lines);
+  }
+}
+
+export class FixedClock implements Clock {
+  constructor(public t = Math.floor(Date.now() / 1000)) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  trusted?: Record<string, unknown>;
+  issuerKeys?: IssuerKeysOptions;
+  /** Wrap a port, e.g. to count calls. */
+  signer?: (s: Signer) => Signer;
+  replay?: (r: ReplayGuard) => ReplayGuard;
+}
+
+export class Harness {
+  private constructor(
+    readonly idp: TestIdp,
+    readonly config: ServiceConfig,
+    readonly clock: FixedClock,
+    readonly log: MemoryLog,
+    readonly signer: KeyFileSigner,
+    readonly admin: ClientAdmin,
+    readonly token: HttpHandler,
+    readonly discovery: HttpHandler,
+    readonly jwks: HttpHandler,
+    readonly issuerKeys: RemoteIssuerKeys,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const idp = await TestIdp.start();
+    const dir = await mkdtemp(join(tmpdir(), 'xaa-test-'));
+    let dynamo: LocalDynamo | undefined;
+    try {
+      const config = loadServiceConfig({
+        ISSUER,
+        TRUSTED_ISSUERS: JSON.stringify([idp.trusted(options.trusted)]),
+        ...options.env,
+      });
+      dynamo = await startLocalDynamo(undefined);
+      const clock = new FixedClock();
+      const log = new MemoryLog();
+      const signer = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+      const secrets = new FileSecretStore(join(dir, 'secrets.json'));
+      const registry = new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients);
+      const replay = new DynamoDbReplayGuard(dynamo.db, LOCAL_TABLES.replay, () => clock.now());
+      const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, { timeoutMs: 500, ...options.issuerKeys });
+      const service = new TokenService({
+        config,
+        registry,
+        secrets,
+        signer: options.signer ? options.signer(signer) : signer,
+        replay: options.replay ? options.replay(replay) : replay,
+        issuerKeys,
+        clock,
+      });
+      const d = dynamo;
+      return new Harness(
+        idp,
+        config,
+        clock,
+        log,
+        signer,
+        new ClientAdmin(registry, secrets, 'client/'),
+        createTokenHandler({ service, corsOrigins: config.corsOrigins, logger: log }),
+        createDiscoveryHandler(config),
+        createJwksHandler({ keys: signer, corsOrigins: config.corsOrigins, logger: log }),
+        issuerKeys,
+        async () => {
+          await d.close();
+          await idp.stop();
+          await rm(dir, { recursive: true, force: true });
+        },
+      );
+    } catch (err) {
+      await dynamo?.close();
+      await idp.stop();
+      throw err;
+    }
+  }
+
+  /** Registers a client (defaults: scopes read write admin, the one resource RESOURCE). */
+  async addClient(overrides: Partial<NewClient> = {}): Promise<{ clientId: string; clientSecret: string }> {
+    const { client, clientSecret } = await this.admin.add({
+      clientId: `client-${Math.random().toString(36).slice(2, 10)}`,
+      scopes: ['read', 'write', 'admin'],
+      resources: [RESOURCE],
+      ...overrides,
+    });
+    return { clientId: client.clientId, clientSecret };
+  }
+
+  /** An ID-JAG from the test IdP for this server and client, stamped with the harness clock. */
+  mint(clientId: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) {
+    return this.idp.mint({ audience: ISSUER, clientId, now: this.clock.now() }, claims, header);
+  }
+
+  close(): Promise<void> {
+    return this.cleanup();
+  }
+}
+
+export function bodyOf(result: HttpResult): Record<string, unknown> {
+  return JSON.parse(result.body ?? 'null') as Record<string, unknown>;
+}

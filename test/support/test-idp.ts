@@ -1,0 +1,104 @@
+/**
+ * A trusted IdP for tests, on loopback only: it publishes a JWKS over HTTP and mints ID-JAGs with
+ * any header or claim a test wants to break. Its JWKS endpoint can be made slow, failing or garbage.
+ */
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export async function makeKey(alg = 'RS256'): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
+}
+
+export type JwksMode = 'ok' | 'error' | 'garbage' | 'hang';
+
+export class TestIdp {
+  /** Keys published in the JWKS. */
+  published: SigningKey[] = [];
+  mode: JwksMode = 'ok';
+  jwksFetches = 0;
+  private server!: Server;
+  issuer = '';
+  jwksUri = '';
+
+  static async start(): Promise<TestIdp> {
+    const idp = new TestIdp();
+    idp.published = [await makeKey()];
+    idp.server = createServer((req, res) => {
+      if (req.url !== '/jwks') {
+        res.writeHead(404).end();
+        return;
+      }
+      idp.jwksFetches++;
+      if (idp.mode === 'hang') return; // never answers: the fetch must time out
+      if (idp.mode === 'error') {
+        res.writeHead(500).end('down');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(idp.mode === 'garbage' ? '{"keys": "nope"' : JSON.stringify({ keys: idp.published.map((k) => k.publicJwk) }));
+    });
+    idp.server.listen(0, '127.0.0.1');
+    await once(idp.server, 'listening');
+    const { port } = idp.server.address() as AddressInfo;
+    idp.issuer = `http://127.0.0.1:${port}`;
+    idp.jwksUri = `${idp.issuer}/jwks`;
+    return idp;
+  }
+
+  get key(): SigningKey {
+    return this.published[0]!;
+  }
+
+  /**
+   * A signed ID-JAG. `claims` override the defaults (a value of undefined removes the claim);
+   * `header` overrides the protected header likewise.
+   */
+  async mint(
+    defaults: { audience: string; clientId: string; now?: number },
+    claims: Record<string, unknown> = {},
+    header: Record<string, unknown> = {},
+    key: SigningKey = this.key,
+  ): Promise<string> {
+    const now = defaults.now ?? Math.floor(Date.now() / 1000);
+    const payload = strip({
+      iss: this.issuer,
+      sub: 'alice@example.com',
+      aud: defaults.audience,
+      client_id: defaults.clientId,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 300,
+      scope: 'read write',
+      resource: 'https://api.example.com/',
+      ...claims,
+    });
+    const protectedHeader = strip({ alg: key.alg, typ: 'oauth-id-jag+jwt', kid: key.kid, ...header });
+    return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+  }
+
+  trusted(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return { issuer: this.issuer, jwks_uri: this.jwksUri, ...overrides };
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function strip(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
