@@ -7,6 +7,7 @@ export interface ClientRecordStore {
   add(client: ClientRecord): Promise<boolean>;
   list(): Promise<ClientRecord[]>;
   remove(clientId: string): Promise<ClientRecord | undefined>;
+  setEnabled(clientId: string, enabled: boolean): Promise<boolean>;
 }
 
 export interface WritableSecretStore {
@@ -92,6 +93,11 @@ export class ClientAdmin {
 
   list(): Promise<ClientRecord[]> {
     return this.records.list();
+  }
+
+  /** A disabled client fails authentication until enabled again; its record and secret stay. */
+  async setEnabled(clientId: string, enabled: boolean): Promise<void> {
+    if (!(await this.records.setEnabled(clientId, enabled))) throw new AdminError(`client ${clientId} is not registered`);
   }
 
   async remove(clientId: string): Promise<ClientRecord> {

@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -38,6 +39,26 @@ export class DynamoDbClientRegistry implements ClientRegistry {
           Item: toItem(client),
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /** Enables or disables a client; resolves false if it is not registered. */
+  async setEnabled(clientId: string, enabled: boolean): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } },
+          UpdateExpression: 'SET enabled = :enabled',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
+          ExpressionAttributeValues: { ':enabled': { BOOL: enabled } },
         }),
       );
       return true;

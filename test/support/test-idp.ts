@@ -89,6 +89,14 @@ export class TestIdp {
     return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
   }
 
+  /** Signs any header and payload as given (RS256), bypassing jose's own checks on what it signs. */
+  async signRaw(header: Record<string, unknown>, payload: Record<string, unknown>, key: SigningKey = this.key): Promise<string> {
+    const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const input = `${enc(header)}.${enc(payload)}`;
+    const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key.privateKey, new TextEncoder().encode(input));
+    return `${input}.${Buffer.from(sig).toString('base64url')}`;
+  }
+
   trusted(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return { issuer: this.issuer, jwks_uri: this.jwksUri, ...overrides };
   }

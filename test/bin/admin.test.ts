@@ -1,0 +1,110 @@
+/** `npm run admin -- clients ...` against DATA_DIR, with or without the server running. */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdmin } from '../../bin/admin.js';
+import { AdminError } from '../../lambda/admin/client-admin.js';
+import { npmRun } from '../support/processes.js';
+
+let dataDir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'xaa-admin-'));
+  env = { DATA_DIR: dataDir };
+});
+afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+async function admin(...argv: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  await runAdmin(argv, env, (l) => lines.push(l));
+  return lines;
+}
+
+async function adminError(...argv: string[]): Promise<AdminError> {
+  const err = await admin(...argv).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(AdminError);
+  return err as AdminError;
+}
+
+const ADD = ['clients', 'add', '--client-id', 'acme', '--scope', 'read write', '--resource', 'https://api.example.com/'];
+
+test('add generates a secret of at least 256 bits and prints it once; --json prints one object', async () => {
+  const [line, ...rest] = await admin(...ADD, '--json');
+  expect(rest).toEqual([]);
+  const out = JSON.parse(line!) as { client_id: string; client_secret: string };
+  expect(out.client_id).toBe('acme');
+  expect(Buffer.from(out.client_secret, 'base64url').length).toBeGreaterThanOrEqual(32);
+  const listed = (await admin('clients', 'list', '--json')).join('\n');
+  expect(listed).not.toContain(out.client_secret);
+  expect(JSON.parse(listed)).toEqual([{ client_id: 'acme', scope: 'read write', resources: ['https://api.example.com/'], enabled: true }]);
+  // The secret lives only in the 0600 secret file.
+  expect(await readFile(join(dataDir, 'client-secrets.json'), 'utf8')).toContain(out.client_secret);
+});
+
+test('two generated secrets differ', async () => {
+  const a = JSON.parse((await admin(...ADD, '--json'))[0]!) as { client_secret: string };
+  const b = JSON.parse((await admin('clients', 'add', '--client-id', 'b', '--scope', 'x', '--resource', 'https://x.example/', '--json'))[0]!) as { client_secret: string };
+  expect(a.client_secret).not.toBe(b.client_secret);
+});
+
+test('a given secret, several resources, a token lifetime and issuers are recorded', async () => {
+  await admin(
+    'clients', 'add', '--client-id', 'full', '--client-secret', 'a-very-long-secret-value',
+    '--scope', 'read', '--resource', 'https://a.example/', '--resource', 'https://b.example/',
+    '--token-lifetime', '600', '--issuer', 'https://idp.example',
+  );
+  expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)).toEqual([
+    { client_id: 'full', scope: 'read', resources: ['https://a.example/', 'https://b.example/'], enabled: true, token_lifetime: 600, issuers: ['https://idp.example'] },
+  ]);
+});
+
+test('a client id already registered is refused, and the first client\u2019s secret is untouched', async () => {
+  const first = JSON.parse((await admin(...ADD, '--json'))[0]!) as { client_secret: string };
+  const err = await adminError(...ADD, '--client-secret', 'another-secret-value-123');
+  expect(err.message).toMatch(/already registered/);
+  expect(err.exitCode).toBe(1);
+  const secrets = JSON.parse(await readFile(join(dataDir, 'client-secrets.json'), 'utf8')) as Record<string, string>;
+  expect(Object.values(secrets)).toEqual([first.client_secret]);
+});
+
+test('remove deletes the record and its secret', async () => {
+  await admin(...ADD);
+  expect(await admin('clients', 'remove', '--client-id', 'acme')).toEqual(['Removed client acme']);
+  expect(await admin('clients', 'list')).toEqual(['No clients registered.']);
+  expect(JSON.parse(await readFile(join(dataDir, 'client-secrets.json'), 'utf8'))).toEqual({});
+  expect((await adminError('clients', 'remove', '--client-id', 'acme')).message).toMatch(/not registered/);
+});
+
+test.each([
+  [[], /expected: clients add\|list\|remove/],
+  [['clients'], /expected/],
+  [['clients', 'frobnicate'], /unknown command/],
+  [['clients', 'add', '--scope', 'a', '--resource', 'https://x/'], /--client-id is required/],
+  [['clients', 'add', '--client-id', 'x', '--resource', 'https://x/'], /--scope is required/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a'], /--resource is required/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', '/relative'], /absolute URI/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/#f'], /absolute URI without a fragment/],
+  [['clients', 'add', '--client-id', 'has space', '--scope', 'a', '--resource', 'https://x/'], /--client-id must be/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/', '--client-secret', 'short'], /at least 16/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/', '--token-lifetime', '1h'], /--token-lifetime/],
+  [['clients', 'add', '--client-id', 'x', '--scope', 'a "b"', '--resource', 'https://x/'], /not a valid scope token/],
+  [['clients', 'list', '--bogus'], /Unknown option/],
+  [['clients', 'remove'], /--client-id is required/],
+])('bad arguments %j: usage, exit code 2', async (argv, message) => {
+  const err = await adminError(...argv);
+  expect(err.exitCode).toBe(2);
+  expect(err.message).toMatch(message);
+});
+
+test('as a command: bad arguments exit 2 with the usage on stderr', async () => {
+  const run = await npmRun('admin', ['clients', 'add'], env);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/Usage:/);
+  expect(run.stdout).toBe('');
+}, 60_000);
+
+test('as a command: add --json prints only the JSON object on stdout', async () => {
+  const run = await npmRun('admin', [...ADD, '--json'], env);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout)).toEqual({ client_id: 'acme', client_secret: expect.any(String) });
+}, 60_000);

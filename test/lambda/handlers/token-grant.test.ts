@@ -1,0 +1,148 @@
+/** SPEC §6: which resource (RFC 8707) and which scopes (RFC 6749 §3.3) an accepted assertion earns. */
+import { tokenEvent, type Form } from '../../support/events.js';
+import { bodyOf, Harness, RESOURCE } from '../../support/harness.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+
+const API = RESOURCE;
+const MCP = 'https://mcp.example.com/mcp';
+const OTHER = 'https://other.example.com/';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await Harness.start();
+});
+afterAll(() => h.close());
+
+interface Case {
+  client?: { scopes?: string[]; resources?: string[] };
+  claims?: Record<string, unknown>;
+  form?: Form;
+}
+
+async function redeem({ client = {}, claims = {}, form = {} }: Case) {
+  const c = await h.addClient(client);
+  const res = await h.token(
+    tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(c.clientId, claims), client_id: c.clientId, client_secret: c.clientSecret, ...form }),
+  );
+  const body = bodyOf(res);
+  const claimsOut = body.access_token
+    ? (JSON.parse(Buffer.from((body.access_token as string).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>)
+    : undefined;
+  return { status: res.statusCode, body, token: claimsOut };
+}
+
+describe('resource (RFC 8707)', () => {
+  test('the assertion\u2019s resource becomes the token audience, exact string (trailing slash kept)', async () => {
+    const r = await redeem({ claims: { resource: API } });
+    expect(r.token?.aud).toBe(API);
+  });
+
+  test('no resource anywhere and one registered resource: that one', async () => {
+    const r = await redeem({ claims: { resource: undefined }, client: { resources: [MCP] } });
+    expect(r.token?.aud).toBe(MCP);
+  });
+
+  test('no resource anywhere and several registered: invalid_target', async () => {
+    const r = await redeem({ claims: { resource: undefined }, client: { resources: [API, MCP] } });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/resource is required/) });
+  });
+
+  test('an assertion resource the client is not registered for: invalid_target', async () => {
+    const r = await redeem({ claims: { resource: OTHER } });
+    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/not registered/) });
+    expect(r.token).toBeUndefined();
+  });
+
+  test('an assertion resource that differs by a trailing slash is not the registered one', async () => {
+    const r = await redeem({ claims: { resource: API.replace(/\/$/, '') } });
+    expect(r.body.error).toBe('invalid_target');
+  });
+
+  test('an assertion resource array: each must be registered, all are granted', async () => {
+    expect((await redeem({ claims: { resource: [API, OTHER] } })).body.error).toBe('invalid_target');
+    const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] } });
+    expect(r.token?.aud).toEqual([API, MCP]);
+  });
+
+  test('a requested resource narrows the assertion\u2019s', async () => {
+    const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] }, form: { resource: MCP } });
+    expect(r.token?.aud).toBe(MCP);
+  });
+
+  test('a requested resource outside the assertion\u2019s: invalid_target', async () => {
+    const r = await redeem({ claims: { resource: API }, client: { resources: [API, MCP] }, form: { resource: MCP } });
+    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/not among the assertion's resources/) });
+  });
+
+  test('a requested resource the client is not registered for: invalid_target', async () => {
+    const r = await redeem({ claims: { resource: undefined }, form: { resource: OTHER } });
+    expect(r.body.error).toBe('invalid_target');
+  });
+
+  test('a requested resource with no assertion resource, registered: granted', async () => {
+    const r = await redeem({ claims: { resource: undefined }, client: { resources: [API, MCP] }, form: { resource: API } });
+    expect(r.token?.aud).toBe(API);
+  });
+
+  test.each([
+    ['relative', '/api'],
+    ['with a fragment', 'https://api.example.com/#frag'],
+    ['not a URI', 'api.example.com'],
+  ])('a requested resource that is %s: invalid_target', async (_n, resource) => {
+    const r = await redeem({ claims: { resource: undefined }, form: { resource } });
+    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/absolute URI without a fragment/) });
+  });
+
+  test('an assertion resource with a fragment: invalid_target', async () => {
+    const r = await redeem({ claims: { resource: 'https://api.example.com/#x' } });
+    expect(r.body.error).toBe('invalid_target');
+  });
+});
+
+describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
+  test('granted = assertion scope \u2229 client scopes', async () => {
+    const r = await redeem({ claims: { scope: 'read write delete' }, client: { scopes: ['read', 'delete', 'admin'] } });
+    expect(r.body.scope).toBe('read delete');
+    expect(r.token?.scope).toBe('read delete');
+  });
+
+  test('a requested scope narrows further', async () => {
+    const r = await redeem({ claims: { scope: 'read write' }, form: { scope: 'write' } });
+    expect(r.body.scope).toBe('write');
+  });
+
+  test('requested scopes outside the assertion are dropped, not granted', async () => {
+    const r = await redeem({ claims: { scope: 'read' }, form: { scope: 'read admin' } });
+    expect(r.body.scope).toBe('read');
+    expect(r.token?.scope).toBe('read');
+  });
+
+  test('nothing left of the assertion\u2019s scopes: invalid_scope', async () => {
+    const r = await redeem({ claims: { scope: 'delete' }, client: { scopes: ['read'] } });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe('invalid_scope');
+    expect(r.token).toBeUndefined();
+  });
+
+  test('nothing left of the requested scopes: invalid_scope', async () => {
+    const r = await redeem({ claims: { scope: 'read' }, form: { scope: 'admin' } });
+    expect(r.body.error).toBe('invalid_scope');
+  });
+
+  test('a malformed requested scope token: invalid_scope', async () => {
+    const r = await redeem({ form: { scope: 'read "quoted"' } });
+    expect(r.body).toMatchObject({ error: 'invalid_scope', error_description: expect.stringMatching(/not a valid scope token/) });
+  });
+
+  test('no scope anywhere: an empty scope, still in the response', async () => {
+    const r = await redeem({ claims: { scope: undefined } });
+    expect(r.status).toBe(200);
+    expect(r.body.scope).toBe('');
+  });
+
+  test('repeated scopes are granted once', async () => {
+    const r = await redeem({ claims: { scope: 'read read  write' } });
+    expect(r.body.scope).toBe('read write');
+  });
+});

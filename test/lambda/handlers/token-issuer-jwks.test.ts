@@ -1,0 +1,58 @@
+/** SPEC §5.3: an issuer's JWKS that cannot be had is our failure (503), not the client's (invalid_grant). */
+import { tokenEvent } from '../../support/events.js';
+import { bodyOf, Harness } from '../../support/harness.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import type { JwksMode } from '../../support/test-idp.js';
+
+const form = (c: { clientId: string; clientSecret: string }, assertion: string) => ({
+  grant_type: JWT_BEARER_GRANT,
+  assertion,
+  client_id: c.clientId,
+  client_secret: c.clientSecret,
+});
+
+test.each<[string, JwksMode]>([
+  ['answers 500', 'error'],
+  ['answers garbage', 'garbage'],
+  ['does not answer (timeout)', 'hang'],
+])('a JWKS that %s yields 503 temporarily_unavailable and no token', async (_name, mode) => {
+  const h = await Harness.start({ issuerKeys: { timeoutMs: 200 } });
+  try {
+    h.idp.mode = mode;
+    const c = await h.addClient();
+    const res = await h.token(tokenEvent(form(c, await h.mint(c.clientId))));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/JWKS of .* cannot be fetched/) });
+    expect(res.headers['cache-control']).toBe('no-store');
+    // Service resumes when the issuer does; the refused assertion was not spent.
+    h.idp.mode = 'ok';
+    expect((await h.token(tokenEvent(form(c, await h.mint(c.clientId))))).statusCode).toBe(200);
+  } finally {
+    await h.close();
+  }
+});
+
+test('an unreachable JWKS host (nothing listening) yields 503', async () => {
+  const h = await Harness.start({ trusted: { jwks_uri: 'http://127.0.0.1:9/jwks' } });
+  try {
+    const c = await h.addClient();
+    const res = await h.token(tokenEvent(form(c, await h.mint(c.clientId))));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res).error).toBe('temporarily_unavailable');
+  } finally {
+    await h.close();
+  }
+});
+
+test('once fetched, keys are served from cache while the issuer is down', async () => {
+  const h = await Harness.start();
+  try {
+    const c = await h.addClient();
+    expect((await h.token(tokenEvent(form(c, await h.mint(c.clientId))))).statusCode).toBe(200);
+    h.idp.mode = 'error';
+    expect((await h.token(tokenEvent(form(c, await h.mint(c.clientId))))).statusCode).toBe(200);
+    expect(h.idp.jwksFetches).toBe(1);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,104 @@
+/** SPEC §5.8: an ID-JAG is redeemed once, atomically, even under concurrency. */
+import { tokenEvent } from '../../support/events.js';
+import { bodyOf, Harness } from '../../support/harness.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import type { Signer } from '../../../lambda/ports.js';
+
+let h: Harness;
+/** Lets a test make the signer fail, as a KMS outage would. */
+let signerDown = false;
+beforeAll(async () => {
+  h = await Harness.start({
+    signer: (s: Signer): Signer => ({
+      keyId: () => s.keyId(),
+      sign: (input) => (signerDown ? Promise.reject(new Error('KMS throttled')) : s.sign(input)),
+    }),
+  });
+});
+afterAll(() => h.close());
+
+const form = (c: { clientId: string; clientSecret: string }, assertion: string) => ({
+  grant_type: JWT_BEARER_GRANT,
+  assertion,
+  client_id: c.clientId,
+  client_secret: c.clientSecret,
+});
+
+test('a second redemption is invalid_grant "assertion already used"', async () => {
+  const c = await h.addClient();
+  const assertion = await h.mint(c.clientId);
+  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+  const again = await h.token(tokenEvent(form(c, assertion)));
+  expect(again.statusCode).toBe(400);
+  expect(bodyOf(again)).toEqual({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+});
+
+test('20 concurrent redemptions of one ID-JAG yield exactly one token', async () => {
+  const c = await h.addClient();
+  const assertion = await h.mint(c.clientId);
+  const results = await Promise.all(Array.from({ length: 20 }, () => h.token(tokenEvent(form(c, assertion)))));
+  const issued = results.filter((r) => r.statusCode === 200);
+  expect(issued).toHaveLength(1);
+  expect(bodyOf(issued[0]!).access_token).toEqual(expect.any(String));
+  for (const r of results.filter((x) => x.statusCode !== 200)) {
+    expect(bodyOf(r)).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+  }
+});
+
+test('the same jti from the same issuer is one assertion, whatever else differs', async () => {
+  const c = await h.addClient({ scopes: ['read', 'write'] });
+  const first = await h.mint(c.clientId, { jti: 'fixed-jti-1', scope: 'read' });
+  const second = await h.mint(c.clientId, { jti: 'fixed-jti-1', scope: 'write' });
+  expect((await h.token(tokenEvent(form(c, first)))).statusCode).toBe(200);
+  expect(bodyOf(await h.token(tokenEvent(form(c, second)))).error).toBe('invalid_grant');
+});
+
+test('a refused request does not spend the assertion', async () => {
+  const c = await h.addClient();
+  const assertion = await h.mint(c.clientId);
+  const refused = await h.token(tokenEvent({ ...form(c, assertion), scope: 'nothing-granted' }));
+  expect(bodyOf(refused).error).toBe('invalid_scope');
+  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+});
+
+test('when the signer fails, no token, 503, and the assertion can be redeemed once it recovers', async () => {
+  const c = await h.addClient();
+  const assertion = await h.mint(c.clientId);
+  signerDown = true;
+  try {
+    const res = await h.token(tokenEvent(form(c, assertion)));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/signer/) });
+  } finally {
+    signerDown = false;
+  }
+  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+});
+
+test('an issuer configured with allow_reuse accepts the same assertion again', async () => {
+  const lenient = await Harness.start({ trusted: { allow_reuse: true } });
+  try {
+    const c = await lenient.addClient();
+    const assertion = await lenient.mint(c.clientId);
+    for (let i = 0; i < 3; i++) {
+      expect((await lenient.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+    }
+  } finally {
+    await lenient.close();
+  }
+});
+
+test('a replay guard that fails is a 503 and no token: it fails closed', async () => {
+  const broken = await Harness.start({
+    replay: () => ({ claim: () => Promise.reject(new Error('DynamoDB unavailable')), release: () => Promise.resolve() }),
+  });
+  try {
+    const c = await broken.addClient();
+    const res = await broken.token(tokenEvent(form(c, await broken.mint(c.clientId))));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/replay guard/) });
+    expect(res.body).not.toContain('DynamoDB unavailable');
+  } finally {
+    await broken.close();
+  }
+});

@@ -1,0 +1,214 @@
+/** SPEC §4: the request and client authentication, through the handler. No failure yields a token. */
+import { basicAuth, httpEvent, tokenEvent, type Form } from '../../support/events.js';
+import { bodyOf, Harness } from '../../support/harness.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import type { HttpResult } from '../../../lambda/http/types.js';
+
+let h: Harness;
+let client: { clientId: string; clientSecret: string };
+beforeAll(async () => {
+  h = await Harness.start();
+  client = await h.addClient();
+});
+afterAll(() => h.close());
+
+function expectError(res: HttpResult, status: number, error: string, description?: RegExp) {
+  expect({ status: res.statusCode, error: bodyOf(res).error }).toEqual({ status, error });
+  expect(bodyOf(res)).not.toHaveProperty('access_token');
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['content-type']).toBe('application/json');
+  if (description) expect(bodyOf(res).error_description).toMatch(description);
+  expect(res.body).not.toMatch(/\bat [^ ]+ \(|\.ts:\d+/); // never a stack trace
+}
+
+async function validForm(extra: Form = {}): Promise<Form> {
+  return {
+    grant_type: JWT_BEARER_GRANT,
+    assertion: await h.mint(client.clientId),
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    ...extra,
+  };
+}
+
+describe('the request (SPEC §4)', () => {
+  test.each([
+    ['application/json', 'application/json'],
+    ['text/plain', 'text/plain'],
+    ['multipart/form-data', 'multipart/form-data; boundary=x'],
+    ['no content type', undefined],
+  ])('Content-Type %s is invalid_request', async (_name, contentType) => {
+    const event = tokenEvent(await validForm());
+    if (contentType) event.headers['content-type'] = contentType;
+    else delete event.headers['content-type'];
+    expectError(await h.token(event), 400, 'invalid_request', /Content-Type/);
+  });
+
+  test('Content-Type parameters and case are accepted', async () => {
+    const event = tokenEvent(await validForm(), { 'content-type': 'Application/X-WWW-Form-URLEncoded; charset=UTF-8' });
+    expect((await h.token(event)).statusCode).toBe(200);
+  });
+
+  test.each(['authorization_code', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange', 'password'])(
+    'grant_type %s is unsupported_grant_type',
+    async (grantType) => {
+      expectError(await h.token(tokenEvent(await validForm({ grant_type: grantType }))), 400, 'unsupported_grant_type');
+    },
+  );
+
+  test('a missing grant_type is invalid_request', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ grant_type: undefined }))), 400, 'invalid_request', /grant_type/);
+  });
+
+  test('a missing assertion is invalid_request', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ assertion: undefined }))), 400, 'invalid_request', /assertion/);
+  });
+
+  test('an empty assertion counts as missing (RFC 6749 §3.1)', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ assertion: '' }))), 400, 'invalid_request', /assertion is required/);
+  });
+
+  test.each(['grant_type', 'assertion', 'client_id', 'client_secret', 'scope'])(
+    'parameter %s given twice is invalid_request (RFC 6749 §3.2)',
+    async (name) => {
+      const form = await validForm({ scope: 'read' });
+      const value = form[name] as string;
+      expectError(await h.token(tokenEvent({ ...form, [name]: [value, value] })), 400, 'invalid_request', new RegExp(name));
+    },
+  );
+
+  test('resource may be repeated (RFC 8707 §2)', async () => {
+    const res = await h.token(tokenEvent(await validForm({ resource: ['https://api.example.com/', 'https://api.example.com/'] })));
+    expect(res.statusCode).toBe(200);
+  });
+
+  test('a body over 16 KiB is invalid_request, not a crash', async () => {
+    const form = await validForm({ padding: 'x'.repeat(17 * 1024) });
+    expectError(await h.token(tokenEvent(form)), 400, 'invalid_request', /exceeds 16384 bytes/);
+  });
+
+  test('a body that is not valid UTF-8 is invalid_request', async () => {
+    const event = httpEvent('POST', '/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from([0x67, 0x3d, 0xff, 0xfe]),
+    });
+    expectError(await h.token(event), 400, 'invalid_request', /UTF-8/);
+  });
+
+  test('a broken percent escape is invalid_request', async () => {
+    expectError(await h.token(tokenEvent('grant_type=%E0%A4%A&assertion=x')), 400, 'invalid_request', /form encoding/);
+  });
+
+  test('an empty body is invalid_request', async () => {
+    expectError(await h.token(tokenEvent('')), 400, 'invalid_request', /grant_type is required/);
+  });
+
+  test('GET on the token endpoint is refused with 405 and Allow: POST', async () => {
+    const res = await h.token(httpEvent('GET', '/token'));
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(bodyOf(res).error).toBe('invalid_request');
+  });
+});
+
+describe('client authentication (SPEC §4)', () => {
+  test('no credentials at all is invalid_client, 401', async () => {
+    const res = await h.token(tokenEvent(await validForm({ client_id: undefined, client_secret: undefined })));
+    expectError(res, 401, 'invalid_client', /authentication is required/);
+  });
+
+  test('client_id without a secret is invalid_client: confidential clients only (draft §9.1)', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ client_secret: undefined }))), 401, 'invalid_client', /client_secret/);
+  });
+
+  test('a secret without client_id is invalid_client', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ client_id: undefined }))), 401, 'invalid_client');
+  });
+
+  test('an unknown client is invalid_client, without a Basic challenge when the body was used', async () => {
+    const res = await h.token(tokenEvent(await validForm({ client_id: 'nobody' })));
+    expectError(res, 401, 'invalid_client', /unknown client/);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+  });
+
+  test('a wrong secret is invalid_client', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' }))), 401, 'invalid_client', /does not match/);
+  });
+
+  test('a secret that differs only in case or length is refused', async () => {
+    for (const wrong of [client.clientSecret.toUpperCase(), client.clientSecret.slice(0, -1), '']) {
+      const res = await h.token(tokenEvent(await validForm({ client_secret: wrong })));
+      expect(res.statusCode).toBe(401);
+    }
+  });
+
+  test('a disabled client is invalid_client', async () => {
+    const disabled = await h.addClient();
+    await h.admin.setEnabled(disabled.clientId, false);
+    const res = await h.token(
+      tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(disabled.clientId), client_id: disabled.clientId, client_secret: disabled.clientSecret }),
+    );
+    expectError(res, 401, 'invalid_client', /disabled/);
+  });
+
+  test('a wrong secret over Basic is invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)', async () => {
+    const form = await validForm({ client_id: undefined, client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, 'wrong-secret-wrong') }));
+    expectError(res, 401, 'invalid_client');
+    expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+  });
+
+  test('Basic credentials are form-url-decoded (RFC 6749 §2.3.1)', async () => {
+    const odd = await h.addClient({ clientId: 'odd+id@example', clientSecret: 'a secret: with % and + signs' });
+    const form = { grant_type: JWT_BEARER_GRANT, assertion: await h.mint(odd.clientId) };
+    const res = await h.token(tokenEvent(form, { authorization: basicAuth(odd.clientId, odd.clientSecret) }));
+    expect(res.statusCode).toBe(200);
+  });
+
+  test.each([
+    ['not base64', 'Basic !!!notbase64!!!'],
+    ['no colon', `Basic ${Buffer.from('just-an-id').toString('base64')}`],
+    ['empty id', `Basic ${Buffer.from(':secret').toString('base64')}`],
+    ['empty secret', `Basic ${Buffer.from('id:').toString('base64')}`],
+    ['nothing after the scheme', 'Basic'],
+    ['bad percent escape', `Basic ${Buffer.from('id%:secret').toString('base64')}`],
+  ])('a malformed Basic header (%s) is invalid_client with a Basic challenge', async (_name, authorization) => {
+    const form = await validForm({ client_id: undefined, client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization }));
+    expectError(res, 401, 'invalid_client', /malformed Basic/);
+    expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+  });
+
+  test('credentials both in the header and in the body are invalid_request', async () => {
+    const res = await h.token(tokenEvent(await validForm(), { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    expectError(res, 400, 'invalid_request', /both/);
+  });
+
+  test('Basic plus a different client_id in the body is invalid_request', async () => {
+    const form = await validForm({ client_id: 'someone-else', client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    expectError(res, 400, 'invalid_request');
+  });
+
+  test('Basic plus the same client_id in the body is accepted', async () => {
+    const form = await validForm({ client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    expect(res.statusCode).toBe(200);
+  });
+
+  test('a non-Basic Authorization scheme is not client authentication', async () => {
+    const form = await validForm({ client_id: undefined, client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization: 'Bearer abc' }));
+    expectError(res, 401, 'invalid_client', /authentication is required/);
+  });
+
+  test('a rotated secret is accepted at once (the store is asked again, fresh)', async () => {
+    const rotating = await h.addClient();
+    const record = (await h.admin.list()).find((c) => c.clientId === rotating.clientId)!;
+    await h.secrets.putSecret(record.secretRef, 'rotated-secret-0123456789');
+    const form = { grant_type: JWT_BEARER_GRANT, assertion: await h.mint(rotating.clientId), client_id: rotating.clientId };
+    expect((await h.token(tokenEvent({ ...form, client_secret: 'rotated-secret-0123456789' }))).statusCode).toBe(200);
+    const old = await h.token(tokenEvent({ ...form, assertion: await h.mint(rotating.clientId), client_secret: rotating.clientSecret }));
+    expectError(old, 401, 'invalid_client');
+  });
+});

@@ -1,0 +1,53 @@
+/** Client authentication against the ports: a rotated secret is found by asking the store once more. */
+import { authenticateClient, secretsEqual } from '../../../lambda/oauth/client-auth.js';
+import { InvalidClient } from '../../../lambda/oauth/errors.js';
+import type { ClientRecord, SecretStore } from '../../../lambda/ports.js';
+
+const record: ClientRecord = { clientId: 'c1', secretRef: 'ref', scopes: [], resources: [], enabled: true };
+const registry = { get: async (id: string) => (id === 'c1' ? record : undefined) };
+
+/** A store that, like a cache, keeps serving the old value until asked for a fresh one. */
+class CachingStore implements SecretStore {
+  fresh = 0;
+  constructor(private cached: string, private current: string) {}
+  async getSecret(_ref: string, options: { refresh?: boolean } = {}) {
+    if (options.refresh) {
+      this.fresh++;
+      this.cached = this.current;
+    }
+    return this.cached;
+  }
+}
+
+test('a secret rotated behind a cache is accepted after one fresh read', async () => {
+  const store = new CachingStore('old-secret', 'new-secret');
+  await expect(authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'new-secret' }, registry, store)).resolves.toBe(record);
+  expect(store.fresh).toBe(1);
+});
+
+test('a matching cached secret needs no fresh read', async () => {
+  const store = new CachingStore('s3cret-value', 's3cret-value');
+  await authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 's3cret-value' }, registry, store);
+  expect(store.fresh).toBe(0);
+});
+
+test('a wrong secret is InvalidClient after the fresh read, marked Basic when Basic was used', async () => {
+  const store = new CachingStore('right', 'right');
+  const err = await authenticateClient({ method: 'client_secret_basic', clientId: 'c1', clientSecret: 'wrong' }, registry, store).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(InvalidClient);
+  expect((err as InvalidClient).usedBasic).toBe(true);
+  expect(store.fresh).toBe(1);
+});
+
+test('a client whose secret is missing from the store cannot authenticate', async () => {
+  const store: SecretStore = { getSecret: async () => undefined };
+  await expect(authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' }, registry, store)).rejects.toThrow(/no secret on record/);
+});
+
+test('secretsEqual compares whole values of any length', () => {
+  expect(secretsEqual('abc', 'abc')).toBe(true);
+  expect(secretsEqual('abc', 'abcd')).toBe(false);
+  expect(secretsEqual('abc', 'abC')).toBe(false);
+  expect(secretsEqual('', 'a')).toBe(false);
+  expect(secretsEqual('ünïcødé', 'ünïcødé')).toBe(true);
+});
