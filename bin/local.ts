@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const started = performance.now();
-  const server = await startLocalServer(config, { logger: createLogger(), host: process.env.HOST });
+  const server = await startLocalServer(config, { logger: createLogger() });
   const ms = Math.round(performance.now() - started);
   const e = (path: string) => endpointUrl(config.issuer, path);
   console.log(

@@ -36,6 +36,8 @@ export interface ServiceConfig {
 
 export interface LocalConfig extends ServiceConfig {
   readonly port: number;
+  /** The address the local server listens on: loopback unless asked otherwise. */
+  readonly host: string;
   readonly dataDir: string;
 }
 
@@ -74,6 +76,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
   return {
     ...loadServiceConfig(env, { issuer: `http://localhost:${port}` }),
     port,
+    host: env.HOST?.trim() || '127.0.0.1',
     dataDir: env.DATA_DIR?.trim() || '.local',
   };
 }

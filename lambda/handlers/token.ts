@@ -18,7 +18,7 @@ export function createTokenHandler({ service, corsOrigins, logger, onOutcome }: 
   return async (event) => {
     if (cors.isPreflight(event)) return cors.preflight(event);
     if (method(event) !== 'POST') return cors.decorate(event, methodNotAllowed(['POST']));
-    const audit: TokenAudit = {};
+    const audit: TokenAudit & { requestId: string } = { requestId: event.requestContext.requestId };
     try {
       const response = await service.token(
         { contentType: header(event, 'content-type'), authorization: header(event, 'authorization'), body: bodyBytes(event) },

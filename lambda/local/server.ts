@@ -37,7 +37,6 @@ export interface LocalServer {
 
 export interface LocalServerOptions {
   readonly logger: Log;
-  readonly host?: string;
   readonly clock?: Clock;
   readonly issuerKeys?: IssuerKeysOptions;
 }
@@ -72,7 +71,7 @@ export async function startLocalServer(config: LocalConfig, options: LocalServer
   ]);
 
   const server = createServer(bridge(routes, (err) => logger.error('request failed', { cause: describeError(err) })));
-  server.listen(config.port, options.host ?? '127.0.0.1');
+  server.listen(config.port, config.host);
   try {
     await once(server, 'listening');
   } catch (err) {

@@ -42,8 +42,13 @@ export function accessTokenClaims(args: {
   };
 }
 
-export async function signAccessToken(claims: AccessTokenClaims, signer: Signer): Promise<string> {
-  const header = { alg: 'RS256', typ: 'at+jwt', kid: await signer.keyId() };
+export function signAccessToken(claims: AccessTokenClaims, signer: Signer): Promise<string> {
+  return signJwt('at+jwt', claims, signer);
+}
+
+/** A compact RS256 JWS of `claims`, typed `typ`, signed through the Signer port. */
+export async function signJwt(typ: string, claims: object, signer: Signer): Promise<string> {
+  const header = { alg: 'RS256', typ, kid: await signer.keyId() };
   const signingInput = `${b64json(header)}.${b64json(claims)}`;
   const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;

@@ -6,6 +6,7 @@ describe('defaults', () => {
     const c = loadLocalConfig({});
     expect(c).toMatchObject({
       port: 3000,
+      host: '127.0.0.1',
       issuer: 'http://localhost:3000',
       dataDir: '.local',
       corsOrigins: ['https://xaa.dev', 'https://app.xaa.dev'],
