@@ -42,54 +42,167 @@ export interface AssertionContext {
   readonly clock: Clock;
 }
 
+/** What the checks learn as they go: each later check may rely on what an earlier one set. */
+interface CheckState {
+  header?: Record<string, unknown>;
+  unverified?: Record<string, unknown>;
+  trustedIssuer?: TrustedIssuer;
+  claims?: Omit<IdJagClaims, 'aud'> & { aud?: string };
+}
+
+export interface AssertionCheck {
+  readonly id: string;
+  /** What the check establishes, for a person reading a check report. */
+  readonly title: string;
+  /** Later checks can still run when this one fails (they do not depend on it). */
+  readonly independent?: boolean;
+  run(assertion: string, s: CheckState, client: Pick<ClientRecord, 'clientId' | 'issuers'>, ctx: AssertionContext): void | Promise<void>;
+}
+
+/** SPEC §5, in order. verifyIdJag stops at the first failure; checkIdJag reports on each. */
+export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
+  {
+    id: 'format',
+    title: 'a compact JWS with header typ oauth-id-jag+jwt (§5.1)',
+    run(assertion, s) {
+      const parts = assertion.split('.');
+      if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) || !parts[0] || !parts[1]) {
+        throw new InvalidGrant('assertion is not a compact JWS (three base64url parts)');
+      }
+      const header = decodeSegment(parts[0], 'header');
+      if (typeof header.typ !== 'string' || !ID_JAG_TYPES.includes(header.typ.toLowerCase())) {
+        throw new InvalidGrant(
+          `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : JSON.stringify(header.typ)}`,
+        );
+      }
+      s.header = header;
+      s.unverified = decodeSegment(parts[1], 'payload');
+    },
+  },
+  {
+    id: 'issuer',
+    title: 'iss is a trusted issuer, and not this server (§5.2)',
+    run(_a, s, _c, ctx) {
+      // Read unverified, only to pick the key set.
+      const iss = s.unverified!.iss;
+      if (typeof iss !== 'string') throw new InvalidGrant('assertion is missing the iss claim');
+      if (iss === ctx.issuer) {
+        throw new InvalidGrant('assertion was issued by this authorization server, which accepts only other issuers');
+      }
+      s.trustedIssuer = ctx.trustedIssuers.get(iss);
+      if (!s.trustedIssuer) throw new InvalidGrant(`issuer ${JSON.stringify(iss)} is not trusted`);
+    },
+  },
+  {
+    id: 'algorithm',
+    title: "alg is in the issuer's asymmetric allow-list (§5.3)",
+    run(_a, s) {
+      const alg = s.header!.alg;
+      const trusted = s.trustedIssuer!;
+      if (typeof alg !== 'string' || !trusted.algorithms.includes(alg)) {
+        throw new InvalidGrant(
+          `assertion alg ${JSON.stringify(alg ?? null)} is not accepted from ${trusted.issuer} (accepted: ${trusted.algorithms.join(', ')})`,
+        );
+      }
+    },
+  },
+  {
+    id: 'signature',
+    title: "the signature verifies with the issuer's JWKS (§5.3)",
+    run: (assertion, s, _c, ctx) => verifySignature(assertion, s.trustedIssuer!, ctx.issuerKeys),
+  },
+  {
+    id: 'claims',
+    title: 'iss, sub, aud, client_id, jti, exp and iat are present, of the right types (§5.4)',
+    run(_a, s) {
+      s.claims = readClaims(s.unverified!, s.unverified!.iss as string);
+    },
+  },
+  {
+    id: 'audience',
+    title: "aud is this server's issuer, exactly (§5.5)",
+    independent: true,
+    run(_a, s, _c, ctx) {
+      s.claims!.aud = checkAudience(s.unverified!.aud, ctx.issuer);
+    },
+  },
+  {
+    id: 'times',
+    title: 'exp, nbf and iat are within the clock skew; the lifetime within the maximum (§5.6)',
+    independent: true,
+    run: (_a, s, _c, ctx) => checkTimes(s.claims!, s.trustedIssuer!, ctx),
+  },
+  {
+    id: 'client_id',
+    title: 'client_id is the authenticated client (§5.7)',
+    independent: true,
+    run(_a, s, client) {
+      if (s.claims!.client_id !== client.clientId) {
+        throw new InvalidGrant(
+          `assertion client_id ${JSON.stringify(s.claims!.client_id)} does not match the authenticated client ${JSON.stringify(client.clientId)}`,
+        );
+      }
+    },
+  },
+  {
+    id: 'client_issuer',
+    title: 'the client may redeem assertions from this issuer (§5.9)',
+    independent: true,
+    run(_a, s, client) {
+      const iss = s.trustedIssuer!.issuer;
+      if (client.issuers && !client.issuers.includes(iss)) {
+        throw new InvalidGrant(`client ${JSON.stringify(client.clientId)} may not redeem assertions from ${iss}`);
+      }
+    },
+  },
+];
+
 export async function verifyIdJag(
   assertion: string,
   client: ClientRecord,
   ctx: AssertionContext,
 ): Promise<VerifiedAssertion> {
-  // 1. A compact JWS with three parts, typed as an ID-JAG.
-  const parts = assertion.split('.');
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) || !parts[0] || !parts[1]) {
-    throw new InvalidGrant('assertion is not a compact JWS (three base64url parts)');
-  }
-  const header = decodeSegment(parts[0], 'header');
-  if (typeof header.typ !== 'string' || !ID_JAG_TYPES.includes(header.typ.toLowerCase())) {
-    throw new InvalidGrant(
-      `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : JSON.stringify(header.typ)}`,
-    );
-  }
-  const unverified = decodeSegment(parts[1], 'payload');
+  const s: CheckState = {};
+  for (const check of ASSERTION_CHECKS) await check.run(assertion, s, client, ctx);
+  return { trustedIssuer: s.trustedIssuer!, claims: s.claims as IdJagClaims };
+}
 
-  // 2. The issuer, read unverified only to pick its key set.
-  const iss = unverified.iss;
-  if (typeof iss !== 'string') throw new InvalidGrant('assertion is missing the iss claim');
-  if (iss === ctx.issuer) {
-    throw new InvalidGrant('assertion was issued by this authorization server, which accepts only other issuers');
-  }
-  const trustedIssuer = ctx.trustedIssuers.get(iss);
-  if (!trustedIssuer) throw new InvalidGrant(`issuer ${JSON.stringify(iss)} is not trusted`);
+export type CheckOutcome =
+  | { readonly id: string; readonly title: string; readonly status: 'pass' }
+  | { readonly id: string; readonly title: string; readonly status: 'fail'; readonly reason: string }
+  | { readonly id: string; readonly title: string; readonly status: 'skipped'; readonly reason: string };
 
-  // 3. An allowed asymmetric algorithm, and a signature that verifies with the issuer's keys.
-  const alg = header.alg;
-  if (typeof alg !== 'string' || !trustedIssuer.algorithms.includes(alg)) {
-    throw new InvalidGrant(
-      `assertion alg ${JSON.stringify(alg ?? null)} is not accepted from ${iss} (accepted: ${trustedIssuer.algorithms.join(', ')})`,
-    );
+/**
+ * Every check, without redeeming: a report of what passed and what failed and why. Checks that
+ * need an earlier one to pass are skipped after it fails. `client` undefined skips client checks.
+ */
+export async function checkIdJag(
+  assertion: string,
+  client: Pick<ClientRecord, 'clientId' | 'issuers'> | undefined,
+  ctx: AssertionContext,
+): Promise<CheckOutcome[]> {
+  const s: CheckState = {};
+  const outcomes: CheckOutcome[] = [];
+  let blockedBy: string | undefined;
+  for (const { id, title, independent, run } of ASSERTION_CHECKS) {
+    if (blockedBy) {
+      outcomes.push({ id, title, status: 'skipped', reason: `needs "${blockedBy}" to pass` });
+      continue;
+    }
+    if (!client && id.startsWith('client')) {
+      outcomes.push({ id, title, status: 'skipped', reason: 'no client given (--client-id)' });
+      continue;
+    }
+    try {
+      await run(assertion, s, client ?? { clientId: '' }, ctx);
+      outcomes.push({ id, title, status: 'pass' });
+    } catch (err) {
+      if (!(err instanceof InvalidGrant)) throw err;
+      outcomes.push({ id, title, status: 'fail', reason: err.description });
+      if (!independent) blockedBy = id;
+    }
   }
-  await verifySignature(assertion, trustedIssuer, ctx.issuerKeys);
-
-  // 4-7, 9. The claims, now that they are known to come from the issuer.
-  const claims: IdJagClaims = { ...readClaims(unverified, iss), aud: checkAudience(unverified.aud, ctx.issuer) };
-  checkTimes(claims, trustedIssuer, ctx);
-  if (claims.client_id !== client.clientId) {
-    throw new InvalidGrant(
-      `assertion client_id ${JSON.stringify(claims.client_id)} does not match the authenticated client ${JSON.stringify(client.clientId)}`,
-    );
-  }
-  if (client.issuers && !client.issuers.includes(iss)) {
-    throw new InvalidGrant(`client ${JSON.stringify(client.clientId)} may not redeem assertions from ${iss}`);
-  }
-  return { trustedIssuer, claims };
+  return outcomes;
 }
 
 function decodeSegment(segment: string, what: string): Record<string, unknown> {
@@ -195,7 +308,7 @@ function checkAudience(aud: unknown, issuer: string): string {
   return value;
 }
 
-function checkTimes(c: IdJagClaims, trusted: TrustedIssuer, ctx: AssertionContext): void {
+function checkTimes(c: Pick<IdJagClaims, 'exp' | 'iat' | 'nbf'>, trusted: TrustedIssuer, ctx: AssertionContext): void {
   const now = ctx.clock.now();
   const skew = ctx.clockSkew;
   const at = (t: number) => new Date(t * 1000).toISOString();

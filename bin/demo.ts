@@ -1,0 +1,14 @@
+/** `npm run demo`: the Cross App Access flow end to end, on loopback; exits 0 only if every step behaved. */
+import { runDemo } from '../examples/demo/flow.js';
+
+const started = performance.now();
+runDemo((line) => console.log(line)).then(
+  (ok) => {
+    console.log(`\n${ok ? 'Every step behaved as it should' : 'Some step did not behave as it should'} (${Math.round(performance.now() - started)} ms).`);
+    process.exit(ok ? 0 : 1);
+  },
+  (err: unknown) => {
+    console.error('The demo failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

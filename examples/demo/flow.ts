@@ -1,0 +1,147 @@
+/**
+ * The whole Cross App Access flow on loopback, step by step: a development IdP signs an ID-JAG, our
+ * server redeems it for an access token, a protected resource accepts that token — and the
+ * refusals that matter (a replayed ID-JAG, a token without the needed scope) happen as they should.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { ClientAdmin } from '../../lambda/admin/client-admin.js';
+import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
+import { loadLocalConfig } from '../../lambda/config.js';
+import { DevIdp } from '../../lambda/local/dev-idp.js';
+import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
+import { bridge } from '../../lambda/local/http-bridge.js';
+import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
+import { connectLocalDynamo, LOCAL_TABLES } from '../../lambda/local/local-dynamodb.js';
+import { localPaths, startLocalServer } from '../../lambda/local/server.js';
+import type { Log } from '../../lambda/logging.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { createResourceHandler, PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from '../protected-resource/resource-server.js';
+
+export type Print = (line: string) => void;
+
+const silent: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+function freePort(): Promise<number> {
+  const probe = createServer();
+  return listen(probe).then((port) => new Promise((resolve) => probe.close(() => resolve(port))));
+}
+
+const indent = (value: unknown) => JSON.stringify(value, null, 2).replace(/^/gm, '    ');
+
+/** Runs the demo; resolves true only if every step behaved as it should. */
+export async function runDemo(print: Print): Promise<boolean> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'xaa-demo-'));
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(dataDir, { recursive: true, force: true })];
+  let ok = true;
+  const step = (title: string) => print(`\n\u2500\u2500 ${title}`);
+  const expectThat = (what: string, passed: boolean, detail = '') => {
+    print(`  ${passed ? '\u2714' : '\u2718'} ${what}${detail ? ` (${detail})` : ''}`);
+    ok &&= passed;
+    return passed;
+  };
+
+  try {
+    // 1. The cast: an IdP, our authorization server, and a resource server, each on loopback.
+    const idpKey = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+    const [idpPort, asPort] = await Promise.all([freePort(), freePort()]);
+    const idp = new DevIdp(`http://localhost:${idpPort}`, idpKey);
+    const idpServer = await idp.listen(idpPort);
+    cleanups.unshift(() => new Promise((r) => idpServer.close(r)));
+
+    const config = loadLocalConfig({
+      PORT: String(asPort),
+      DATA_DIR: dataDir,
+      TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: idp.jwksUri }]),
+    });
+    const as = await startLocalServer(config, { logger: silent });
+    cleanups.unshift(() => as.close());
+
+    const resourceServer = createServer();
+    const resourcePort = await listen(resourceServer);
+    const resource = `http://localhost:${resourcePort}/`;
+    const resourceHandler = createResourceHandler({ issuer: config.issuer, resource, jwksUri: `${config.issuer}/.well-known/jwks.json` });
+    const resourcePaths = [PROTECTED_RESOURCE_METADATA_PATH, ...Object.keys(RESOURCE_ROUTES).map((r) => r.split(' ')[1]!)];
+    resourceServer.on('request', bridge(new Map(resourcePaths.map((p) => [p, resourceHandler])), () => undefined));
+    cleanups.unshift(() => new Promise((r) => { resourceServer.closeAllConnections(); resourceServer.close(r); }));
+
+    step('The parties');
+    print(`  enterprise IdP (development)   ${idp.issuer}`);
+    print(`  authorization server (ours)    ${config.issuer}`);
+    print(`  protected resource             ${resource}`);
+
+    // 2. A client registered with our server, allowed read and write on that resource.
+    step('Register a client with the authorization server');
+    const dynamo = await connectLocalDynamo(dataDir);
+    const admin = new ClientAdmin(new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients), new FileSecretStore(localPaths(dataDir).secrets), 'client/');
+    const { client, clientSecret } = await admin.add({ clientId: 'demo-client', scopes: ['read', 'write'], resources: [resource] });
+    await dynamo.close();
+    print(`  client_id ${client.clientId}, scopes "${client.scopes.join(' ')}", resource ${resource}`);
+
+    // 3. The IdP signs an ID-JAG for alice, for our server, for that client, with scope read only.
+    step('The IdP issues an ID-JAG (decoded)');
+    const idJag = await idp.mint({ audience: config.issuer, clientId: client.clientId, scope: 'read', resource });
+    print(`  header  ${JSON.stringify(decodeProtectedHeader(idJag))}`);
+    print(`  claims\n${indent(decodeJwt(idJag))}`);
+
+    // 4. The client redeems it at our token endpoint.
+    step('The client redeems it at the token endpoint');
+    const form = { grant_type: JWT_BEARER_GRANT, assertion: idJag, client_id: client.clientId, client_secret: clientSecret };
+    print(`  POST ${config.issuer}/token`);
+    print(`    grant_type=${JWT_BEARER_GRANT}`);
+    print(`    assertion=${idJag.slice(0, 24)}\u2026`);
+    print(`    client_id=${client.clientId}`);
+    print(`    client_secret=${clientSecret.slice(0, 4)}${'*'.repeat(12)}`);
+    const tokenUrl = `${as.url}/token`;
+    const res = await fetch(tokenUrl, { method: 'POST', body: new URLSearchParams(form) });
+    const body = (await res.json()) as Record<string, unknown>;
+    print(`  ${res.status} ${JSON.stringify({ ...body, access_token: typeof body.access_token === 'string' ? `${body.access_token.slice(0, 24)}\u2026` : undefined })}`);
+    if (!expectThat('an access token is issued', res.status === 200 && typeof body.access_token === 'string')) return false;
+    const accessToken = body.access_token as string;
+
+    step('The access token (decoded)');
+    print(`  header  ${JSON.stringify(decodeProtectedHeader(accessToken))}`);
+    const claims = decodeJwt(accessToken);
+    print(`  claims\n${indent(claims)}`);
+    expectThat('it is an RFC 9068 token for the resource, with scope read', claims.aud === resource && claims.scope === 'read' && decodeProtectedHeader(accessToken).typ === 'at+jwt');
+
+    // 5. The resource accepts it for a route that needs read.
+    step('The client calls the protected resource with it');
+    const profile = await fetch(`${resource}api/profile`, { headers: { authorization: `Bearer ${accessToken}` } });
+    print(`  GET ${resource}api/profile \u2192 ${profile.status} ${await profile.text()}`);
+    expectThat('the resource answers 200', profile.status === 200);
+
+    // 6. The refusals.
+    step('Refusal: the same ID-JAG redeemed again');
+    const replay = await fetch(tokenUrl, { method: 'POST', body: new URLSearchParams(form) });
+    const replayBody = (await replay.json()) as Record<string, unknown>;
+    print(`  ${replay.status} ${JSON.stringify(replayBody)}`);
+    expectThat('refused with invalid_grant, no token', replay.status === 400 && replayBody.error === 'invalid_grant' && !('access_token' in replayBody));
+
+    step('Refusal: the token used on a route that needs scope write');
+    const notes = await fetch(`${resource}api/notes`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+    print(`  POST ${resource}api/notes \u2192 ${notes.status} ${await notes.text()}`);
+    print(`  WWW-Authenticate: ${notes.headers.get('www-authenticate')}`);
+    expectThat('refused with 403 insufficient_scope', notes.status === 403 && /insufficient_scope/.test(notes.headers.get('www-authenticate') ?? ''));
+
+    step('Refusal: no token at all');
+    const anonymous = await fetch(`${resource}api/profile`);
+    print(`  GET ${resource}api/profile \u2192 ${anonymous.status}, WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}`);
+    expectThat('refused with 401 and a pointer to the resource metadata', anonymous.status === 401 && /resource_metadata=/.test(anonymous.headers.get('www-authenticate') ?? ''));
+    return ok;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
