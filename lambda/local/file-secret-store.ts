@@ -2,12 +2,15 @@
  * Client secrets on a laptop: one JSON file in DATA_DIR, mode 0600, written atomically. Read again
  * whenever it changes on disk, so a client added by `npm run admin` works on its next request.
  */
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SecretStore } from '../ports.js';
 
 export class FileSecretStore implements SecretStore {
   private cache: { mtimeMs: number; size: number; secrets: Record<string, string> } | undefined;
+  /** Writes in this process, one after another; a lock file keeps other processes out meanwhile. */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly path: string) {}
 
@@ -16,15 +19,40 @@ export class FileSecretStore implements SecretStore {
     return Object.hasOwn(secrets, ref) ? secrets[ref] : undefined;
   }
 
-  async putSecret(ref: string, secret: string): Promise<void> {
-    const secrets = { ...(await this.load(true)), [ref]: secret };
-    await this.write(secrets);
+  putSecret(ref: string, secret: string): Promise<void> {
+    return this.update((secrets) => ({ ...secrets, [ref]: secret }));
   }
 
-  async deleteSecret(ref: string): Promise<void> {
-    const secrets = { ...(await this.load(true)) };
-    delete secrets[ref];
-    await this.write(secrets);
+  deleteSecret(ref: string): Promise<void> {
+    return this.update((secrets) => Object.fromEntries(Object.entries(secrets).filter(([k]) => k !== ref)));
+  }
+
+  /** Read-modify-write under the lock, so concurrent registrations never lose one another. */
+  private update(change: (secrets: Record<string, string>) => Record<string, string>): Promise<void> {
+    const run = this.writes.then(() => this.withLock(async () => this.write(change(await this.load(true)))));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async withLock<T>(work: () => Promise<T>): Promise<T> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const lock = `${this.path}.lock`;
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        await (await open(lock, 'wx', 0o600)).close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if none is running)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   private async load(fresh: boolean): Promise<Record<string, string>> {
@@ -43,8 +71,7 @@ export class FileSecretStore implements SecretStore {
   }
 
   private async write(secrets: Record<string, string>): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
+    const tmp = `${this.path}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
     await chmod(tmp, 0o600);
     await rename(tmp, this.path);

@@ -48,9 +48,13 @@ export function signAccessToken(claims: AccessTokenClaims, signer: Signer): Prom
 
 /** A compact RS256 JWS of `claims`, typed `typ`, signed through the Signer port. */
 export async function signJwt(typ: string, claims: object, signer: Signer): Promise<string> {
-  const header = { alg: 'RS256', typ, kid: await signer.keyId() };
+  const kid = await signer.keyId();
+  if (typeof kid !== 'string' || kid === '') throw new Error('the signer has no key id');
+  const header = { alg: 'RS256', typ, kid };
   const signingInput = `${b64json(header)}.${b64json(claims)}`;
   const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
+  // An RSA-2048 (or larger) signature, or nothing: a broken signer must not yield a token.
+  if (!(signature instanceof Uint8Array) || signature.byteLength < 256) throw new Error('the signer returned a malformed signature');
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }
 

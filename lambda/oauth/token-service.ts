@@ -3,7 +3,7 @@
  * parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign → respond.
  */
 import type { ServiceConfig, TrustedIssuer } from '../config.js';
-import type { Clock, ClientRegistry, IssuerKeys, ReplayGuard, SecretStore, Signer } from '../ports.js';
+import type { Clock, ClientRecord, ClientRegistry, IssuerKeys, ReplayGuard, SecretStore, Signer } from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
 import { InvalidGrant, OAuthError, TemporarilyUnavailable } from './errors.js';
@@ -19,6 +19,11 @@ export interface TokenServiceDeps {
   readonly replay: ReplayGuard;
   readonly issuerKeys: IssuerKeys;
   readonly clock: Clock;
+  /**
+   * How long any one call to a port may take before the request is answered 503. Well inside the
+   * Lambda timeout, so a hung dependency still gets a clean OAuth error rather than a gateway 5xx.
+   */
+  readonly dependencyTimeoutMs?: number;
 }
 
 export interface TokenResponse {
@@ -41,11 +46,16 @@ export class TokenService {
   private readonly trustedIssuers: ReadonlyMap<string, TrustedIssuer>;
   private readonly registry: ClientRegistry;
   private readonly secrets: SecretStore;
+  private readonly dependency: ReturnType<typeof guard>;
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.trustedIssuers = new Map(deps.config.trustedIssuers.map((t) => [t.issuer, t]));
-    this.registry = { get: (id) => dependency('client registry', () => deps.registry.get(id)) };
-    this.secrets = { getSecret: (ref, o) => dependency('secret store', () => deps.secrets.getSecret(ref, o)) };
+    const dependency = guard(deps.dependencyTimeoutMs ?? 3000);
+    this.dependency = dependency;
+    this.registry = { get: (id) => dependency('client registry', () => deps.registry.get(id), isClientRecordOrNone) };
+    this.secrets = {
+      getSecret: (ref, o) => dependency('secret store', () => deps.secrets.getSecret(ref, o), (v) => v === undefined || typeof v === 'string'),
+    };
   }
 
   async token(raw: RawTokenRequest, audit: TokenAudit = {}): Promise<TokenResponse> {
@@ -77,8 +87,13 @@ export class TokenService {
     // for a request that loses the replay race is simply dropped.
     const claimed = trustedIssuer.allowReuse
       ? Promise.resolve(true)
-      : dependency('replay guard', () => this.deps.replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew));
-    const signed = dependency('signer', () => signAccessToken(accessClaims, this.deps.signer));
+      : this.dependency(
+          'replay guard',
+          () => this.deps.replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew),
+          // Only a plain true wins: anything else a broken guard might say must not mint a token.
+          (v) => typeof v === 'boolean',
+        );
+    const signed = this.dependency('signer', () => signAccessToken(accessClaims, this.deps.signer));
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
     if (claimResult.status === 'rejected') throw claimResult.reason;
     if (!claimResult.value) throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
@@ -101,12 +116,37 @@ export class TokenService {
   }
 }
 
-/** A port that throws anything but an OAuth error has failed on its side: the client may retry. */
-async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof OAuthError) throw err;
-    throw new TemporarilyUnavailable(`the ${name} is unavailable; retry later`, err);
-  }
+/**
+ * A port that throws anything but an OAuth error, does not answer in time, or answers with
+ * something malformed has failed on its side: the client may retry (503 temporarily_unavailable).
+ */
+function guard(timeoutMs: number) {
+  return async function dependency<T>(name: string, call: () => Promise<T>, wellFormed?: (value: T) => boolean): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const value = await Promise.race([call(), deadline]);
+      if (wellFormed && !wellFormed(value)) throw new Error('malformed answer');
+      return value;
+    } catch (err) {
+      if (err instanceof OAuthError) throw err;
+      throw new TemporarilyUnavailable(`the ${name} is unavailable; retry later`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function isClientRecordOrNone(v: unknown): boolean {
+  if (v === undefined) return true;
+  const c = v as Partial<ClientRecord> | null;
+  const strings = (x: unknown) => Array.isArray(x) && x.every((e) => typeof e === 'string');
+  return (
+    typeof c === 'object' && c !== null && typeof c.clientId === 'string' && typeof c.secretRef === 'string' &&
+    strings(c.scopes) && strings(c.resources) && typeof c.enabled === 'boolean' &&
+    (c.issuers === undefined || strings(c.issuers)) &&
+    (c.tokenLifetime === undefined || (Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0))
+  );
 }

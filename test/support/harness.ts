@@ -22,7 +22,7 @@ import { LOCAL_TABLES, startLocalDynamo, type LocalDynamo } from '../../lambda/l
 import type { Log } from '../../lambda/logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/oauth/issuer-keys.js';
 import { TokenService } from '../../lambda/oauth/token-service.js';
-import type { Clock, ReplayGuard, Signer } from '../../lambda/ports.js';
+import type { ClientRegistry, Clock, ReplayGuard, SecretStore, Signer } from '../../lambda/ports.js';
 import { TestIdp } from './test-idp.js';
 
 export const ISSUER = 'https://as.example.test';
@@ -53,6 +53,10 @@ export interface HarnessOptions {
   /** Wrap a port, e.g. to count calls. */
   signer?: (s: Signer) => Signer;
   replay?: (r: ReplayGuard) => ReplayGuard;
+  registry?: (r: ClientRegistry) => ClientRegistry;
+  secrets?: (s: SecretStore) => SecretStore;
+  dependencyTimeoutMs?: number;
+  log?: Log;
 }
 
 export class Harness {
@@ -60,6 +64,7 @@ export class Harness {
     readonly idp: TestIdp,
     readonly config: ServiceConfig,
     readonly clock: FixedClock,
+    /** What the handlers logged (unless options.log took their log lines instead). */
     readonly log: MemoryLog,
     readonly signer: KeyFileSigner,
     readonly admin: ClientAdmin,
@@ -85,6 +90,7 @@ export class Harness {
       dynamo = await startLocalDynamo(undefined);
       const clock = new FixedClock();
       const log = new MemoryLog();
+      const handlerLog = options.log ?? log;
       const signer = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
       const secrets = new FileSecretStore(join(dir, 'secrets.json'));
       const registry = new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients);
@@ -92,8 +98,9 @@ export class Harness {
       const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, { timeoutMs: 500, ...options.issuerKeys });
       const service = new TokenService({
         config,
-        registry,
-        secrets,
+        registry: options.registry ? options.registry(registry) : registry,
+        secrets: options.secrets ? options.secrets(secrets) : secrets,
+        dependencyTimeoutMs: options.dependencyTimeoutMs,
         signer: options.signer ? options.signer(signer) : signer,
         replay: options.replay ? options.replay(replay) : replay,
         issuerKeys,
@@ -109,9 +116,9 @@ export class Harness {
         new ClientAdmin(registry, secrets, 'client/'),
         registry,
         secrets,
-        createTokenHandler({ service, corsOrigins: config.corsOrigins, logger: log }),
+        createTokenHandler({ service, corsOrigins: config.corsOrigins, logger: handlerLog }),
         createDiscoveryHandler(config),
-        createJwksHandler({ keys: signer, corsOrigins: config.corsOrigins, logger: log }),
+        createJwksHandler({ keys: signer, corsOrigins: config.corsOrigins, logger: handlerLog }),
         issuerKeys,
         async () => {
           await d.close();
