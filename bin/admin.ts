@@ -1,6 +1,6 @@
 /**
  * `npm run admin -- clients add|list|remove ...`: manage the clients of the local server (DATA_DIR),
- * whether or not it is running.
+ * whether or not it is running, or with `--stack NAME` those of a deployed stack.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
@@ -10,6 +10,7 @@ import { FileSecretStore } from '../lambda/local/file-secret-store.js';
 import { connectLocalDynamo, LOCAL_TABLES } from '../lambda/local/local-dynamodb.js';
 import { localPaths } from '../lambda/local/server.js';
 import type { ClientRecord } from '../lambda/ports.js';
+import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
 
 const USAGE = `Usage:
   npm run admin -- clients add --client-id ID [--client-secret SECRET] --scope "a b"
@@ -20,7 +21,9 @@ const USAGE = `Usage:
 
 Without --client-secret a secret of 256 random bits is generated and printed once.
 --issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).
-Works on DATA_DIR (default .local) whether or not the local server is running.`;
+Works on DATA_DIR (default .local) whether or not the local server is running.
+With --stack NAME (before or after the command) it works on that deployed stack instead, in the
+region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).`;
 
 const OPTIONS = {
   'client-id': { type: 'string' },
@@ -30,6 +33,7 @@ const OPTIONS = {
   'token-lifetime': { type: 'string' },
   issuer: { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  stack: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -37,7 +41,13 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 const usage = (problem: string) => new AdminError(`${problem}\n\n${USAGE}`, 2);
 
-export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
+export async function runAdmin(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void,
+  /** For --stack: the AWS clients to use (tests point them at a local endpoint). */
+  awsClients?: () => StackAdminClients,
+): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -51,6 +61,13 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv, out: (lin
   if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
   if (!['add', 'list', 'remove'].includes(command)) throw usage(`unknown command ${JSON.stringify(command)}`);
 
+  const run = async (admin: ClientAdmin) => {
+    if (command === 'add') await add(admin, values, out);
+    else if (command === 'list') await list(admin, values, out);
+    else await remove(admin, values, out);
+  };
+  if (values.stack !== undefined) return runOnStack(values.stack, run, awsClients);
+
   let dataDir: string;
   try {
     dataDir = loadLocalConfig(env).dataDir;
@@ -60,16 +77,29 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv, out: (lin
   }
   const dynamo = await connectLocalDynamo(dataDir);
   try {
-    const admin = new ClientAdmin(
+    await run(new ClientAdmin(
       new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
       new FileSecretStore(localPaths(dataDir).secrets),
       'client/',
-    );
-    if (command === 'add') await add(admin, values, out);
-    else if (command === 'list') await list(admin, values, out);
-    else await remove(admin, values, out);
+    ));
   } finally {
     await dynamo.close();
+  }
+}
+
+async function runOnStack(
+  stackName: string,
+  run: (admin: ClientAdmin) => Promise<void>,
+  awsClients: (() => StackAdminClients) | undefined,
+): Promise<void> {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) throw usage('--stack must name a CloudFormation stack');
+  // Loaded only here: the local form must not need (or wait for) the AWS SDK's CloudFormation client.
+  const aws = await import('../lambda/aws/stack-client-admin.js');
+  const clients = (awsClients ?? aws.defaultStackAdminClients)();
+  try {
+    await run(await aws.openStackClientAdmin(stackName, clients));
+  } finally {
+    aws.destroyStackAdminClients(clients);
   }
 }
 

@@ -1,0 +1,62 @@
+/**
+ * Environment → configuration for the Lambda functions: the shared service configuration
+ * (lambda/config.ts) plus the names of the AWS resources each function uses. The stack writes
+ * these variables (lib/), so both sides share the names below.
+ */
+import { ConfigError, loadServiceConfig, type ServiceConfig } from '../config.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const AWS_ENV = {
+  clientsTable: 'CLIENTS_TABLE_NAME',
+  replayTable: 'REPLAY_TABLE_NAME',
+  secretPrefix: 'CLIENT_SECRET_PREFIX',
+  signingKey: 'SIGNING_KEY_ID',
+  publicKeys: 'PUBLIC_KEY_IDS',
+  metricsNamespace: 'METRICS_NAMESPACE',
+} as const;
+
+export const DEFAULT_METRICS_NAMESPACE = 'XaaAuthServer';
+
+export interface TokenFunctionConfig {
+  readonly service: ServiceConfig;
+  readonly clientsTable: string;
+  readonly replayTable: string;
+  /** Every client secret's name starts with this; the function may read nothing else. */
+  readonly secretPrefix: string;
+  /** The active KMS signing key (id or ARN). */
+  readonly signingKeyId: string;
+  readonly metricsNamespace: string;
+}
+
+export interface JwksFunctionConfig {
+  readonly service: ServiceConfig;
+  /** Every KMS key that may have signed a live token, the active one included. */
+  readonly publicKeyIds: readonly string[];
+}
+
+export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
+  return {
+    service: loadServiceConfig(env),
+    clientsTable: required(env, AWS_ENV.clientsTable),
+    replayTable: required(env, AWS_ENV.replayTable),
+    secretPrefix: required(env, AWS_ENV.secretPrefix),
+    signingKeyId: required(env, AWS_ENV.signingKey),
+    metricsNamespace: env[AWS_ENV.metricsNamespace]?.trim() || DEFAULT_METRICS_NAMESPACE,
+  };
+}
+
+export function loadJwksFunctionConfig(env: Env): JwksFunctionConfig {
+  const publicKeyIds = required(env, AWS_ENV.publicKeys)
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (publicKeyIds.length === 0) throw new ConfigError(AWS_ENV.publicKeys, 'must list at least one KMS key');
+  return { service: loadServiceConfig(env), publicKeyIds };
+}
+
+function required(env: Env, variable: string): string {
+  const value = env[variable]?.trim();
+  if (!value) throw new ConfigError(variable, 'is required');
+  return value;
+}

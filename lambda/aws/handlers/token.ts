@@ -1,0 +1,33 @@
+/** Lambda entry for POST /token: the TokenService on KMS, DynamoDB and Secrets Manager. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { createTokenHandler } from '../../handlers/token.js';
+import { createLogger } from '../../logging.js';
+import { loadTokenFunctionConfig } from '../aws-config.js';
+import { instrumented } from '../instrumented.js';
+import { SDK_CLIENT_CONFIG } from '../sdk-config.js';
+import { recordTokenOutcome } from '../token-metrics.js';
+import { createAwsTokenService } from '../token-service-factory.js';
+
+const SERVICE_NAME = 'xaa-auth-server';
+const config = loadTokenFunctionConfig(process.env);
+const logger = createLogger(SERVICE_NAME);
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: SERVICE_NAME });
+const tracer = new Tracer({ serviceName: SERVICE_NAME });
+
+// Created once per container and reused by every request (connection reuse, cached credentials).
+const clients = {
+  kms: tracer.captureAWSv3Client(new KMSClient(SDK_CLIENT_CONFIG)),
+  dynamodb: tracer.captureAWSv3Client(new DynamoDBClient(SDK_CLIENT_CONFIG)),
+  secretsManager: tracer.captureAWSv3Client(new SecretsManagerClient(SDK_CLIENT_CONFIG)),
+};
+const { service, warm } = createAwsTokenService(config, clients, { logger });
+await warm();
+
+export const handler = instrumented(
+  createTokenHandler({ service, corsOrigins: config.service.corsOrigins, logger, onOutcome: recordTokenOutcome(metrics) }),
+  { logger, metrics, tracer },
+);

@@ -1,0 +1,31 @@
+/** The Signer port on AWS KMS: RS256 is RSASSA_PKCS1_V1_5_SHA_256 over the raw signing input. */
+import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Signer } from '../ports.js';
+import { KMS_SIGNING_ALGORITHM, kmsPublicJwk, once } from './kms-public-key.js';
+
+export class KmsSigner implements Signer {
+  /** The kid comes from the public key, which never changes for a key id: fetch it once. */
+  readonly keyId: () => Promise<string>;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly kmsKeyId: string,
+  ) {
+    this.keyId = once(async () => (await kmsPublicJwk(kms, kmsKeyId)).kid);
+  }
+
+  async sign(signingInput: Uint8Array): Promise<Uint8Array> {
+    const { Signature } = await this.kms.send(
+      new SignCommand({
+        KeyId: this.kmsKeyId,
+        Message: signingInput,
+        // RAW: KMS hashes the input itself (a RAW message may be up to 4096 bytes, and an access
+        // token's signing input is far below that).
+        MessageType: 'RAW',
+        SigningAlgorithm: KMS_SIGNING_ALGORITHM,
+      }),
+    );
+    if (!Signature) throw new Error(`KMS returned no signature for key ${this.kmsKeyId}`);
+    return Signature;
+  }
+}

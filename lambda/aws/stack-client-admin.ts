@@ -1,0 +1,63 @@
+/**
+ * The admin CLI against a deployed stack: the table and secret prefix come from the stack's
+ * outputs, so the operator names the stack and nothing else.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AdminError, ClientAdmin } from '../admin/client-admin.js';
+import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
+import { SecretsManagerSecretWriter } from './secrets-manager-secret-writer.js';
+import { STACK_OUTPUTS } from './stack-outputs.js';
+
+export interface StackAdminClients {
+  readonly cloudFormation: CloudFormationClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+/** Clients for the region and credentials of the environment (AWS_PROFILE, AWS_REGION, ...). */
+export function defaultStackAdminClients(): StackAdminClients {
+  return { cloudFormation: new CloudFormationClient({}), dynamodb: new DynamoDBClient({}), secretsManager: new SecretsManagerClient({}) };
+}
+
+export interface StackClientStore {
+  readonly clientsTable: string;
+  readonly secretPrefix: string;
+}
+
+export async function readStackClientStore(cfn: CloudFormationClient, stackName: string): Promise<StackClientStore> {
+  let outputs;
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Stacks?.[0]?.Outputs ?? [];
+  } catch (err) {
+    // CloudFormation answers a missing stack with a ValidationError naming it.
+    if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
+      const region = await cfn.config.region();
+      throw new AdminError(`stack ${stackName} does not exist in ${region} (set AWS_REGION or AWS_PROFILE to the stack's)`);
+    }
+    throw err;
+  }
+  const output = (key: string): string => {
+    const value = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+    if (!value) throw new AdminError(`stack ${stackName} has no output ${key}: is it an xaa-auth-server stack, fully deployed?`);
+    return value;
+  };
+  return { clientsTable: output(STACK_OUTPUTS.clientsTable), secretPrefix: output(STACK_OUTPUTS.secretPrefix) };
+}
+
+export async function openStackClientAdmin(stackName: string, clients: StackAdminClients): Promise<ClientAdmin> {
+  const store = await readStackClientStore(clients.cloudFormation, stackName);
+  return new ClientAdmin(
+    new DynamoDbClientRegistry(clients.dynamodb, store.clientsTable),
+    new SecretsManagerSecretWriter(clients.secretsManager),
+    store.secretPrefix,
+  );
+}
+
+export function destroyStackAdminClients(clients: StackAdminClients): void {
+  clients.cloudFormation.destroy();
+  clients.dynamodb.destroy();
+  clients.secretsManager.destroy();
+}

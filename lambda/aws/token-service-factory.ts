@@ -1,0 +1,66 @@
+/**
+ * The TokenService on AWS adapters: what the token function builds at start-up, and what the
+ * fault-injection tests build around mocked SDK clients.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describeError, type Log } from '../logging.js';
+import { RemoteIssuerKeys, type IssuerKeysOptions } from '../oauth/issuer-keys.js';
+import { TokenService } from '../oauth/token-service.js';
+import { systemClock, type Clock } from '../ports.js';
+import type { TokenFunctionConfig } from './aws-config.js';
+import { CachedClientRegistry } from './cached-client-registry.js';
+import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
+import { DynamoDbReplayGuard } from './dynamodb-replay-guard.js';
+import { KmsSigner } from './kms-signer.js';
+import { SecretsManagerSecretStore, type SecretsManagerSecretStoreOptions } from './secrets-manager-secret-store.js';
+
+export interface TokenFunctionClients {
+  readonly kms: KMSClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+export interface TokenFunctionOptions {
+  readonly logger: Log;
+  readonly clock?: Clock;
+  readonly issuerKeys?: IssuerKeysOptions;
+  readonly secrets?: Omit<SecretsManagerSecretStoreOptions, 'prefix'>;
+  /** Client records are cached this long in a warm container (0: not at all). */
+  readonly clientCacheTtlMs?: number;
+}
+
+export function createAwsTokenService(
+  config: TokenFunctionConfig,
+  clients: TokenFunctionClients,
+  options: TokenFunctionOptions,
+): { service: TokenService; warm(): Promise<void> } {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const issuerKeys = new RemoteIssuerKeys(config.service.trustedIssuers, {
+    onFetchError: (issuer, err) => logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
+    ...options.issuerKeys,
+  });
+  const dynamoRegistry = new DynamoDbClientRegistry(clients.dynamodb, config.clientsTable);
+  const ttl = options.clientCacheTtlMs ?? 10_000;
+  const signer = new KmsSigner(clients.kms, config.signingKeyId);
+  const service = new TokenService({
+    config: config.service,
+    registry: ttl > 0 ? new CachedClientRegistry(dynamoRegistry, ttl) : dynamoRegistry,
+    secrets: new SecretsManagerSecretStore(clients.secretsManager, { ...options.secrets, prefix: config.secretPrefix }),
+    signer,
+    replay: new DynamoDbReplayGuard(clients.dynamodb, config.replayTable, () => clock.now()),
+    issuerKeys,
+    clock,
+  });
+  return {
+    service,
+    // The trusted issuers' JWKS and our own kid, fetched during init so the first request has them.
+    // Never rejects: whatever failed is fetched again (and reported) on demand.
+    warm: async () => {
+      const [, kid] = await Promise.allSettled([issuerKeys.warm(), signer.keyId()]);
+      if (kid.status === 'rejected') logger.warn('signing key unavailable at start-up', { cause: describeError(kid.reason) });
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Where clients live: the registry table (retained when the stack is deleted), the replay-guard
+ * table (records expire by TTL), and the Secrets Manager name prefix of every client secret.
+ */
+import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../lambda/aws/tables.js';
+
+export class ClientStore extends Construct {
+  readonly clientsTable: Table;
+  readonly replayTable: Table;
+  /** Every client secret's name starts with this (the admin appends `<client id>/<random>`). */
+  readonly secretPrefix: string;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.clientsTable = new Table(this, 'ClientsTable', {
+      partitionKey: { name: CLIENTS_TABLE.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Registered clients outlive the stack: deleting it must not unregister anyone.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.replayTable = new Table(this, 'ReplayTable', {
+      partitionKey: { name: REPLAY_TABLE.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: REPLAY_TABLE.ttlAttribute,
+      // Records live minutes (assertion exp + skew): nothing worth keeping once the stack is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.secretPrefix = `xaa-auth-server/${Stack.of(this).stackName}/clients/`;
+  }
+
+  /** The token function's access: read a client, claim and release a jti, read client secrets. */
+  grantTokenFunction(grantee: IGrantable): void {
+    this.clientsTable.grant(grantee, 'dynamodb:GetItem');
+    this.replayTable.grant(grantee, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretArnPattern()] }),
+    );
+  }
+
+  /** Secrets Manager appends a random suffix to a secret's ARN: the prefix and a wildcard match them all. */
+  secretArnPattern(): string {
+    return Arn.format(
+      { service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      Stack.of(this),
+    );
+  }
+}

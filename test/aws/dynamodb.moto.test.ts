@@ -1,0 +1,88 @@
+/** The DynamoDB client registry and replay guard against moto's DynamoDB, tables as the stack makes them. */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
+import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import type { ClientRecord } from '../../lambda/ports.js';
+import { createTable, describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
+
+describeWithMoto('DynamoDB adapters on moto', () => {
+  let moto: Moto;
+  let db: DynamoDBClient;
+  let clientsTable: string;
+  let replayTable: string;
+  let now = Math.floor(Date.now() / 1000);
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    db = new DynamoDBClient(moto.clientConfig);
+    clientsTable = uniqueName('clients');
+    replayTable = uniqueName('replay');
+    await Promise.all([createTable(db, clientsTable, CLIENTS_TABLE.partitionKey), createTable(db, replayTable, REPLAY_TABLE.partitionKey)]);
+  });
+  afterAll(async () => {
+    db?.destroy();
+    await moto?.stop();
+  });
+
+  const guard = () => new DynamoDbReplayGuard(db, replayTable, () => now);
+
+  test('of concurrent claims of one (iss, jti), exactly one wins', async () => {
+    const jti = uniqueName('jti');
+    const results = await Promise.all(Array.from({ length: 10 }, () => guard().claim('https://idp.example', jti, now + 360)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(false);
+  });
+
+  test('the record carries the assertion expiry in the TTL attribute, and issuers keep their jtis apart', async () => {
+    const jti = uniqueName('jti');
+    expect(await guard().claim('https://a.example', jti, now + 360)).toBe(true);
+    expect(await guard().claim('https://b.example', jti, now + 360)).toBe(true);
+    const { Item } = await db.send(
+      new GetItemCommand({ TableName: replayTable, Key: { [REPLAY_TABLE.partitionKey]: { S: JSON.stringify(['https://a.example', jti]) } } }),
+    );
+    expect(Item?.[REPLAY_TABLE.ttlAttribute]).toEqual({ N: String(now + 360) });
+  });
+
+  test('a released claim can be made again; a record past its expiry no longer counts', async () => {
+    const jti = uniqueName('jti');
+    expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
+    await guard().release('https://idp.example', jti);
+    expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
+    // TTL deletes lazily: the guard must not treat an expired, not yet deleted record as a use.
+    const saved = now;
+    now += 361;
+    try {
+      expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
+    } finally {
+      now = saved;
+    }
+  });
+
+  test('the registry round-trips a client record', async () => {
+    const registry = new DynamoDbClientRegistry(db, clientsTable);
+    const client: ClientRecord = {
+      clientId: uniqueName('client'),
+      secretRef: 'xaa-auth-server/S/clients/x/abc',
+      scopes: ['read', 'write'],
+      resources: ['https://api.example.com/'],
+      tokenLifetime: 600,
+      issuers: ['https://idp.example'],
+      enabled: true,
+    };
+    expect(await registry.add(client)).toBe(true);
+    expect(await registry.add({ ...client, scopes: ['admin'] })).toBe(false);
+    expect(await registry.get(client.clientId)).toEqual(client);
+    expect(await registry.get('nobody')).toBeUndefined();
+    expect((await registry.list()).map((c) => c.clientId)).toContain(client.clientId);
+    expect(await registry.remove(client.clientId)).toEqual(client);
+    expect(await registry.get(client.clientId)).toBeUndefined();
+  });
+
+  test('a missing table is a clean error the caller can see', async () => {
+    await expect(new DynamoDbClientRegistry(db, 'no-such-table').get('c')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(new DynamoDbReplayGuard(db, 'no-such-table').claim('i', 'j', now + 60)).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+});

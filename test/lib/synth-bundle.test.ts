@@ -1,0 +1,73 @@
+/**
+ * The one synth that bundles for real (local esbuild, no Docker): each function is a minified ESM
+ * bundle with a source map, the AWS SDK inside, and only what its route imports.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildStack } from './stack-fixture.js';
+
+let outdir: string;
+const bundles: Record<string, { code: string; size: number; sources: string[] }> = {};
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'xaa-synth-'));
+  const { app } = buildStack({}, { bundle: true, outdir });
+  const template = app.synth().getStackByName('XaaAuthServer').template as {
+    Resources: Record<string, { Type: string; Properties: { Code?: { S3Key: string } } }>;
+  };
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const name = id.replace(/Function[0-9A-F]{8}$/, '');
+    const dir = join(outdir, `asset.${r.Properties.Code!.S3Key.replace(/\.zip$/, '')}`);
+    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    bundles[name] = { code, size: statSync(join(dir, 'index.mjs')).size, sources: map.sources };
+  }
+}, 120_000);
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const from = (name: string, pkg: string) => bundles[name]!.sources.some((s) => s.includes(`node_modules/${pkg}/`));
+
+test('three bundles, each a minified ES module with an external source map', () => {
+  expect(Object.keys(bundles).sort()).toEqual(['Discovery', 'Jwks', 'Token']);
+  for (const { code } of Object.values(bundles)) {
+    expect(code).toMatch(/^import\{createRequire as \w+\}from"node:module"|^import \{ createRequire \}/);
+    expect(code).toMatch(/export\{\w+ as handler\}/);
+    expect(code.length / code.split('\n').length).toBeGreaterThan(500); // minified: long lines
+    expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+  }
+  expect(existsSync(join(outdir, 'XaaAuthServer.template.json'))).toBe(true);
+});
+
+test('the discovery bundle holds no AWS SDK client and no Powertools: only config and metadata', () => {
+  expect(from('Discovery', '@aws-sdk/client-kms')).toBe(false);
+  expect(bundles.Discovery!.sources.filter((s) => s.includes('node_modules/'))).toEqual([]);
+  expect(bundles.Discovery!.size).toBeLessThan(20_000);
+});
+
+test('the JWKS bundle holds the KMS client (bundled, not the runtime\'s) and nothing for tokens', () => {
+  expect(from('Jwks', '@aws-sdk/client-kms')).toBe(true);
+  for (const pkg of ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-lambda-powertools/tracer']) {
+    expect([pkg, from('Jwks', pkg)]).toEqual([pkg, false]);
+  }
+  expect(bundles.Jwks!.sources.some((s) => s.includes('lambda/oauth/token-service'))).toBe(false);
+});
+
+test('the token bundle holds its three SDK clients and Powertools logger, metrics and tracer', () => {
+  for (const pkg of [
+    '@aws-sdk/client-kms',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-lambda-powertools/logger',
+    '@aws-lambda-powertools/metrics',
+    '@aws-lambda-powertools/tracer',
+    '@aws-lambda-powertools/parameters',
+    'jose',
+  ]) {
+    expect([pkg, from('Token', pkg)]).toEqual([pkg, true]);
+  }
+  // The admin's CloudFormation client and write commands are not part of any function.
+  expect(from('Token', '@aws-sdk/client-cloudformation')).toBe(false);
+  expect(bundles.Token!.code).not.toContain('CreateSecretCommand');
+});
