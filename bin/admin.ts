@@ -1,6 +1,7 @@
 /**
- * `npm run admin -- clients add|list|remove ...`: manage the clients of the local server (DATA_DIR),
- * whether or not it is running, or with `--stack NAME` those of a deployed stack.
+ * `npm run admin -- clients add|list|remove|enable|disable ...`: manage the clients of the local
+ * server (DATA_DIR), whether or not it is running, or with `--stack NAME` those of a deployed stack.
+ * `npm run admin -- assertion check <ID-JAG>`: every SPEC §5 check on an assertion, without redeeming it.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
@@ -9,7 +10,10 @@ import { DynamoDbClientRegistry } from '../lambda/aws/dynamodb-client-registry.j
 import { FileSecretStore } from '../lambda/local/file-secret-store.js';
 import { connectLocalDynamo, LOCAL_TABLES } from '../lambda/local/local-dynamodb.js';
 import { localPaths } from '../lambda/local/server.js';
-import type { ClientRecord } from '../lambda/ports.js';
+import { systemClock, type ClientRecord } from '../lambda/ports.js';
+import { checkIdJag } from '../lambda/oauth/id-jag.js';
+import { RemoteIssuerKeys } from '../lambda/oauth/issuer-keys.js';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
 
 const USAGE = `Usage:
@@ -18,12 +22,17 @@ const USAGE = `Usage:
                                [--issuer ISSUER ...] [--json]
   npm run admin -- clients list [--json]
   npm run admin -- clients remove --client-id ID
+  npm run admin -- clients disable|enable --client-id ID
+  npm run admin -- assertion check <ID-JAG> [--client-id ID] [--json]
 
 Without --client-secret a secret of 256 random bits is generated and printed once.
 --issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).
 Works on DATA_DIR (default .local) whether or not the local server is running.
 With --stack NAME (before or after the command) it works on that deployed stack instead, in the
-region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).`;
+region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).
+assertion check runs every check the token endpoint runs on an ID-JAG, except spending its jti,
+against this server's ISSUER and TRUSTED_ISSUERS (with --stack: the stack's issuer), and prints
+each with pass or fail and why. It exits 1 if any check fails.`;
 
 const OPTIONS = {
   'client-id': { type: 'string' },
@@ -57,31 +66,35 @@ export async function runAdmin(
   const { values, positionals } = parsed;
   if (values.help) return out(USAGE);
   const [group, command, ...rest] = positionals;
-  if (group !== 'clients' || !command) throw usage('expected: clients add|list|remove');
-  if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
-  if (!['add', 'list', 'remove'].includes(command)) throw usage(`unknown command ${JSON.stringify(command)}`);
-
-  const run = async (admin: ClientAdmin) => {
-    if (command === 'add') await add(admin, values, out);
-    else if (command === 'list') await list(admin, values, out);
-    else await remove(admin, values, out);
-  };
+  let run: (admin: ClientAdmin, issuer: string | undefined) => Promise<void>;
+  if (group === 'assertion') {
+    if (command !== 'check') throw usage('expected: assertion check <ID-JAG>');
+    if (rest.length !== 1) throw usage('assertion check takes exactly one ID-JAG');
+    run = (admin, issuer) => checkAssertion(rest[0]!, admin, issuer, env, values, out);
+  } else {
+    if (group !== 'clients' || !command) throw usage('expected: clients add|list|remove|enable|disable, or assertion check');
+    if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
+    const commands: Record<string, (admin: ClientAdmin) => Promise<void>> = {
+      add: (admin) => add(admin, values, out),
+      list: (admin) => list(admin, values, out),
+      remove: (admin) => remove(admin, values, out),
+      enable: (admin) => setEnabled(admin, values, true, out),
+      disable: (admin) => setEnabled(admin, values, false, out),
+    };
+    const chosen = commands[command];
+    if (!chosen || !Object.hasOwn(commands, command)) throw usage(`unknown command ${JSON.stringify(command)}`);
+    run = chosen;
+  }
   if (values.stack !== undefined) return runOnStack(values.stack, run, awsClients);
 
-  let dataDir: string;
-  try {
-    dataDir = loadLocalConfig(env).dataDir;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new AdminError(`Configuration error: ${err.message}`);
-    throw err;
-  }
+  const dataDir = localConfig(env).dataDir;
   const dynamo = await connectLocalDynamo(dataDir);
   try {
     await run(new ClientAdmin(
       new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
       new FileSecretStore(localPaths(dataDir).secrets),
       'client/',
-    ));
+    ), undefined);
   } finally {
     await dynamo.close();
   }
@@ -89,7 +102,7 @@ export async function runAdmin(
 
 async function runOnStack(
   stackName: string,
-  run: (admin: ClientAdmin) => Promise<void>,
+  run: (admin: ClientAdmin, issuer: string | undefined) => Promise<void>,
   awsClients: (() => StackAdminClients) | undefined,
 ): Promise<void> {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) throw usage('--stack must name a CloudFormation stack');
@@ -97,10 +110,69 @@ async function runOnStack(
   const aws = await import('../lambda/aws/stack-client-admin.js');
   const clients = (awsClients ?? aws.defaultStackAdminClients)();
   try {
-    await run(await aws.openStackClientAdmin(stackName, clients));
+    const { admin, issuer } = await aws.openStackClientAdmin(stackName, clients);
+    await run(admin, issuer);
   } finally {
     aws.destroyStackAdminClients(clients);
   }
+}
+
+function localConfig(env: NodeJS.ProcessEnv) {
+  try {
+    return loadLocalConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new AdminError(`Configuration error: ${err.message}`);
+    throw err;
+  }
+}
+
+async function setEnabled(admin: ClientAdmin, v: Values, enabled: boolean, out: (line: string) => void): Promise<void> {
+  if (!v['client-id']) throw usage('--client-id is required');
+  await admin.setEnabled(v['client-id'], enabled);
+  out(`${enabled ? 'Enabled' : 'Disabled'} client ${v['client-id']}`);
+}
+
+/** Every SPEC §5 check on one assertion, printed with pass or fail and why; exit 1 if any fails. */
+async function checkAssertion(
+  assertion: string,
+  admin: ClientAdmin,
+  stackIssuer: string | undefined,
+  env: NodeJS.ProcessEnv,
+  v: Values,
+  out: (line: string) => void,
+): Promise<void> {
+  const config = localConfig(stackIssuer ? { ...env, ISSUER: stackIssuer } : env);
+  const clientId = v['client-id'];
+  const record = clientId === undefined ? undefined : (await admin.list()).find((c) => c.clientId === clientId);
+  const outcomes = await checkIdJag(assertion.trim(), clientId === undefined ? undefined : { clientId, issuers: record?.issuers }, {
+    issuer: config.issuer,
+    trustedIssuers: new Map(config.trustedIssuers.map((t) => [t.issuer, t])),
+    clockSkew: config.clockSkew,
+    issuerKeys: new RemoteIssuerKeys(config.trustedIssuers),
+    clock: systemClock,
+  });
+  const registered = clientId === undefined || record !== undefined;
+  const failed = outcomes.some((o) => o.status === 'fail') || !registered;
+  if (v.json) {
+    out(JSON.stringify({ issuer: config.issuer, valid: !failed, checks: outcomes, ...(clientId !== undefined && { client_registered: registered }) }));
+  } else {
+    out(`Checking an ID-JAG against issuer ${config.issuer}${clientId ? ` for client ${clientId}` : ''}`);
+    try {
+      out(`  header  ${JSON.stringify(decodeProtectedHeader(assertion.trim()))}`);
+      out(`  claims  ${JSON.stringify(decodeJwt(assertion.trim()))}`);
+    } catch {
+      out('  (not a decodable JWT)');
+    }
+    for (const o of outcomes) {
+      if (o.status === 'pass') out(`  \u2714 ${o.title}`);
+      else if (o.status === 'fail') out(`  \u2718 ${o.title}\n      ${o.reason}`);
+      else out(`  - ${o.title} (skipped: ${o.reason})`);
+    }
+    out('  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)');
+    if (!registered) out(`  \u2718 client ${clientId} is registered\n      no such client: register it with clients add`);
+    out(failed ? 'The token endpoint would refuse this assertion.' : 'Every check passed.');
+  }
+  if (failed) throw new AdminError('', 1);
 }
 
 async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
@@ -157,7 +229,7 @@ async function remove(admin: ClientAdmin, v: Values, out: (line: string) => void
 if (import.meta.url === `file://${process.argv[1]}`) {
   runAdmin(process.argv.slice(2), process.env, (line) => console.log(line)).catch((err: unknown) => {
     if (err instanceof AdminError) {
-      console.error(err.message);
+      if (err.message) console.error(err.message);
       process.exit(err.exitCode);
     }
     console.error('admin failed:', err instanceof Error ? err.message : err);

@@ -11,6 +11,8 @@
  *   signingKeys        [{"id": "k1", "active": true}, ...]: one KMS key each, exactly one active
  *   customDomain       {"domainName": "...", "certificateArn": "..."}: becomes the issuer
  *   logRetentionDays   days to keep function and access logs (default 30)
+ *   sampleResource     true, or {"resource": "URI"}: add the sample protected resource's routes
+ *                      behind an HTTP API JWT authorizer (audience default: the issuer plus "/")
  *
  * Values given with `-c key=value` arrive as strings; JSON values are parsed.
  */
@@ -29,6 +31,11 @@ export interface SigningKeySpec {
   readonly active: boolean;
 }
 
+export interface SampleResourceSpec {
+  /** The resource identifier tokens must carry as `aud`; undefined: the issuer plus "/". */
+  readonly resource?: string;
+}
+
 export interface CustomDomain {
   readonly domainName: string;
   readonly certificateArn: string;
@@ -43,6 +50,7 @@ export interface StackConfig {
   readonly signingKeys: readonly SigningKeySpec[];
   readonly customDomain?: CustomDomain;
   readonly logRetention: RetentionDays;
+  readonly sampleResource?: SampleResourceSpec;
 }
 
 export const DEFAULT_SIGNING_KEYS: readonly SigningKeySpec[] = [{ id: 'key-1', active: true }];
@@ -104,7 +112,20 @@ export function parseStackConfig(context: Context): StackConfig {
     signingKeys: parseSigningKeys(json('signingKeys')),
     ...(customDomain && { customDomain }),
     logRetention: parseRetention(context('logRetentionDays')),
+    ...optionalSampleResource(json('sampleResource')),
   };
+}
+
+function optionalSampleResource(value: unknown): { sampleResource?: SampleResourceSpec } {
+  const K = 'sampleResource';
+  if (value === undefined || value === false || value === 'false' || value === '') return {};
+  if (value === true || value === 'true') return { sampleResource: {} };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContextError(K, 'must be true or {"resource": "URI"}');
+  const { resource, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new ContextError(K, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
+  if (resource === undefined) return { sampleResource: {} };
+  if (typeof resource !== 'string' || !/^https:\/\/[^#]+$/.test(resource)) throw new ContextError(K, '"resource" must be an https URI without a fragment');
+  return { sampleResource: { resource } };
 }
 
 function optional(variable: string, value: unknown): Record<string, string> {

@@ -12,6 +12,7 @@ import { STACK_OUTPUTS } from '../lambda/aws/stack-outputs.js';
 import { AuthorizationServerApi } from './authorization-server-api.js';
 import { ClientStore } from './client-store.js';
 import { RouteFunction } from './route-function.js';
+import { SampleResource } from './sample-resource.js';
 import { SigningKeys } from './signing-keys.js';
 import type { StackConfig } from './stack-config.js';
 
@@ -26,6 +27,7 @@ export class XaaAuthServerStack extends Stack {
   readonly clients: ClientStore;
   readonly api: AuthorizationServerApi;
   readonly functions: { readonly discovery: RouteFunction; readonly jwks: RouteFunction; readonly token: RouteFunction };
+  readonly sampleResource?: SampleResource;
 
   constructor(scope: Construct, id: string, props: XaaAuthServerStackProps) {
     super(scope, id, props);
@@ -92,6 +94,16 @@ export class XaaAuthServerStack extends Stack {
     const issuer = config.customDomain ? `https://${config.customDomain.domainName}` : this.api.httpApi.apiEndpoint;
     for (const f of [discovery, jwks, token]) f.function.addEnvironment('ISSUER', issuer);
 
+    if (config.sampleResource) {
+      this.sampleResource = new SampleResource(this, 'SampleResource', {
+        httpApi: this.api.httpApi,
+        issuer,
+        resource: config.sampleResource.resource ?? `${issuer}/`,
+        logRetention: config.logRetention,
+        entry: fileURLToPath(new URL('../examples/protected-resource/lambda.ts', import.meta.url)),
+      });
+    }
+
     this.outputs(issuer);
     this.acknowledgeNagFindings();
   }
@@ -111,7 +123,8 @@ export class XaaAuthServerStack extends Stack {
   /** Every cdk-nag AwsSolutions finding this stack accepts, each with the reason it is accepted. */
   private acknowledgeNagFindings(): void {
     const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    for (const f of Object.values(this.functions)) {
+    const functions = [...Object.values(this.functions), ...(this.sampleResource ? [this.sampleResource.function] : [])];
+    for (const f of functions) {
       Validations.of(f.role).acknowledge({
         id: nag('IAM5[Resource::*]'),
         reason:
@@ -131,12 +144,12 @@ export class XaaAuthServerStack extends Stack {
         'Client secrets are created after deployment by the admin CLI, one per client, under a name prefix owned by this ' +
         'stack; Secrets Manager appends a random suffix to every secret ARN, so the read grant is the prefix plus a wildcard.',
     });
-    for (const route of this.api.routes) {
+    for (const route of [...this.api.routes, ...(this.sampleResource?.publicRoutes ?? [])]) {
       Validations.of(route).acknowledge({
         id: nag('APIG4'),
         reason:
-          'Public OAuth endpoints: discovery and JWKS are public by design (RFC 8414, SPEC §2-3), and the token endpoint ' +
-          'authenticates each client itself (client_secret_post/basic, SPEC §4), which no API Gateway authorizer can do.',
+          'Public OAuth endpoints: discovery, JWKS and protected-resource metadata are public by design (RFC 8414, RFC 9728, ' +
+          'SPEC §2-3), and the token endpoint authenticates each client itself (client_secret_post/basic, SPEC §4).',
       });
     }
   }

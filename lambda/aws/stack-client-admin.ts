@@ -22,6 +22,7 @@ export function defaultStackAdminClients(): StackAdminClients {
 }
 
 export interface StackClientStore {
+  readonly issuer: string;
   readonly clientsTable: string;
   readonly secretPrefix: string;
 }
@@ -44,16 +45,22 @@ export async function readStackClientStore(cfn: CloudFormationClient, stackName:
     if (!value) throw new AdminError(`stack ${stackName} has no output ${key}: is it an xaa-auth-server stack, fully deployed?`);
     return value;
   };
-  return { clientsTable: output(STACK_OUTPUTS.clientsTable), secretPrefix: output(STACK_OUTPUTS.secretPrefix) };
+  return {
+    issuer: output(STACK_OUTPUTS.issuer),
+    clientsTable: output(STACK_OUTPUTS.clientsTable),
+    secretPrefix: output(STACK_OUTPUTS.secretPrefix),
+  };
 }
 
-export async function openStackClientAdmin(stackName: string, clients: StackAdminClients): Promise<ClientAdmin> {
+/** The stack's client admin, and its issuer (what `assertion check` compares `aud` with). */
+export async function openStackClientAdmin(stackName: string, clients: StackAdminClients): Promise<{ admin: ClientAdmin; issuer: string }> {
   const store = await readStackClientStore(clients.cloudFormation, stackName);
-  return new ClientAdmin(
+  const admin = new ClientAdmin(
     new DynamoDbClientRegistry(clients.dynamodb, store.clientsTable),
     new SecretsManagerSecretWriter(clients.secretsManager),
     store.secretPrefix,
   );
+  return { admin, issuer: store.issuer };
 }
 
 export function destroyStackAdminClients(clients: StackAdminClients): void {

@@ -39,6 +39,7 @@ describeWithMoto('admin --stack on moto', () => {
         },
       },
       Outputs: {
+        [STACK_OUTPUTS.issuer]: { Value: 'https://as.example.test' },
         [STACK_OUTPUTS.clientsTable]: { Value: { Ref: 'Clients' } },
         [STACK_OUTPUTS.secretPrefix]: { Value: `xaa-auth-server/${stackName}/clients/` },
       },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
 import { AdminError } from '../../lambda/admin/client-admin.js';
 import { npmRun } from '../support/processes.js';
+import { TestIdp } from '../support/test-idp.js';
 
 let dataDir: string;
 let env: Record<string, string>;
@@ -108,3 +109,64 @@ test('as a command: add --json prints only the JSON object on stdout', async () 
   expect(run.code).toBe(0);
   expect(JSON.parse(run.stdout)).toEqual({ client_id: 'acme', client_secret: expect.any(String) });
 }, 60_000);
+
+test('disable and enable a client', async () => {
+  await admin(...ADD);
+  expect(await admin('clients', 'disable', '--client-id', 'acme')).toEqual(['Disabled client acme']);
+  expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)[0].enabled).toBe(false);
+  await admin('clients', 'enable', '--client-id', 'acme');
+  expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)[0].enabled).toBe(true);
+  expect((await adminError('clients', 'disable', '--client-id', 'ghost')).message).toMatch(/not registered/);
+});
+
+describe('assertion check', () => {
+  let idp: TestIdp;
+  beforeAll(async () => {
+    idp = await TestIdp.start();
+  });
+  afterAll(() => idp.stop());
+  const checkEnv = () => ({ ...env, ISSUER: 'http://localhost:3000', TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) });
+  const check = async (jag: string, ...extra: string[]) => {
+    const lines: string[] = [];
+    const err = await runAdmin(['assertion', 'check', jag, ...extra], checkEnv(), (l) => lines.push(l)).then(() => undefined, (e: unknown) => e);
+    return { lines: lines.join('\n'), err };
+  };
+
+  test('a good assertion for a registered client: every check passes, exit 0', async () => {
+    await runAdmin([...ADD], checkEnv(), () => undefined);
+    const { lines, err } = await check(await idp.mint({ audience: 'http://localhost:3000', clientId: 'acme' }), '--client-id', 'acme');
+    expect(err).toBeUndefined();
+    expect(lines).toMatch(/Every check passed/);
+    expect(lines.match(/\u2714/g)).toHaveLength(9);
+  });
+
+  test('a bad assertion: each failing check says why, exit 1, and nothing is redeemed', async () => {
+    const jag = await idp.mint({ audience: 'http://localhost:3000/', clientId: 'other' }, { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 700 });
+    const { lines, err } = await check(jag, '--client-id', 'acme');
+    expect((err as AdminError).exitCode).toBe(1);
+    expect(lines).toMatch(/\u2718 aud is this server's issuer.*\n.*trailing slash/);
+    expect(lines).toMatch(/\u2718 exp, nbf and iat.*\n.*expired at/);
+    expect(lines).toMatch(/\u2718 client_id is the authenticated client/);
+    expect(lines).toMatch(/\u2718 client acme is registered/);
+    expect(lines).toMatch(/would refuse/);
+  });
+
+  test('an untrusted issuer and garbage, as JSON', async () => {
+    const other = await TestIdp.start();
+    try {
+      const { lines } = await check(await other.mint({ audience: 'http://localhost:3000', clientId: 'x' }), '--json');
+      const report = JSON.parse(lines) as { valid: boolean; checks: Array<{ id: string; status: string; reason?: string }> };
+      expect(report.valid).toBe(false);
+      expect(report.checks.find((c) => c.id === 'issuer')).toMatchObject({ status: 'fail', reason: expect.stringMatching(/not trusted/) });
+    } finally {
+      await other.stop();
+    }
+    const garbage = await check('not-a-jwt', '--json');
+    expect(JSON.parse(garbage.lines).checks[0]).toMatchObject({ id: 'format', status: 'fail' });
+  });
+
+  test('usage: exactly one assertion', async () => {
+    expect((await adminError('assertion', 'check')).exitCode).toBe(2);
+    expect((await adminError('assertion', 'verify', 'x')).exitCode).toBe(2);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * An optional sample protected resource on the same HTTP API, behind API Gateway's own JWT
+ * authorizer configured with our issuer and the resource's identifier as audience. If it accepts
+ * our tokens, AWS's verifier agrees with ours about discovery, JWKS and token format.
+ */
+import { HttpMethod, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from '../examples/protected-resource/resource-server.js';
+import { RouteFunction } from './route-function.js';
+
+export interface SampleResourceProps {
+  readonly httpApi: HttpApi;
+  readonly issuer: string;
+  /** The resource identifier: the access token's `aud`. */
+  readonly resource: string;
+  readonly logRetention: RetentionDays;
+  readonly entry: string;
+}
+
+export class SampleResource extends Construct {
+  readonly authorizer: HttpJwtAuthorizer;
+  readonly function: RouteFunction;
+  /** Routes without an authorizer: the RFC 9728 metadata, public by definition. */
+  readonly publicRoutes: readonly HttpRoute[];
+
+  constructor(scope: Construct, id: string, props: SampleResourceProps) {
+    super(scope, id);
+    this.authorizer = new HttpJwtAuthorizer('AccessTokenAuthorizer', props.issuer, {
+      jwtAudience: [props.resource],
+      identitySource: ['$request.header.Authorization'],
+    });
+    this.function = new RouteFunction(this, 'ResourceFunction', {
+      entry: props.entry,
+      description: 'Sample protected resource behind the HTTP API JWT authorizer',
+      environment: { ISSUER: props.issuer, RESOURCE: props.resource },
+      logRetention: props.logRetention,
+    });
+    const integration = new HttpLambdaIntegration('ResourceIntegration', this.function.function);
+    for (const [key, route] of Object.entries(RESOURCE_ROUTES)) {
+      const [method, path] = key.split(' ') as [HttpMethod, string];
+      props.httpApi.addRoutes({
+        path,
+        methods: [method],
+        integration,
+        authorizer: this.authorizer,
+        // API Gateway checks the token's `scope` claim for the route's scope itself.
+        authorizationScopes: [route.scope],
+      });
+    }
+    this.publicRoutes = props.httpApi.addRoutes({ path: PROTECTED_RESOURCE_METADATA_PATH, methods: [HttpMethod.GET], integration });
+  }
+}
