@@ -2,7 +2,7 @@
  * The local signing key: an RSA-2048 key generated on first start and kept in DATA_DIR (mode 0600).
  * It is both the Signer and the PublicKeys of the local server, as a KMS key is on AWS.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -10,7 +10,7 @@ import type { PublicKeys, Signer } from '../ports.js';
 
 export class KeyFileSigner implements Signer, PublicKeys {
   private constructor(
-    private readonly signingKey: webcrypto.CryptoKey,
+    private readonly signingKey: KeyObject,
     private readonly jwk: JWK & { kid: string },
   ) {}
 
@@ -34,21 +34,25 @@ export class KeyFileSigner implements Signer, PublicKeys {
   }
 
   static async fromPrivateKey(privateKey: KeyObject): Promise<KeyFileSigner> {
-    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
-    // WebCrypto signs on libuv's thread pool, so signatures do not block the event loop.
-    const signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    if (privateKey.asymmetricKeyType !== 'rsa' || (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+      throw new Error('the signing key must be an RSA key of at least 2048 bits');
+    }
     const { kty, n, e } = createPublicKey(privateKey).export({ format: 'jwk' });
     const publicJwk: JWK = { kty, n, e };
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    return new KeyFileSigner(signingKey, { ...publicJwk, kid, alg: 'RS256', use: 'sig' });
+    return new KeyFileSigner(privateKey, { ...publicJwk, kid, alg: 'RS256', use: 'sig' });
   }
 
   async keyId(): Promise<string> {
     return this.jwk.kid;
   }
 
+  /**
+   * On the calling thread: a WebCrypto signature's round trip to libuv's thread pool costs more
+   * than it saves for a quarter-millisecond operation (docs/performance.md).
+   */
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', this.signingKey, signingInput));
+    return sign('sha256', signingInput, this.signingKey);
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

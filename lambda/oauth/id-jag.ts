@@ -4,10 +4,11 @@
  * Every refusal is InvalidGrant with a description that names what failed; an issuer whose keys
  * cannot be fetched is TemporarilyUnavailable. Single use (§5.8) is claimed by the caller, last.
  */
-import { compactVerify, errors as joseErrors } from 'jose';
+import { errors as joseErrors, type JWSHeaderParameters } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
 import { InvalidGrant, OAuthError } from './errors.js';
+import { SignatureRejected, verifyCompactSignature } from './jws-verify.js';
 
 export const ID_JAG_TYPES: readonly string[] = ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'];
 
@@ -109,7 +110,7 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
   {
     id: 'signature',
     title: "the signature verifies with the issuer's JWKS (§5.3)",
-    run: (assertion, s, _c, ctx) => verifySignature(assertion, s.trustedIssuer!, ctx.issuerKeys),
+    run: (assertion, s, _c, ctx) => verifySignature(assertion, s.header as JWSHeaderParameters, s.trustedIssuer!, ctx.issuerKeys),
   },
   {
     id: 'claims',
@@ -218,19 +219,24 @@ function decodeSegment(segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function verifySignature(assertion: string, trusted: TrustedIssuer, issuerKeys: IssuerKeys): Promise<void> {
+async function verifySignature(
+  assertion: string,
+  header: JWSHeaderParameters,
+  trusted: TrustedIssuer,
+  issuerKeys: IssuerKeys,
+): Promise<void> {
   try {
-    await compactVerify(assertion, issuerKeys.resolverFor(trusted.issuer), { algorithms: [...trusted.algorithms] });
+    await verifyCompactSignature(assertion, header, issuerKeys.resolverFor(trusted.issuer));
   } catch (err) {
     if (err instanceof OAuthError) throw err;
+    if (err instanceof SignatureRejected) {
+      throw new InvalidGrant(err.message.startsWith('assertion') ? err.message : `assertion cannot be verified: ${err.message}`);
+    }
     if (err instanceof joseErrors.JWKSNoMatchingKey) {
       throw new InvalidGrant(`no key in the JWKS of ${trusted.issuer} matches the assertion's kid`);
     }
     if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
       throw new InvalidGrant(`several keys in the JWKS of ${trusted.issuer} match: the assertion needs a kid`);
-    }
-    if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
-      throw new InvalidGrant('assertion signature does not verify');
     }
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
       // A malformed JWS, a critical header we do not understand, a key that does not fit the alg.
