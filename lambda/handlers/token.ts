@@ -31,7 +31,8 @@ export function createTokenHandler({ service, corsOrigins, logger, onOutcome }: 
       if (err instanceof OAuthError) {
         const cause = err instanceof TemporarilyUnavailable ? { cause: describeError(err.cause) } : {};
         const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
-        log('token refused', { outcome: 'refused', error: err.error, error_description: err.description, ...audit, ...cause });
+        const detail = err.logDetail ? { detail: err.logDetail } : {};
+        log('token refused', { outcome: 'refused', error: err.error, error_description: err.description, ...detail, ...audit, ...cause });
         onOutcome?.(err.error);
         return cors.decorate(event, oauthError(err));
       }

@@ -65,7 +65,13 @@ export class FileSecretStore implements SecretStore {
     }
     const c = this.cache;
     if (!fresh && c && c.mtimeMs === info.mtimeMs && c.size === info.size) return c.secrets;
-    const secrets = JSON.parse(await readFile(this.path, 'utf8')) as Record<string, string>;
+    let secrets: Record<string, string>;
+    try {
+      secrets = JSON.parse(await readFile(this.path, 'utf8')) as Record<string, string>;
+    } catch {
+      // Never the parser's message: it quotes the text around the fault, which is secrets.
+      throw new Error(`${this.path} is not valid JSON`);
+    }
     this.cache = { mtimeMs: info.mtimeMs, size: info.size, secrets };
     return secrets;
   }

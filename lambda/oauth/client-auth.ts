@@ -4,23 +4,38 @@ import type { ClientRecord, ClientRegistry, SecretStore } from '../ports.js';
 import { InvalidClient } from './errors.js';
 import type { ClientCredentials } from './token-request.js';
 
+/** Longer than any client id the admin registers, far shorter than a database key may be. */
+export const MAX_CLIENT_ID_LENGTH = 255;
+
+/**
+ * Every failure says the same to the client — which client ids exist is nobody's business — and
+ * the precise reason goes to the log (logDetail) for the operator.
+ */
 export async function authenticateClient(
   credentials: ClientCredentials,
   registry: ClientRegistry,
   secrets: SecretStore,
 ): Promise<ClientRecord> {
-  const basic = credentials.method === 'client_secret_basic';
+  const fail = (detail: string) => new InvalidClient('client authentication failed', credentials.method === 'client_secret_basic', detail);
+  if (credentials.clientId.length > MAX_CLIENT_ID_LENGTH) throw fail('client_id is too long to be registered');
   const client = await registry.get(credentials.clientId);
-  if (!client) throw new InvalidClient('unknown client_id', basic);
-  if (!client.enabled) throw new InvalidClient('client is disabled', basic);
+  if (!client) {
+    // As much work as a known client with a wrong secret, so timing does not tell them apart.
+    secretsEqual(UNKNOWN_CLIENT_SECRET, credentials.clientSecret);
+    throw fail('unknown client_id');
+  }
+  if (!client.enabled) throw fail('client is disabled');
 
   const current = await secrets.getSecret(client.secretRef);
   if (current !== undefined && secretsEqual(current, credentials.clientSecret)) return client;
-  // A mismatch may mean the secret was rotated after we cached it: look once more, fresh.
+  // A mismatch may mean the secret was rotated after we cached it: look once more, fresh (the
+  // store bounds how often it honours that).
   const fresh = await secrets.getSecret(client.secretRef, { refresh: true });
   if (fresh !== undefined && secretsEqual(fresh, credentials.clientSecret)) return client;
-  throw new InvalidClient(fresh === undefined ? 'client has no secret on record' : 'client secret does not match', basic);
+  throw fail(fresh === undefined ? 'client has no secret on record' : 'client secret does not match');
 }
+
+const UNKNOWN_CLIENT_SECRET = 'no client has this secret: it only spends the time a comparison takes';
 
 /** Constant-time: both sides are hashed to equal length first, so neither length nor content leaks. */
 export function secretsEqual(expected: string, presented: string): boolean {

@@ -6,6 +6,8 @@
 export abstract class OAuthError extends Error {
   abstract readonly error: string;
   abstract readonly status: number;
+  /** For the log only, never the response: what the client is not told (e.g. which check failed). */
+  logDetail?: string;
   constructor(readonly description: string) {
     super(description);
   }
@@ -23,8 +25,9 @@ export class InvalidClient extends OAuthError {
   readonly error = 'invalid_client';
   readonly status = 401;
   /** RFC 6749 §5.2: when the client tried HTTP Basic, the 401 carries a Basic challenge. */
-  constructor(description: string, readonly usedBasic = false) {
+  constructor(description: string, readonly usedBasic = false, logDetail?: string) {
     super(description);
+    this.logDetail = logDetail;
   }
 }
 

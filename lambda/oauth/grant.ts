@@ -1,4 +1,5 @@
 /** What an accepted assertion is worth: the audience, scope and lifetime of the access token (SPEC §6). */
+import { quote } from './quote.js';
 import type { ClientRecord } from '../ports.js';
 import { InvalidScope, InvalidTarget } from './errors.js';
 import type { IdJagClaims } from './id-jag.js';
@@ -54,10 +55,10 @@ function decideAudience(
   for (const [where, list] of [['assertion', assertionResources ?? []], ['request', requested]] as const) {
     for (const r of list) {
       if (!isResourceIndicator(r)) {
-        throw new InvalidTarget(`${where} resource ${JSON.stringify(r)} is not an absolute URI without a fragment`);
+        throw new InvalidTarget(`${where} resource ${quote(r)} is not an absolute URI without a fragment`);
       }
       if (!registered(r)) {
-        throw new InvalidTarget(`${where} resource ${JSON.stringify(r)} is not registered for client ${JSON.stringify(client.clientId)}`);
+        throw new InvalidTarget(`${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`);
       }
     }
   }
@@ -65,7 +66,7 @@ function decideAudience(
     if (assertionResources) {
       const outside = requested.find((r) => !assertionResources.includes(r));
       if (outside !== undefined) {
-        throw new InvalidTarget(`requested resource ${JSON.stringify(outside)} is not among the assertion's resources`);
+        throw new InvalidTarget(`requested resource ${quote(outside)} is not among the assertion's resources`);
       }
     }
     return [...requested];
@@ -74,7 +75,7 @@ function decideAudience(
   if (client.resources.length === 1) return [client.resources[0]!];
   throw new InvalidTarget(
     client.resources.length === 0
-      ? `client ${JSON.stringify(client.clientId)} has no registered resource`
+      ? `client ${quote(client.clientId)} has no registered resource`
       : 'resource is required: the client has several registered resources and the assertion names none',
   );
 }
@@ -85,7 +86,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 function scopeList(value: string, where: string): string[] {
   const tokens = value.split(' ').filter(Boolean);
   for (const t of tokens) {
-    if (!SCOPE_TOKEN.test(t)) throw new InvalidScope(`${where} scope ${JSON.stringify(t)} is not a valid scope token`);
+    if (!SCOPE_TOKEN.test(t)) throw new InvalidScope(`${where} scope ${quote(t)} is not a valid scope token`);
   }
   return [...new Set(tokens)];
 }
@@ -104,7 +105,7 @@ function decideScopes(client: ClientRecord, assertionScope: string | undefined, 
   if (asked && granted.length === 0) {
     const wanted = (requested ?? fromAssertion).join(' ');
     throw new InvalidScope(
-      `none of the scopes ${JSON.stringify(wanted)} may be granted: client ${JSON.stringify(client.clientId)} is allowed ${JSON.stringify(client.scopes.join(' '))} and the assertion carries ${JSON.stringify(fromAssertion.join(' '))}`,
+      `none of the scopes ${quote(wanted)} may be granted: client ${quote(client.clientId)} is allowed ${quote(client.scopes.join(' '))} and the assertion carries ${quote(fromAssertion.join(' '))}`,
     );
   }
   return granted;

@@ -4,6 +4,7 @@
  * Every refusal is InvalidGrant with a description that names what failed; an issuer whose keys
  * cannot be fetched is TemporarilyUnavailable. Single use (§5.8) is claimed by the caller, last.
  */
+import { quote } from './quote.js';
 import { errors as joseErrors, type JWSHeaderParameters } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
@@ -73,8 +74,12 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
       const header = decodeSegment(parts[0], 'header');
       if (typeof header.typ !== 'string' || !ID_JAG_TYPES.includes(header.typ.toLowerCase())) {
         throw new InvalidGrant(
-          `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : JSON.stringify(header.typ)}`,
+          `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : quote(header.typ)}`,
         );
+      }
+      // jose ignores a kid that is not a string when it picks a key; a malformed header is refused.
+      if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
+        throw new InvalidGrant('assertion kid must be a non-empty string');
       }
       s.header = header;
       s.unverified = decodeSegment(parts[1], 'payload');
@@ -91,7 +96,7 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
         throw new InvalidGrant('assertion was issued by this authorization server, which accepts only other issuers');
       }
       s.trustedIssuer = ctx.trustedIssuers.get(iss);
-      if (!s.trustedIssuer) throw new InvalidGrant(`issuer ${JSON.stringify(iss)} is not trusted`);
+      if (!s.trustedIssuer) throw new InvalidGrant(`issuer ${quote(iss)} is not trusted`);
     },
   },
   {
@@ -102,7 +107,7 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
       const trusted = s.trustedIssuer!;
       if (typeof alg !== 'string' || !trusted.algorithms.includes(alg)) {
         throw new InvalidGrant(
-          `assertion alg ${JSON.stringify(alg ?? null)} is not accepted from ${trusted.issuer} (accepted: ${trusted.algorithms.join(', ')})`,
+          `assertion alg ${quote(alg ?? null)} is not accepted from ${trusted.issuer} (accepted: ${trusted.algorithms.join(', ')})`,
         );
       }
     },
@@ -140,7 +145,7 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
     run(_a, s, client) {
       if (s.claims!.client_id !== client.clientId) {
         throw new InvalidGrant(
-          `assertion client_id ${JSON.stringify(s.claims!.client_id)} does not match the authenticated client ${JSON.stringify(client.clientId)}`,
+          `assertion client_id ${quote(s.claims!.client_id)} does not match the authenticated client ${quote(client.clientId)}`,
         );
       }
     },
@@ -152,7 +157,7 @@ export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
     run(_a, s, client) {
       const iss = s.trustedIssuer!.issuer;
       if (client.issuers && !client.issuers.includes(iss)) {
-        throw new InvalidGrant(`client ${JSON.stringify(client.clientId)} may not redeem assertions from ${iss}`);
+        throw new InvalidGrant(`client ${quote(client.clientId)} may not redeem assertions from ${iss}`);
       }
     },
   },
@@ -252,6 +257,9 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   for (const name of REQUIRED) {
     if (p[name] === undefined) throw new InvalidGrant(`assertion is missing the ${name} claim`);
   }
+  // An ID-JAG bound to a key (draft §9, proof of possession) must not become a bearer token; this
+  // server does not verify DPoP proofs, so it refuses them.
+  if (p.cnf !== undefined) throw new InvalidGrant('assertion is bound to a key (cnf): proof of possession is not supported here');
   const str = (name: string): string => {
     const v = p[name];
     if (typeof v !== 'string' || v === '') throw new InvalidGrant(`assertion ${name} claim must be a non-empty string`);
@@ -285,7 +293,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     iss,
     sub: str('sub'),
     client_id: str('client_id'),
-    jti: str('jti'),
+    jti: jti(str('jti')),
     exp: time('exp'),
     iat: time('iat'),
     nbf: optional('nbf', time),
@@ -295,6 +303,14 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     acr: optional('acr', str),
     amr,
   };
+}
+
+/** The replay record is keyed by it: longer than any IdP's ids, far shorter than a database key may be. */
+export const MAX_JTI_LENGTH = 512;
+
+function jti(value: string): string {
+  if (value.length > MAX_JTI_LENGTH) throw new InvalidGrant(`assertion jti claim is longer than ${MAX_JTI_LENGTH} characters`);
+  return value;
 }
 
 /** draft §4.4.1: `aud` is our issuer, as a string or an array of exactly that one element. */
@@ -308,7 +324,7 @@ function checkAudience(aud: unknown, issuer: string): string {
   if (value !== issuer) {
     const hint = value.replace(/\/$/, '') === issuer.replace(/\/$/, '') ? ' (they differ by a trailing slash)' : '';
     throw new InvalidGrant(
-      `assertion aud ${JSON.stringify(value)} is not this server's issuer ${JSON.stringify(issuer)}${hint}`,
+      `assertion aud ${quote(value)} is not this server's issuer ${quote(issuer)}${hint}`,
     );
   }
   return value;

@@ -16,6 +16,11 @@ export interface IssuerKeysOptions {
   readonly cooldownMs?: number;
   /** Refresh a cached key set this old on its next use. */
   readonly maxAgeMs?: number;
+  /**
+   * After a failed fetch with nothing cached, answer 503 at once for this long instead of fetching
+   * again: a flood of requests for a down IdP is not a flood of fetches that each wait the timeout.
+   */
+  readonly retryAfterFailureMs?: number;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
   readonly onFetchError?: (issuer: string, error: unknown) => void;
@@ -27,6 +32,7 @@ class IssuerKeySet {
   private keys: LocalSet | undefined;
   private fetchedAt = -Infinity;
   private attemptedAt = -Infinity;
+  private failedAt = -Infinity;
   private inflight: Promise<LocalSet> | undefined;
 
   constructor(
@@ -51,6 +57,9 @@ class IssuerKeySet {
 
   /** Fetch now (deduplicated); fall back to the cached set if the fetch fails and one exists. */
   refresh(): Promise<LocalSet> {
+    if (!this.keys && !this.inflight && this.opts.now() - this.failedAt < this.opts.retryAfterFailureMs) {
+      return Promise.reject(this.unavailable());
+    }
     this.inflight ??= this.fetchKeys().finally(() => {
       this.inflight = undefined;
     });
@@ -78,8 +87,13 @@ class IssuerKeySet {
     } catch (err) {
       this.opts.onFetchError?.(this.issuer.issuer, err);
       if (this.keys) return this.keys;
-      throw new TemporarilyUnavailable(`the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`, err);
+      this.failedAt = this.opts.now();
+      throw this.unavailable(err);
     }
+  }
+
+  private unavailable(cause?: unknown): TemporarilyUnavailable {
+    return new TemporarilyUnavailable(`the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`, cause);
   }
 }
 
@@ -91,6 +105,7 @@ export class RemoteIssuerKeys implements IssuerKeys {
       timeoutMs: options.timeoutMs ?? 2000,
       cooldownMs: options.cooldownMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 10 * 60_000,
+      retryAfterFailureMs: options.retryAfterFailureMs ?? 2_000,
       fetch: options.fetch ?? globalThis.fetch,
       now: options.now ?? Date.now,
       onFetchError: options.onFetchError,

@@ -4,6 +4,7 @@
  * verification is a round trip to libuv's thread pool that costs four times the RSA arithmetic
  * itself, and on Lambda there is no other request to run meanwhile.
  */
+import { quote } from './quote.js';
 import { KeyObject, constants, verify, type VerifyKeyObjectInput } from 'node:crypto';
 import type { JWSHeaderParameters } from 'jose';
 import type { KeyResolver } from '../ports.js';
@@ -53,7 +54,7 @@ export async function verifyCompactSignature(jws: string, header: JWSHeaderParam
   if (header.crit !== undefined) throw new SignatureRejected('the assertion has critical header parameters this server does not understand');
   if (header.b64 !== undefined) throw new SignatureRejected('unencoded payloads (b64) are not accepted');
   const params = ALGORITHMS[header.alg ?? ''];
-  if (!params) throw new SignatureRejected(`alg ${JSON.stringify(header.alg)} is not a supported asymmetric algorithm`);
+  if (!params) throw new SignatureRejected(`alg ${quote(header.alg)} is not a supported asymmetric algorithm`);
   const dot = jws.lastIndexOf('.');
   const [protectedHeader, payload] = jws.slice(0, dot).split('.') as [string, string];
   const signature = Buffer.from(jws.slice(dot + 1), 'base64url');

@@ -2,6 +2,7 @@
  * The token request as it arrives on the wire → a typed TokenRequest (SPEC §4). Only syntax is
  * checked here; who the client is and what the assertion says are later steps.
  */
+import { quote } from './quote.js';
 import { InvalidClient, InvalidRequest, UnsupportedGrantType } from './errors.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -40,7 +41,7 @@ export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
   const mediaType = (raw.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/x-www-form-urlencoded') {
     throw new InvalidRequest(
-      `Content-Type must be application/x-www-form-urlencoded, got ${raw.contentType ? JSON.stringify(raw.contentType.slice(0, 100)) : 'none'}`,
+      `Content-Type must be application/x-www-form-urlencoded, got ${raw.contentType ? quote(raw.contentType) : 'none'}`,
     );
   }
   const params = parseForm(raw.body);
@@ -124,11 +125,16 @@ function clientCredentials(
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/** RFC 7617 Basic with RFC 6749 §2.3.1's form-encoded id and secret; other schemes are ignored. */
+/**
+ * RFC 7617 Basic with RFC 6749 §2.3.1's form-encoded id and secret. Any other scheme is an attempt
+ * at authentication this endpoint does not support: invalid_client, with a Basic challenge.
+ */
 function parseBasic(authorization: string | undefined): ClientCredentials | undefined {
-  if (authorization === undefined) return undefined;
+  if (authorization === undefined || authorization.trim() === '') return undefined;
   const match = /^\s*basic(?:\s+(.*))?$/i.exec(authorization);
-  if (!match) return undefined;
+  if (!match) {
+    throw new InvalidClient('unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret_post', true);
+  }
   const token = (match[1] ?? '').trim();
   const malformed = (why: string) => new InvalidClient(`malformed Basic credentials: ${why}`, true);
   if (!BASE64.test(token) || token.length % 4 !== 0) throw malformed('not base64');

@@ -200,6 +200,19 @@ const CASES: Case[] = [
   ['a scope the assertion does not carry', 400, 'invalid_scope', async () => form(await valid({ scope: 'admin' }))],
 ];
 
+/** Every credential and assertion a request carries joins `sensitive`: none may be logged, right or wrong. */
+function remember(req: Request): Request {
+  const auth = req.headers?.authorization;
+  if (auth && auth.length > 12) sensitive.add(auth.replace(/^\S+\s+/, ''));
+  if (typeof req.body === 'string') {
+    const params = new URLSearchParams(req.body);
+    for (const name of ['client_secret', 'assertion']) {
+      for (const value of params.getAll(name)) if (value.length >= 12) sensitive.add(value);
+    }
+  }
+  return req;
+}
+
 async function viaHandler(req: Request) {
   const event = httpEvent(req.method ?? 'POST', '/token', { headers: req.headers ?? {}, ...(req.body !== undefined && { body: req.body }) });
   const res = await h.token(event);
@@ -216,7 +229,7 @@ describe.each([
   ['over HTTP to the local server', viaHttp],
 ])('%s', (_how, send) => {
   test.each(CASES)('%s: %i %s, no token', async (_name, status, error, build) => {
-    const res = await send(await build());
+    const res = await send(remember(await build()));
     expect({ status: res.status, error: (JSON.parse(res.body) as { error?: string }).error }).toEqual({ status, error });
     expect(res.body).not.toContain('access_token');
     expect(res.body).not.toMatch(/\n\s+at /); // no stack trace

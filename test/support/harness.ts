@@ -56,6 +56,8 @@ export interface HarnessOptions {
   registry?: (r: ClientRegistry) => ClientRegistry;
   secrets?: (s: SecretStore) => SecretStore;
   dependencyTimeoutMs?: number;
+  /** Further trusted IdPs, beside the harness's own. */
+  moreIssuers?: TestIdp[];
   log?: Log;
 }
 
@@ -84,7 +86,7 @@ export class Harness {
     try {
       const config = loadServiceConfig({
         ISSUER,
-        TRUSTED_ISSUERS: JSON.stringify([idp.trusted(options.trusted)]),
+        TRUSTED_ISSUERS: JSON.stringify([idp.trusted(options.trusted), ...(options.moreIssuers ?? []).map((i) => i.trusted())]),
         ...options.env,
       });
       dynamo = await startLocalDynamo(undefined);

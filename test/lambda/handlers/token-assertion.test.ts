@@ -272,3 +272,52 @@ test('an unverified assertion is checked before its claims: a bad signature hide
   const token = await h.idp.mint({ audience: 'https://wrong.example', clientId: 'wrong', now: h.clock.now() }, {}, {}, { ...rogue, kid: h.idp.key.kid });
   await expectInvalidGrant(token, /signature does not verify/);
 });
+
+describe('found by fuzzing and review', () => {
+  test.each([null, 0, 7, '', ['k']])('a kid of %j is refused (jose would ignore it and try every key)', async (kid) => {
+    await expectInvalidGrant(await h.mint(client.clientId, {}, { kid }), /kid must be a non-empty string/);
+  });
+
+  test('an ID-JAG bound to a key (cnf) is refused: no proof of possession here', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { cnf: { jkt: 'abc' } }), /bound to a key \(cnf\)/);
+  });
+
+  test('a jti too long for the replay record is invalid_grant, not a database error', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { jti: 'j'.repeat(513) }), /jti claim is longer than 512/);
+    expect((await redeem(await h.mint(client.clientId, { jti: 'j'.repeat(512) }))).statusCode).toBe(200);
+  });
+
+  test('an untrusted value is echoed cut short, not in full', async () => {
+    const res = await redeem(await h.mint(client.clientId, {}, { typ: 'x'.repeat(5000) }));
+    expect((bodyOf(res).error_description as string).length).toBeLessThan(300);
+  });
+
+  test('iss is compared exactly: another case is not trusted', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { iss: h.idp.issuer.toUpperCase() }), /not trusted/);
+  });
+
+  test('aud is compared exactly: another case is refused', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { aud: ISSUER.toUpperCase() }), /is not this server's issuer/);
+  });
+
+  test('a client limited to an issuer that is a prefix of this one is refused', async () => {
+    const limited = await h.addClient({ issuers: [h.idp.issuer.slice(0, -1)] });
+    await expectInvalidGrant(await h.mint(limited.clientId), /may not redeem assertions from/, limited);
+  });
+
+  test.each([
+    ['auth_time', 'yesterday', /auth_time claim must be a NumericDate/],
+    ['acr', 3, /acr claim must be a non-empty string/],
+  ])('%s of the wrong type is refused', async (claim, value, description) => {
+    await expectInvalidGrant(await h.mint(client.clientId, { [claim]: value }), description);
+  });
+
+  test.each([
+    ['nbf exactly the skew ahead is accepted', { nbf: 60 }, 200],
+    ['iat exactly the skew ahead is accepted', { iat: 60, exp: 360 }, 200],
+    ['exp exactly the skew ago is refused', { exp: -60, iat: -200 }, 400],
+  ])('%s (exp is exclusive, nbf and iat inclusive: RFC 7519 §4.1.4-5)', async (_name, offsets, status) => {
+    const claims = Object.fromEntries(Object.entries(offsets).map(([k, v]) => [k, h.clock.now() + v]));
+    expect((await redeem(await h.mint(client.clientId, claims))).statusCode).toBe(status);
+  });
+});

@@ -94,8 +94,18 @@ describe('resource (RFC 8707)', () => {
     expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/absolute URI without a fragment/) });
   });
 
-  test('an assertion resource with a fragment: invalid_target', async () => {
+  test('an assertion resource with a fragment: invalid_target, for that reason', async () => {
     const r = await redeem({ claims: { resource: 'https://api.example.com/#x' } });
+    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/absolute URI without a fragment/) });
+  });
+
+  test('several requested resources within the assertion\u2019s: all granted, aud is the list', async () => {
+    const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] }, form: { resource: [MCP, API] } });
+    expect(r.token?.aud).toEqual([MCP, API]);
+  });
+
+  test('a resource differing only in case is not the registered one', async () => {
+    const r = await redeem({ claims: { resource: API.toUpperCase() } });
     expect(r.body.error).toBe('invalid_target');
   });
 });
@@ -139,6 +149,16 @@ describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
     const r = await redeem({ claims: { scope: undefined } });
     expect(r.status).toBe(200);
     expect(r.body.scope).toBe('');
+  });
+
+  test('a requested scope when the assertion carries none: invalid_scope', async () => {
+    const r = await redeem({ claims: { scope: undefined }, form: { scope: 'read' } });
+    expect(r.body.error).toBe('invalid_scope');
+  });
+
+  test('scopes are compared exactly: another case is not granted', async () => {
+    const r = await redeem({ claims: { scope: 'READ write' } });
+    expect(r.body.scope).toBe('write');
   });
 
   test('repeated scopes are granted once', async () => {

@@ -16,7 +16,7 @@ test.each<[string, JwksMode]>([
   ['answers garbage', 'garbage'],
   ['does not answer (timeout)', 'hang'],
 ])('a JWKS that %s yields 503 temporarily_unavailable and no token', async (_name, mode) => {
-  const h = await Harness.start({ issuerKeys: { timeoutMs: 200 } });
+  const h = await Harness.start({ issuerKeys: { timeoutMs: 200, retryAfterFailureMs: 0 } });
   try {
     h.idp.mode = mode;
     const c = await h.addClient();

@@ -3,6 +3,8 @@ import { tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { Signer } from '../../../lambda/ports.js';
+import { ISSUER } from '../../support/harness.js';
+import { TestIdp } from '../../support/test-idp.js';
 
 let h: Harness;
 /** Lets a test make the signer fail, as a KMS outage would. */
@@ -73,6 +75,37 @@ test('when the signer fails, no token, 503, and the assertion can be redeemed on
     signerDown = false;
   }
   expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+});
+
+test('the record is (iss, jti): the same jti from two issuers is two assertions', async () => {
+  const other = await TestIdp.start();
+  const two = await Harness.start({ moreIssuers: [other] });
+  try {
+    const c = await two.addClient();
+    const fromFirst = await two.mint(c.clientId, { jti: 'same-jti' });
+    const fromSecond = await other.mint({ audience: ISSUER, clientId: c.clientId, now: two.clock.now() }, { jti: 'same-jti' });
+    expect((await two.token(tokenEvent(form(c, fromFirst)))).statusCode).toBe(200);
+    expect((await two.token(tokenEvent(form(c, fromSecond)))).statusCode).toBe(200);
+    expect((await two.token(tokenEvent(form(c, fromSecond)))).statusCode).toBe(400);
+  } finally {
+    await two.close();
+    await other.stop();
+  }
+});
+
+test('the record outlives the assertion\u2019s exp by the clock skew, while it can still be redeemed', async () => {
+  const c = await h.addClient();
+  const t0 = h.clock.now();
+  const assertion = await h.mint(c.clientId, { iat: t0 - 10, exp: t0 + 10 });
+  try {
+    expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+    // 55 s past exp: still within the skew, so still acceptable, so its record must still count.
+    h.clock.t = t0 + 65;
+    const again = await h.token(tokenEvent(form(c, assertion)));
+    expect(bodyOf(again)).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+  } finally {
+    h.clock.t = t0;
+  }
 });
 
 test('an issuer configured with allow_reuse accepts the same assertion again', async () => {

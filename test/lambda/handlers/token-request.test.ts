@@ -107,6 +107,7 @@ describe('the request (SPEC §4)', () => {
     const res = await h.token(httpEvent('GET', '/token'));
     expect(res.statusCode).toBe(405);
     expect(res.headers.allow).toBe('POST');
+    expect(res.headers['cache-control']).toBe('no-store');
     expect(bodyOf(res).error).toBe('invalid_request');
   });
 });
@@ -125,14 +126,40 @@ describe('client authentication (SPEC §4)', () => {
     expectError(await h.token(tokenEvent(await validForm({ client_id: undefined }))), 401, 'invalid_client');
   });
 
+  /** What the handler logged as the reason of the last refusal: the client is told less. */
+  const lastDetail = () => (h.log.lines.at(-1)?.extra[0] as { detail?: string } | undefined)?.detail;
+
   test('an unknown client is invalid_client, without a Basic challenge when the body was used', async () => {
     const res = await h.token(tokenEvent(await validForm({ client_id: 'nobody' })));
-    expectError(res, 401, 'invalid_client', /unknown client/);
+    expectError(res, 401, 'invalid_client', /^client authentication failed$/);
     expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(lastDetail()).toBe('unknown client_id');
   });
 
-  test('a wrong secret is invalid_client', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' }))), 401, 'invalid_client', /does not match/);
+  test('an unknown client over Basic gets the Basic challenge', async () => {
+    const form = await validForm({ client_id: undefined, client_secret: undefined });
+    const res = await h.token(tokenEvent(form, { authorization: basicAuth('nobody', 'whatever-secret-1') }));
+    expectError(res, 401, 'invalid_client');
+    expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+  });
+
+  test('a wrong secret is invalid_client, and says no more than an unknown client does', async () => {
+    const res = await h.token(tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' })));
+    expectError(res, 401, 'invalid_client', /^client authentication failed$/);
+    expect(lastDetail()).toBe('client secret does not match');
+    expect(res.body).not.toContain(client.clientSecret.slice(0, 6));
+  });
+
+  test('a client_id too long to be registered is invalid_client, not a database error', async () => {
+    for (const form of [await validForm({ client_id: 'c'.repeat(3000) })]) {
+      expectError(await h.token(tokenEvent(form)), 401, 'invalid_client');
+    }
+    const basic = await validForm({ client_id: undefined, client_secret: undefined });
+    expectError(await h.token(tokenEvent(basic, { authorization: basicAuth('c'.repeat(3000), 'x') })), 401, 'invalid_client');
+  });
+
+  test('an unknown parameter given twice is invalid_request too', async () => {
+    expectError(await h.token(tokenEvent(await validForm({ foo: ['1', '2'] }))), 400, 'invalid_request', /foo/);
   });
 
   test('a secret that differs only in case or length is refused', async () => {
@@ -148,7 +175,8 @@ describe('client authentication (SPEC §4)', () => {
     const res = await h.token(
       tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(disabled.clientId), client_id: disabled.clientId, client_secret: disabled.clientSecret }),
     );
-    expectError(res, 401, 'invalid_client', /disabled/);
+    expectError(res, 401, 'invalid_client');
+    expect(lastDetail()).toBe('client is disabled');
   });
 
   test('a wrong secret over Basic is invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)', async () => {
@@ -196,10 +224,12 @@ describe('client authentication (SPEC §4)', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  test('a non-Basic Authorization scheme is not client authentication', async () => {
-    const form = await validForm({ client_id: undefined, client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization: 'Bearer abc' }));
-    expectError(res, 401, 'invalid_client', /authentication is required/);
+  test('a non-Basic Authorization scheme is an unsupported attempt: invalid_client with a Basic challenge', async () => {
+    for (const form of [await validForm({ client_id: undefined, client_secret: undefined }), await validForm()]) {
+      const res = await h.token(tokenEvent(form, { authorization: 'Bearer abc' }));
+      expectError(res, 401, 'invalid_client', /unsupported Authorization scheme/);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+    }
   });
 
   test('a rotated secret is accepted at once (the store is asked again, fresh)', async () => {

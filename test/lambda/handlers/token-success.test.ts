@@ -138,3 +138,25 @@ test('the log line says who and what, never the secret, the assertion or the tok
     expect(text).not.toContain(secret);
   }
 });
+
+test('a token response to the playground\u2019s origin carries its CORS grant', async () => {
+  const { clientId, clientSecret } = await h.addClient();
+  const res = await h.token(
+    tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(clientId), client_id: clientId, client_secret: clientSecret }, { origin: 'https://xaa.dev' }),
+  );
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['access-control-allow-origin']).toBe('https://xaa.dev');
+});
+
+test('a failure that is our fault is a 500 with a fixed message: no stack, no detail', async () => {
+  const { createTokenHandler } = await import('../../../lambda/handlers/token.js');
+  const { MemoryLog } = await import('../../support/harness.js');
+  const log = new MemoryLog();
+  const broken = { token: async () => { throw new TypeError('cannot read properties of undefined (secret)'); } };
+  const handler = createTokenHandler({ service: broken as never, corsOrigins: [], logger: log });
+  const res = await handler(tokenEvent('grant_type=x'));
+  expect(res.statusCode).toBe(500);
+  expect(JSON.parse(res.body!)).toEqual({ error: 'server_error', error_description: 'the server failed to process the request' });
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(log.lines.at(-1)).toMatchObject({ level: 'error', message: 'token request failed' });
+});

@@ -41,7 +41,8 @@ test('a wrong secret is InvalidClient after the fresh read, marked Basic when Ba
 
 test('a client whose secret is missing from the store cannot authenticate', async () => {
   const store: SecretStore = { getSecret: async () => undefined };
-  await expect(authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' }, registry, store)).rejects.toThrow(/no secret on record/);
+  const err = await authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' }, registry, store).catch((e: unknown) => e);
+  expect(err).toMatchObject({ description: 'client authentication failed', logDetail: 'client has no secret on record' });
 });
 
 test('secretsEqual compares whole values of any length', () => {

@@ -36,7 +36,21 @@ test('warm() never rejects when the issuer is down', async () => {
   await expect(keys.warm()).resolves.toBeUndefined();
   expect(errorsSeen).toHaveLength(1);
   idp.mode = 'ok';
+  now += 2_001;
   await expect(resolve(keys, idp.key.kid)).resolves.toBeDefined(); // fetched again on demand
+});
+
+test('after a failed fetch with nothing cached, requests fail fast for a moment instead of each fetching', async () => {
+  idp.mode = 'error';
+  const keys = keysFor({ retryAfterFailureMs: 2_000 });
+  await expect(resolve(keys, idp.key.kid)).rejects.toBeInstanceOf(TemporarilyUnavailable);
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => resolve(keys, idp.key.kid)));
+  expect(results.every((r) => r.status === 'rejected' && r.reason instanceof TemporarilyUnavailable)).toBe(true);
+  expect(idp.jwksFetches).toBe(1);
+  idp.mode = 'ok';
+  now += 2_001;
+  await expect(resolve(keys, idp.key.kid)).resolves.toBeDefined();
+  expect(idp.jwksFetches).toBe(2);
 });
 
 test('a flood of unknown kids is one refetch per cooldown, not one per request', async () => {
