@@ -1,5 +1,5 @@
 /** The RFC 9068 access token: claims from the grant, a compact JWS signed through the Signer port. */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Signer } from '../ports.js';
 import type { Grant } from './grant.js';
 import type { IdJagClaims } from './id-jag.js';
@@ -34,12 +34,28 @@ export function accessTokenClaims(args: {
     client_id: a.client_id,
     iat: args.now,
     exp: args.now + grant.lifetime,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomId(),
     scope: grant.scopes.join(' '),
     ...(a.auth_time !== undefined && { auth_time: a.auth_time }),
     ...(a.acr !== undefined && { acr: a.acr }),
     ...(a.amr !== undefined && { amr: a.amr }),
   };
+}
+
+/**
+ * 128 random bits, base64url. Drawn from a pool filled 256 ids at a time, as crypto.randomUUID
+ * does: one trip to the system's random source per 256 tokens instead of one each.
+ */
+const POOL = Buffer.alloc(16 * 256);
+let poolOffset = POOL.length;
+function randomId(): string {
+  if (poolOffset === POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const id = POOL.toString('base64url', poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return id;
 }
 
 export function signAccessToken(claims: AccessTokenClaims, signer: Signer): Promise<string> {

@@ -39,7 +39,19 @@ const UNKNOWN_CLIENT_SECRET = 'no client has this secret: it only spends the tim
 
 /** Constant-time: both sides are hashed to equal length first, so neither length nor content leaks. */
 export function secretsEqual(expected: string, presented: string): boolean {
-  const a = createHash('sha256').update(expected, 'utf8').digest();
-  const b = createHash('sha256').update(presented, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(expectedDigest(expected), digest(presented));
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** The stored secrets' digests, so each request hashes only what it presents. Bounded. */
+const expectedDigests = new Map<string, Buffer>();
+function expectedDigest(secret: string): Buffer {
+  let d = expectedDigests.get(secret);
+  if (!d) {
+    if (expectedDigests.size >= 1000) expectedDigests.clear();
+    d = digest(secret);
+    expectedDigests.set(secret, d);
+  }
+  return d;
 }

@@ -5,6 +5,7 @@
  * cannot be fetched is TemporarilyUnavailable. Single use (§5.8) is claimed by the caller, last.
  */
 import { quote } from './quote.js';
+import { isUtf8 } from 'node:buffer';
 import { errors as joseErrors, type JWSHeaderParameters } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
@@ -214,7 +215,9 @@ export async function checkIdJag(
 function decodeSegment(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(segment, 'base64url')));
+    const bytes = Buffer.from(segment, 'base64url');
+    if (!isUtf8(bytes)) throw new Error('not UTF-8');
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new InvalidGrant(`assertion ${what} is not base64url-encoded JSON`);
   }

@@ -20,8 +20,8 @@ export interface TokenServiceDeps {
   readonly issuerKeys: IssuerKeys;
   readonly clock: Clock;
   /**
-   * How long any one call to a port may take before the request is answered 503. Well inside the
-   * Lambda timeout, so a hung dependency still gets a clean OAuth error rather than a gateway 5xx.
+   * How long a request's calls to the ports may take, together, before it is answered 503. Well
+   * inside the Lambda timeout, so a hung dependency still gets a clean OAuth error, not a gateway 5xx.
    */
   readonly dependencyTimeoutMs?: number;
 }
@@ -44,27 +44,33 @@ export interface TokenAudit {
 
 export class TokenService {
   private readonly trustedIssuers: ReadonlyMap<string, TrustedIssuer>;
-  private readonly registry: ClientRegistry;
-  private readonly secrets: SecretStore;
-  private readonly dependency: ReturnType<typeof guard>;
+  private readonly timeoutMs: number;
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.trustedIssuers = new Map(deps.config.trustedIssuers.map((t) => [t.issuer, t]));
-    const dependency = guard(deps.dependencyTimeoutMs ?? 3000);
-    this.dependency = dependency;
-    this.registry = { get: (id) => dependency('client registry', () => deps.registry.get(id), isClientRecordOrNone) };
-    this.secrets = {
-      getSecret: (ref, o) => dependency('secret store', () => deps.secrets.getSecret(ref, o), (v) => v === undefined || typeof v === 'string'),
-    };
+    this.timeoutMs = deps.dependencyTimeoutMs ?? 3000;
   }
 
   async token(raw: RawTokenRequest, audit: TokenAudit = {}): Promise<TokenResponse> {
-    const { config, clock } = this.deps;
+    const deadline = new Deadline(this.timeoutMs);
+    try {
+      return await this.redeem(raw, audit, deadline);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async redeem(raw: RawTokenRequest, audit: TokenAudit, deadline: Deadline): Promise<TokenResponse> {
+    const { config, clock, registry, secrets, replay, signer } = this.deps;
     const request = parseTokenRequest(raw);
     audit.clientId = request.credentials.clientId;
     audit.authMethod = request.credentials.method;
 
-    const client = await authenticateClient(request.credentials, this.registry, this.secrets);
+    const client = await authenticateClient(
+      request.credentials,
+      { get: (id) => deadline.call('client registry', () => registry.get(id), isClientRecordOrNone) },
+      { getSecret: (ref, o) => deadline.call('secret store', () => secrets.getSecret(ref, o), (v) => v === undefined || typeof v === 'string') },
+    );
     const { trustedIssuer, claims } = await verifyIdJag(request.assertion, client, {
       issuer: config.issuer,
       trustedIssuers: this.trustedIssuers,
@@ -74,41 +80,39 @@ export class TokenService {
     });
     audit.issuer = claims.iss;
     const grant = decideGrant(client, claims, request, config);
-    const now = clock.now();
     const accessClaims = accessTokenClaims({
       issuer: config.issuer,
       subjectPrefix: trustedIssuer.subjectPrefix,
       assertion: claims,
       grant,
-      now,
+      now: clock.now(),
     });
 
     // The replay record and the signature are independent I/O: run them together. A signature made
     // for a request that loses the replay race is simply dropped.
     const claimed = trustedIssuer.allowReuse
       ? Promise.resolve(true)
-      : this.dependency(
+      : deadline.call(
           'replay guard',
-          () => this.deps.replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew),
+          () => replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew),
           // Only a plain true wins: anything else a broken guard might say must not mint a token.
           (v) => typeof v === 'boolean',
         );
-    const signed = this.dependency('signer', () => signAccessToken(accessClaims, this.deps.signer));
+    const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
     if (claimResult.status === 'rejected') throw claimResult.reason;
     if (!claimResult.value) throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
     if (signResult.status === 'rejected') {
       // No token was issued: give the jti back so the client can retry once the signer recovers.
       // Should the release fail too, the assertion stays spent, which is the safe side.
-      if (!trustedIssuer.allowReuse) await this.deps.replay.release(claims.iss, claims.jti).catch(() => undefined);
+      if (!trustedIssuer.allowReuse) await replay.release(claims.iss, claims.jti).catch(() => undefined);
       throw signResult.reason;
     }
-    const accessToken = signResult.value;
 
     audit.scope = accessClaims.scope;
     audit.audience = accessClaims.aud;
     return {
-      access_token: accessToken,
+      access_token: signResult.value,
       token_type: 'Bearer',
       expires_in: grant.lifetime,
       scope: accessClaims.scope,
@@ -117,26 +121,37 @@ export class TokenService {
 }
 
 /**
- * A port that throws anything but an OAuth error, does not answer in time, or answers with
- * something malformed has failed on its side: the client may retry (503 temporarily_unavailable).
+ * One request's time budget for its port calls (one timer per request, not per call). A port that
+ * throws anything but an OAuth error, does not answer within the budget, or answers with something
+ * malformed has failed on its side: the client may retry (503 temporarily_unavailable).
  */
-function guard(timeoutMs: number) {
-  return async function dependency<T>(name: string, call: () => Promise<T>, wellFormed?: (value: T) => boolean): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private expired: Promise<never> | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  async call<T>(name: string, run: () => Promise<T>, wellFormed?: (value: T) => boolean): Promise<T> {
     try {
-      const value = await Promise.race([call(), deadline]);
+      const value = await Promise.race([run(), this.expiry()]);
       if (wellFormed && !wellFormed(value)) throw new Error('malformed answer');
       return value;
     } catch (err) {
       if (err instanceof OAuthError) throw err;
       throw new TemporarilyUnavailable(`the ${name} is unavailable; retry later`, err);
-    } finally {
-      clearTimeout(timer);
     }
-  };
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private expiry(): Promise<never> {
+    this.expired ??= new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => reject(new Error(`no answer within ${this.ms} ms`)), this.ms);
+    });
+    return this.expired;
+  }
 }
 
 function isClientRecordOrNone(v: unknown): boolean {
