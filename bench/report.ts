@@ -125,7 +125,13 @@ the registry and the replay guard, a local RSA key for signing, the IdP's keys a
 | one request at a time | ${f0(f.inProcess.sequential.tokensPerSecond)} | ${f2(f.inProcess.sequential.cores)} | **${f2(seqRatio)}** (median of rounds) |
 | ${f.inProcess.concurrency} requests in flight | ${f0(f.inProcess.concurrent.tokensPerSecond)} | ${f2(f.inProcess.concurrent.cores)} | ${f2(perCore)} per core |
 
-Target: at least 0.80 — ${met(seqRatio >= 0.8)} (${f2(seqRatio)}).
+Target: at least 0.80 — ${met(seqRatio >= 0.8)} (${f2(seqRatio)}).${seqRatio >= 0.8 ? '' : `
+
+Missed by ${f0((0.8 - seqRatio) * 100 / 0.8)}%. What is left besides the two RSA operations is about 45 µs a token, spread
+thin: decoding the form and the two JWT segments, the client's secret digest, the claims, encoding
+the token and the response, the port calls' promises and one deadline timer. No single step is over
+5% of the time; on this shared virtual machine the ratio moves between about 0.74 and 0.82 from one
+round to the next, so the median is reported.`}
 
 ## 3. Dependency latency hidden
 
@@ -164,13 +170,21 @@ answered locally at zero latency. Median of the runs.
 | discovery | ${kb(c.discovery.bundleBytes)} | < 100 KB — ${met(c.discovery.bundleBytes < 100 * 1024)} | ${f0(c.discovery.initMs)} ms | ${f0(c.discovery.firstResponseMs)} ms | < 100 ms — ${met(c.discovery.firstResponseMs < 100)} |
 | JWKS | ${kb(c.jwks.bundleBytes)} | < 100 KB — ${met(c.jwks.bundleBytes < 100 * 1024)} | ${f0(c.jwks.initMs)} ms | ${f0(c.jwks.firstResponseMs)} ms | < 100 ms — ${met(c.jwks.firstResponseMs < 100)} |
 | token | ${kb(c.token.bundleBytes)} | < 600 KB — ${met(c.token.bundleBytes < 600 * 1024)} | ${f0(c.token.initMs)} ms | ${f0(c.token.firstResponseMs)} ms | < 250 ms — ${met(c.token.firstResponseMs < 250)} |
-
+${c.jwks.bundleBytes < 100 * 1024 ? '' : `
+The JWKS bundle misses its size target by ${kb(c.jwks.bundleBytes - 100 * 1024)}: almost all of it is the AWS SDK's KMS client
+(its runtime, credential chain and HTTP stack), which the function needs for one \`GetPublicKey\` per
+key per container. The time target, the one API Gateway's JWT authorizer cares about, is met. The
+way to meet both is to read the public keys at deploy time (a custom resource calling
+\`GetPublicKey\`) and hand the JWKS to the function as configuration, leaving it no SDK at all;
+CDK's generic \`AwsCustomResource\` cannot carry the binary key, so that needs a provider function
+of its own, which is not built yet.
+`}
 ## 6. On AWS, on paper
 
 **Throughput of one account and region.** Every token is one KMS \`Sign\` with an RSA key, and the
 KMS quota *Cryptographic operations (RSA) request rate* — ${PRICES.kmsRsaRequestQuota} requests per second by default,
 shared by every RSA key and caller in the account and region (AWS KMS Developer Guide, "Request
-quotas") — is far below what Lambda (1,000 concurrent executions by default, about 40 tokens/s
+quotas") — is far below what Lambda (1,000 concurrent executions by default, about ${Math.floor(1000 / tokenMsOnAws)} tokens/s
 each at ${tokenMsOnAws} ms) or API Gateway (10,000 requests/s) allow. **One account and region sustains about
 ${PRICES.kmsRsaRequestQuota} tokens per second** (${f0(PRICES.kmsRsaRequestQuota * 86400 / 1e6)} million a day) before KMS throttles; throttled
 requests get \`503 temporarily_unavailable\` and clients retry.
