@@ -2,48 +2,24 @@
  * The local server over real HTTP: the same handlers behind node:http, dynalite on DATA_DIR, a key
  * file, a secret file, and clients added by the admin command while it runs.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { loadLocalConfig } from '../../../lambda/config.js';
-import { startLocalServer, type LocalServer } from '../../../lambda/local/server.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import { runAdmin } from '../../../bin/admin.js';
-import { MemoryLog } from '../../support/harness.js';
-import { TestIdp } from '../../support/test-idp.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import { basicAuth } from '../../support/events.js';
+import { LOCAL_ISSUER as ISSUER, LocalFixture } from '../../support/local-fixture.js';
 
-const ISSUER = 'http://localhost:3000';
-let idp: TestIdp;
-let dataDir: string;
-let server: LocalServer;
-let env: Record<string, string>;
-
+let f: LocalFixture;
 beforeAll(async () => {
-  idp = await TestIdp.start();
-  dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
-  env = { DATA_DIR: dataDir, PORT: '0', ISSUER, TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) };
-  server = await startLocalServer(loadLocalConfig(env), { logger: new MemoryLog() });
+  f = await LocalFixture.start();
 });
-afterAll(async () => {
-  await server.close();
-  await idp.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => f.close());
 
-async function addClient(extra: string[] = []): Promise<{ client_id: string; client_secret: string }> {
-  const lines: string[] = [];
-  await runAdmin(
-    ['clients', 'add', '--client-id', `c${Math.random().toString(36).slice(2, 9)}`, '--scope', 'read write', '--resource', 'https://api.example.com/', '--json', ...extra],
-    env,
-    (l) => lines.push(l),
-  );
-  return JSON.parse(lines.join('\n')) as { client_id: string; client_secret: string };
-}
+const addClient = () => f.addClient();
 
 const post = (body: Record<string, string> | string, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}/token`, {
+  fetch(`${f.server.url}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: typeof body === 'string' ? body : new URLSearchParams(body),
@@ -51,12 +27,12 @@ const post = (body: Record<string, string> | string, headers: Record<string, str
 
 test('a client added by the admin command while the server runs is accepted on its next request', async () => {
   const c = await addClient();
-  const assertion = await idp.mint({ audience: ISSUER, clientId: c.client_id });
+  const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
   const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
   expect(res.status).toBe(200);
   expect(res.headers.get('cache-control')).toBe('no-store');
   const { access_token } = (await res.json()) as { access_token: string };
-  const jwks = createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`));
+  const jwks = createRemoteJWKSet(new URL(`${f.server.url}/.well-known/jwks.json`));
   const { payload, protectedHeader } = await jwtVerify(access_token, jwks, { issuer: ISSUER, audience: 'https://api.example.com/', typ: 'at+jwt' });
   expect(protectedHeader.alg).toBe('RS256');
   expect(payload.client_id).toBe(c.client_id);
@@ -64,15 +40,15 @@ test('a client added by the admin command while the server runs is accepted on i
 
 test('client_secret_basic works over HTTP', async () => {
   const c = await addClient();
-  const assertion = await idp.mint({ audience: ISSUER, clientId: c.client_id });
+  const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
   const res = await post({ grant_type: JWT_BEARER_GRANT, assertion }, { authorization: basicAuth(c.client_id, c.client_secret) });
   expect(res.status).toBe(200);
 });
 
 test('a removed client is refused', async () => {
   const c = await addClient();
-  await runAdmin(['clients', 'remove', '--client-id', c.client_id], env, () => undefined);
-  const assertion = await idp.mint({ audience: ISSUER, clientId: c.client_id });
+  await runAdmin(['clients', 'remove', '--client-id', c.client_id], f.env, () => undefined);
+  const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
   const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
   expect(res.status).toBe(401);
   expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
@@ -80,7 +56,7 @@ test('a removed client is refused', async () => {
 
 test('20 concurrent redemptions of one ID-JAG over HTTP yield exactly one token', async () => {
   const c = await addClient();
-  const assertion = await idp.mint({ audience: ISSUER, clientId: c.client_id });
+  const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
   const form = { grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret };
   const statuses = await Promise.all(Array.from({ length: 20 }, () => post(form).then((r) => r.status)));
   expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -91,22 +67,22 @@ test('a huge body is invalid_request, and the server keeps serving', async () =>
   const res = await post('grant_type=' + 'x'.repeat(1024 * 1024));
   expect(res.status).toBe(400);
   expect(await res.json()).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(/exceeds/) });
-  expect((await fetch(`${server.url}/.well-known/openid-configuration`)).status).toBe(200);
+  expect((await fetch(`${f.server.url}/.well-known/openid-configuration`)).status).toBe(200);
 });
 
 test('discovery is served at both paths; unknown paths are a JSON 404', async () => {
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-    const res = await fetch(server.url + path);
+    const res = await fetch(f.server.url + path);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { issuer: string }).issuer).toBe(ISSUER);
   }
-  const missing = await fetch(`${server.url}/nope`);
+  const missing = await fetch(`${f.server.url}/nope`);
   expect(missing.status).toBe(404);
   expect(((await missing.json()) as { error: string }).error).toBe('not_found');
 });
 
 test('a CORS preflight from the playground is granted over HTTP', async () => {
-  const res = await fetch(`${server.url}/token`, {
+  const res = await fetch(`${f.server.url}/token`, {
     method: 'OPTIONS',
     headers: { origin: 'https://xaa.dev', 'access-control-request-method': 'POST' },
   });
@@ -116,17 +92,16 @@ test('a CORS preflight from the playground is granted over HTTP', async () => {
 
 test('the signing key and the secret file are private to the user (0600)', async () => {
   for (const file of ['signing-key.pem', 'client-secrets.json']) {
-    expect((await stat(join(dataDir, file))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(f.dataDir, file))).mode & 0o777).toBe(0o600);
   }
 });
 
 test('the signing key and the clients survive a restart on the same DATA_DIR', async () => {
   const c = await addClient();
-  const before = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
-  await server.close();
-  server = await startLocalServer(loadLocalConfig(env), { logger: new MemoryLog() });
-  expect(await (await fetch(`${server.url}/.well-known/jwks.json`)).json()).toEqual(before);
-  const assertion = await idp.mint({ audience: ISSUER, clientId: c.client_id });
+  const before = await (await fetch(`${f.server.url}/.well-known/jwks.json`)).json();
+  await f.restart();
+  expect(await (await fetch(`${f.server.url}/.well-known/jwks.json`)).json()).toEqual(before);
+  const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
   const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
   expect(res.status).toBe(200);
 });

@@ -1,0 +1,54 @@
+/** The local server on a temporary DATA_DIR, trusting a loopback test IdP, with clients added by the admin command. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdmin } from '../../bin/admin.js';
+import { loadLocalConfig } from '../../lambda/config.js';
+import { startLocalServer, type LocalServer } from '../../lambda/local/server.js';
+import { MemoryLog } from './harness.js';
+import { TestIdp } from './test-idp.js';
+
+export const LOCAL_ISSUER = 'http://localhost:3000';
+
+export interface RegisteredClient {
+  readonly client_id: string;
+  readonly client_secret: string;
+}
+
+export class LocalFixture {
+  private constructor(
+    readonly idp: TestIdp,
+    readonly dataDir: string,
+    readonly env: Record<string, string>,
+    public server: LocalServer,
+  ) {}
+
+  static async start(): Promise<LocalFixture> {
+    const idp = await TestIdp.start();
+    const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
+    const env = { DATA_DIR: dataDir, PORT: '0', ISSUER: LOCAL_ISSUER, TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) };
+    return new LocalFixture(idp, dataDir, env, await startLocalServer(loadLocalConfig(env), { logger: new MemoryLog() }));
+  }
+
+  /** Registers a client through `npm run admin`'s own code, while the server runs. */
+  async addClient(clientId = `c${Math.random().toString(36).slice(2, 9)}`, scope = 'read write'): Promise<RegisteredClient> {
+    const lines: string[] = [];
+    await runAdmin(['clients', 'add', '--client-id', clientId, '--scope', scope, '--resource', 'https://api.example.com/', '--json'], this.env, (l) => lines.push(l));
+    return JSON.parse(lines.join('\n')) as RegisteredClient;
+  }
+
+  mint(clientId: string, claims: Record<string, unknown> = {}): Promise<string> {
+    return this.idp.mint({ audience: LOCAL_ISSUER, clientId }, claims);
+  }
+
+  async restart(): Promise<void> {
+    await this.server.close();
+    this.server = await startLocalServer(loadLocalConfig(this.env), { logger: new MemoryLog() });
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.idp.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
