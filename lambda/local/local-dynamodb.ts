@@ -56,6 +56,18 @@ export async function startLocalDynamo(dir: string | undefined): Promise<LocalDy
   };
 }
 
+/** A table with one string partition key, on demand: the shape of both of this server's tables. */
+export async function createTable(db: DynamoDBClient, name: string, key: string): Promise<void> {
+  await db.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
 export async function ensureTables(db: DynamoDBClient): Promise<void> {
   const { TableNames = [] } = await db.send(new ListTablesCommand({}));
   const wanted = [
@@ -65,14 +77,7 @@ export async function ensureTables(db: DynamoDBClient): Promise<void> {
   for (const { name, key } of wanted) {
     if (TableNames.includes(name)) continue;
     try {
-      await db.send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
+      await createTable(db, name, key);
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err;
     }

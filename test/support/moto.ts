@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort } from './processes.js';
 
 export const MOTO_REGION = 'us-east-1';
@@ -94,13 +93,4 @@ export function uniqueName(prefix: string): string {
 }
 
 /** A table with the key schema the stack gives it (lib/client-store.ts), on demand. */
-export async function createTable(db: DynamoDBClient, name: string, key: string): Promise<void> {
-  await db.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-}
+export { createTable } from '../../lambda/local/local-dynamodb.js';
