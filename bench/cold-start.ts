@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { BUNDLING } from '../lib/route-function.js';
 import { startAwsStub } from './aws-stub.js';
+import { median } from './stats.js';
 
-export const FUNCTIONS = ['discovery', 'jwks', 'token'] as const;
+const FUNCTIONS = ['discovery', 'jwks', 'token'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export interface ColdStart {
@@ -26,7 +28,7 @@ export interface ColdStart {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The stack's bundling settings (lib/route-function.ts). */
+/** With the stack's own bundling settings (lib/route-function.ts), so what is measured is what ships. */
 async function bundle(name: FunctionName, outdir: string): Promise<string> {
   const outfile = join(outdir, name, 'index.mjs');
   await build({
@@ -35,12 +37,13 @@ async function bundle(name: FunctionName, outdir: string): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    target: BUNDLING.target,
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourceMap,
+    sourcesContent: BUNDLING.sourcesContent,
+    mainFields: BUNDLING.mainFields,
+    external: BUNDLING.externalModules,
+    banner: { js: BUNDLING.banner },
     logLevel: 'error',
   });
   return outfile;
@@ -73,7 +76,6 @@ function run(runner: string, bundlePath: string, event: unknown, env: Record<str
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function coldStarts(samples: number): Promise<Record<FunctionName, ColdStart>> {
   const dir = await mkdtemp(join(tmpdir(), 'xaa-cold-'));
@@ -134,8 +136,8 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
       }
       results[name] = {
         bundleBytes: (await stat(path)).size,
-        initMs: median(runs.map((r) => r.initMs)),
-        firstResponseMs: median(runs.map((r) => r.firstResponseMs)),
+        initMs: median(runs, (r) => r.initMs).initMs,
+        firstResponseMs: median(runs, (r) => r.firstResponseMs).firstResponseMs,
         status: runs[0]!.status,
       };
     }

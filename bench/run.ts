@@ -8,6 +8,7 @@ import { coldStarts } from './cold-start.js';
 import { cryptoBound } from './crypto-bound.js';
 import { httpRun } from './http-server.js';
 import { chart, machine, markdown, type Figures } from './report.js';
+import { median } from './stats.js';
 import { latency, setup, throughput } from './token-service.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -32,7 +33,6 @@ for (let i = 0; i < rounds; i++) {
   sequentials.push(run);
   ratios.push(run.tokensPerSecond / bound.pairsPerSecond);
 }
-const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
 const crypto = {
   pairsPerSecond: median(bounds, (b) => b.pairsPerSecond).pairsPerSecond,
   signPerSecond: median(bounds, (b) => b.signPerSecond).signPerSecond,
@@ -59,7 +59,7 @@ const cold = await coldStarts(quick ? 3 : 7);
 const figures: Figures = {
   date: new Date().toISOString().slice(0, 10),
   crypto,
-  inProcess: { sequential, concurrent, concurrency, ratio, rounds },
+  inProcess: { sequential, concurrent, concurrency, ratio, rounds, ratioRange: [Math.min(...ratios), Math.max(...ratios)] },
   hidden: { ...hidden, signMs, replayMs },
   http,
   cold,

@@ -1,5 +1,10 @@
 /** Small statistics for the benchmark: percentiles and rates. */
-export function percentile(sortedMs: readonly number[], p: number): number {
+/** The middle element by `key` (the upper one of an even count). */
+export function median<T>(xs: readonly T[], key: (x: T) => number): T {
+  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
+}
+
+function percentile(sortedMs: readonly number[], p: number): number {
   if (sortedMs.length === 0) return NaN;
   const i = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
   return sortedMs[i]!;

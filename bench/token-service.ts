@@ -5,6 +5,7 @@ import { loadServiceConfig } from '../lambda/config.js';
 import { KeyFileSigner } from '../lambda/local/key-file-signer.js';
 import { TokenService } from '../lambda/oauth/token-service.js';
 import { createTokenHandler } from '../lambda/handlers/token.js';
+import { silentLog } from '../lambda/logging.js';
 import type { HttpEvent, HttpHandler } from '../lambda/http/types.js';
 import { JWT_BEARER_GRANT } from '../lambda/oauth/token-request.js';
 import type { ClientRecord, IssuerKeys } from '../lambda/ports.js';
@@ -23,7 +24,7 @@ export interface Setup {
   mint: (n: number) => Promise<HttpEvent[]>;
 }
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 
 /** A token service whose every port is in memory; `delays` make them wait like AWS does. */
 export async function setup(delays: { signMs?: number; replayMs?: number } = {}): Promise<Setup> {
@@ -43,7 +44,7 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
     issuerKeys,
     clock: { now: () => Math.floor(Date.now() / 1000) },
   });
-  const handler = createTokenHandler({ service, corsOrigins: [], logger: silent });
+  const handler = createTokenHandler({ service, corsOrigins: [], logger: silentLog });
   let serial = 0;
   const mint = async (n: number): Promise<HttpEvent[]> => {
     const now = Math.floor(Date.now() / 1000);

@@ -31,8 +31,9 @@ Works on DATA_DIR (default .local) whether or not the local server is running.
 With --stack NAME (before or after the command) it works on that deployed stack instead, in the
 region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).
 assertion check runs every check the token endpoint runs on an ID-JAG, except spending its jti,
-against this server's ISSUER and TRUSTED_ISSUERS (with --stack: the stack's issuer), and prints
-each with pass or fail and why. It exits 1 if any check fails.`;
+against this server's ISSUER and TRUSTED_ISSUERS (with --stack: the stack's issuer; the trusted
+issuers and CLOCK_SKEW still come from your environment, so set them as deployed), and prints each
+with pass or fail and why. It exits 1 if any check fails.`;
 
 const OPTIONS = {
   'client-id': { type: 'string' },

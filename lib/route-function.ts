@@ -10,6 +10,20 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/** How every route is bundled; the benchmark (bench/cold-start.ts) builds with the same settings. */
+export const BUNDLING = {
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  // Bundle the AWS SDK instead of using the runtime's: the version we test is the one that runs,
+  // and esbuild keeps only the clients and commands a route imports.
+  externalModules: [] as string[],
+  // Some dependencies (the X-Ray SDK under the Powertools Tracer) still call require().
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+};
+
 export interface RouteFunctionProps {
   /** The Lambda entry module (lambda/aws/handlers/*.ts), exporting `handler`. */
   readonly entry: string;
@@ -49,19 +63,7 @@ export class RouteFunction extends Construct {
       tracing: Tracing.ACTIVE,
       // Stack traces in the logs point into the TypeScript sources.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK instead of using the runtime's: the version we test is the one that
-        // runs, and esbuild keeps only the clients and commands a route imports.
-        externalModules: [],
-        // Some dependencies (the X-Ray SDK under the Powertools Tracer) still call require().
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
+      bundling: { ...BUNDLING, format: OutputFormat.ESM },
     });
   }
 }

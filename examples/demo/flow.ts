@@ -20,13 +20,12 @@ import { bridge } from '../../lambda/local/http-bridge.js';
 import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
 import { connectLocalDynamo, LOCAL_TABLES } from '../../lambda/local/local-dynamodb.js';
 import { localPaths, startLocalServer } from '../../lambda/local/server.js';
-import type { Log } from '../../lambda/logging.js';
+import { silentLog } from '../../lambda/logging.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
 import { createResourceHandler, PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from '../protected-resource/resource-server.js';
 
 export type Print = (line: string) => void;
 
-const silent: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -66,7 +65,7 @@ export async function runDemo(print: Print): Promise<boolean> {
       DATA_DIR: dataDir,
       TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: idp.jwksUri }]),
     });
-    const as = await startLocalServer(config, { logger: silent });
+    const as = await startLocalServer(config, { logger: silentLog });
     cleanups.unshift(() => as.close());
 
     const resourceServer = createServer();

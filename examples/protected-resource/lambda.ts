@@ -5,7 +5,7 @@
  * AWS's own verifier.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from './resource-server.js';
+import { PROTECTED_RESOURCE_METADATA_PATH, protectedResourceMetadata, RESOURCE_ROUTES } from './resource-server.js';
 
 // Read once at start-up; set by lib/sample-resource.ts.
 const ISSUER = process.env.ISSUER ?? '';
@@ -19,7 +19,7 @@ export async function handler(event: APIGatewayProxyEventV2WithJWTAuthorizer): P
   });
   const method = event.requestContext.http.method.toUpperCase();
   if (method === 'GET' && event.rawPath === PROTECTED_RESOURCE_METADATA_PATH) {
-    return json(200, { resource: RESOURCE, authorization_servers: [ISSUER], bearer_methods_supported: ['header'] });
+    return json(200, protectedResourceMetadata(ISSUER, RESOURCE));
   }
   const route = RESOURCE_ROUTES[`${method} ${event.rawPath}`];
   const claims = event.requestContext.authorizer?.jwt?.claims;

@@ -27,6 +27,16 @@ export const RESOURCE_ROUTES: Readonly<Record<string, { scope: string; answer: (
 
 export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
+/** RFC 9728 §3: where a client learns which authorization server issues tokens for this resource. */
+export function protectedResourceMetadata(issuer: string, resource: string): Record<string, unknown> {
+  return {
+    resource,
+    authorization_servers: [issuer],
+    scopes_supported: [...new Set(Object.values(RESOURCE_ROUTES).map((r) => r.scope))],
+    bearer_methods_supported: ['header'],
+  };
+}
+
 export function createResourceHandler(options: ResourceServerOptions): HttpHandler {
   const keys = options.keys ?? createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 2000, cooldownDuration: 30_000 });
   const metadataUrl = new URL(PROTECTED_RESOURCE_METADATA_PATH, options.resource).href;
@@ -41,13 +51,7 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
   return async (event) => {
     const method = event.requestContext.http.method.toUpperCase();
     if (method === 'GET' && event.rawPath === PROTECTED_RESOURCE_METADATA_PATH) {
-      // RFC 9728 §3: where a client learns which authorization server issues tokens for this resource.
-      return json(200, {
-        resource: options.resource,
-        authorization_servers: [options.issuer],
-        scopes_supported: [...new Set(Object.values(RESOURCE_ROUTES).map((r) => r.scope))],
-        bearer_methods_supported: ['header'],
-      });
+      return json(200, protectedResourceMetadata(options.issuer, options.resource));
     }
     const route = RESOURCE_ROUTES[`${method} ${event.rawPath}`];
     if (!route) return json(404, { error: 'not_found' });

@@ -1,6 +1,7 @@
 /** Registering, listing and removing clients: the record in the registry, the secret in the store. */
 import { randomBytes } from 'node:crypto';
 import { isResourceIndicator } from '../oauth/grant.js';
+import { CLIENT_ID, SCOPE_TOKEN } from '../oauth/syntax.js';
 import type { ClientRecord } from '../ports.js';
 
 export interface ClientRecordStore {
@@ -32,9 +33,6 @@ export class AdminError extends Error {
   }
 }
 
-/** Characters a Secrets Manager secret name may hold, so a client id can be part of one. */
-const CLIENT_ID = /^[A-Za-z0-9._@+=-]{1,128}$/;
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export const MIN_SECRET_LENGTH = 16;
 
 /** 256 bits from the CSPRNG, base64url: safe in a form body and a Basic header alike. */

@@ -2,6 +2,7 @@
  * Single use of an assertion's jti (SPEC §5.8) as one conditional write: of any number of
  * concurrent claims, DynamoDB lets exactly one create the item. Records expire by TTL.
  */
+import { createHash } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
 import { REPLAY_TABLE } from './tables.js';
@@ -42,7 +43,10 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   }
 }
 
-/** Unambiguous for any issuer and jti strings. */
-function recordId(issuer: string, jti: string): string {
-  return JSON.stringify([issuer, jti]);
+/**
+ * A fixed-size key for any issuer and jti (a jti is chosen by the IdP, and may be long or full of
+ * characters that grow when escaped): the SHA-256 of the unambiguous pair.
+ */
+export function recordId(issuer: string, jti: string): string {
+  return createHash('sha256').update(JSON.stringify([issuer, jti])).digest('base64url');
 }

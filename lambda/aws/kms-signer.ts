@@ -19,8 +19,8 @@ export class KmsSigner implements Signer {
       new SignCommand({
         KeyId: this.kmsKeyId,
         Message: signingInput,
-        // RAW: KMS hashes the input itself (a RAW message may be up to 4096 bytes, and an access
-        // token's signing input is far below that).
+        // RAW: KMS hashes the input itself. A RAW message may be up to 4096 bytes; the claims that
+        // could grow a token (sub, acr, amr) are bounded when the ID-JAG is read, so it stays far below.
         MessageType: 'RAW',
         SigningAlgorithm: KMS_SIGNING_ALGORITHM,
       }),

@@ -1,9 +1,9 @@
 /**
- * AWS SDK client settings shared by the functions. A request sits inside API Gateway's 30 s
- * integration limit and a browser's patience: bound each call so a stuck connection becomes a
- * retry, then a clean 503, rather than a hung request.
+ * AWS SDK client settings shared by the functions. The token service gives a request's port calls
+ * 3 s in all (TokenServiceDeps.dependencyTimeoutMs): each attempt is bounded well inside that, so
+ * a stuck connection becomes a retry that can still finish in time, then a clean 503.
  */
 export const SDK_CLIENT_CONFIG = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+  requestHandler: { connectionTimeout: 500, requestTimeout: 800 },
 } as const;

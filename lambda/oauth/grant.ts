@@ -1,5 +1,6 @@
 /** What an accepted assertion is worth: the audience, scope and lifetime of the access token (SPEC §6). */
 import { quote } from './quote.js';
+import { SCOPE_TOKEN } from './syntax.js';
 import type { ClientRecord } from '../ports.js';
 import { InvalidScope, InvalidTarget } from './errors.js';
 import type { IdJagClaims } from './id-jag.js';
@@ -80,8 +81,6 @@ function decideAudience(
   );
 }
 
-/** RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 function scopeList(value: string, where: string): string[] {
   const tokens = value.split(' ').filter(Boolean);

@@ -286,6 +286,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       throw new InvalidGrant('assertion amr claim must be an array of strings');
     }
+    if (v.length > 16 || v.some((x: string) => x.length > 64)) throw new InvalidGrant('assertion amr claim is larger than 16 values of 64 characters');
     return v as string[];
   });
   const scope = optional('scope', (name) => {
@@ -294,25 +295,26 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   });
   return {
     iss,
-    sub: str('sub'),
+    sub: short(str('sub'), 'sub'),
     client_id: str('client_id'),
-    jti: jti(str('jti')),
+    jti: str('jti'),
     exp: time('exp'),
     iat: time('iat'),
     nbf: optional('nbf', time),
     scope,
     resource: optional('resource', stringList),
     auth_time: optional('auth_time', time),
-    acr: optional('acr', str),
+    acr: optional('acr', (name) => short(str(name), name)),
     amr,
   };
 }
 
-/** The replay record is keyed by it: longer than any IdP's ids, far shorter than a database key may be. */
-export const MAX_JTI_LENGTH = 512;
-
-function jti(value: string): string {
-  if (value.length > MAX_JTI_LENGTH) throw new InvalidGrant(`assertion jti claim is longer than ${MAX_JTI_LENGTH} characters`);
+/**
+ * Claims copied into the access token are bounded (OpenID Connect caps `sub` at 255 characters):
+ * the token must stay well inside what any signer accepts (KMS signs at most 4 KB of raw input).
+ */
+function short(value: string, name: string): string {
+  if (value.length > 255) throw new InvalidGrant(`assertion ${name} claim is longer than 255 characters`);
   return value;
 }
 

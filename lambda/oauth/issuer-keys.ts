@@ -41,10 +41,11 @@ class IssuerKeySet {
   ) {}
 
   readonly resolve: KeyResolver = async (header, token) => {
-    // A stale set is refreshed, but while the issuer is failing it is served as it is, without a
-    // fetch on every request.
-    const stale = this.opts.now() - this.fetchedAt > this.opts.maxAgeMs;
-    let keys = this.keys && !(stale && !this.coolingDown()) ? this.keys : await this.refresh();
+    // A stale set keeps serving while it is refreshed in the background: no request waits for a
+    // routine refresh, and while the issuer is failing, not every request starts one.
+    let keys = this.keys;
+    if (keys && this.opts.now() - this.fetchedAt > this.opts.maxAgeMs && !this.coolingDown()) void this.refresh().catch(() => undefined);
+    keys ??= await this.refresh();
     try {
       return await keys(header, token);
     } catch (err) {

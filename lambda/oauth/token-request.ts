@@ -4,6 +4,7 @@
  */
 import { quote } from './quote.js';
 import { InvalidClient, InvalidRequest, UnsupportedGrantType } from './errors.js';
+import { CLIENT_ID } from './syntax.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Large enough for any real assertion and credentials; small enough that no body is a burden. */
@@ -116,7 +117,7 @@ function clientCredentials(
     if (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.clientId)) {
       throw new InvalidRequest('client credentials are given both in the Authorization header and in the body');
     }
-    return basic;
+    return registrable(basic);
   }
   if (bodyId === undefined) {
     throw new InvalidClient('client authentication is required (client_secret_basic or client_secret_post)');
@@ -124,7 +125,18 @@ function clientCredentials(
   if (bodySecret === undefined) {
     throw new InvalidClient('client_secret is required: only confidential clients may redeem assertions');
   }
-  return { method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret };
+  return registrable({ method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret });
+}
+
+/**
+ * No client has an id the admin could not have registered: such an id fails here, before it is
+ * logged or looked up (so neither a log line nor a database key takes it at any length).
+ */
+function registrable(credentials: ClientCredentials): ClientCredentials {
+  if (!CLIENT_ID.test(credentials.clientId)) {
+    throw new InvalidClient('client authentication failed', credentials.method === 'client_secret_basic', 'client_id has a form no client is registered with');
+  }
+  return credentials;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -148,16 +160,12 @@ function parseBasic(authorization: string | undefined): ClientCredentials | unde
   let clientId: string;
   let clientSecret: string;
   try {
-    clientId = formDecodeCredential(decoded.slice(0, colon));
-    clientSecret = formDecodeCredential(decoded.slice(colon + 1));
+    clientId = formDecode(decoded.slice(0, colon));
+    clientSecret = formDecode(decoded.slice(colon + 1));
   } catch {
     throw malformed('client id or secret is not form-url-encoded');
   }
   if (clientId === '') throw malformed('empty client id');
   if (clientSecret === '') throw malformed('empty client secret');
   return { method: 'client_secret_basic', clientId, clientSecret };
-}
-
-function formDecodeCredential(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, ' '));
 }

@@ -105,7 +105,7 @@ export class TokenService {
     if (signResult.status === 'rejected') {
       // No token was issued: give the jti back so the client can retry once the signer recovers.
       // Should the release fail too, the assertion stays spent, which is the safe side.
-      if (!trustedIssuer.allowReuse) await replay.release(claims.iss, claims.jti).catch(() => undefined);
+      if (!trustedIssuer.allowReuse) await deadline.call('replay guard', () => replay.release(claims.iss, claims.jti)).catch(() => undefined);
       throw signResult.reason;
     }
 

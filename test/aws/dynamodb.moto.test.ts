@@ -1,7 +1,7 @@
 /** The DynamoDB client registry and replay guard against moto's DynamoDB, tables as the stack makes them. */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
+import { DynamoDbReplayGuard, recordId } from '../../lambda/aws/dynamodb-replay-guard.js';
 import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
 import type { ClientRecord } from '../../lambda/ports.js';
 import { createTable, describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
@@ -39,7 +39,7 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     expect(await guard().claim('https://a.example', jti, now + 360)).toBe(true);
     expect(await guard().claim('https://b.example', jti, now + 360)).toBe(true);
     const { Item } = await db.send(
-      new GetItemCommand({ TableName: replayTable, Key: { [REPLAY_TABLE.partitionKey]: { S: JSON.stringify(['https://a.example', jti]) } } }),
+      new GetItemCommand({ TableName: replayTable, Key: { [REPLAY_TABLE.partitionKey]: { S: recordId('https://a.example', jti) } } }),
     );
     expect(Item?.[REPLAY_TABLE.ttlAttribute]).toEqual({ N: String(now + 360) });
   });

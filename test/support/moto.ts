@@ -92,5 +92,5 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** A table with the key schema the stack gives it (lib/client-store.ts), on demand. */
+// Tables with the key schema the stack gives them (lib/client-store.ts), as the local server makes them.
 export { createTable } from '../../lambda/local/local-dynamodb.js';

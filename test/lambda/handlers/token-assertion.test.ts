@@ -282,9 +282,31 @@ describe('found by fuzzing and review', () => {
     await expectInvalidGrant(await h.mint(client.clientId, { cnf: { jkt: 'abc' } }), /bound to a key \(cnf\)/);
   });
 
-  test('a jti too long for the replay record is invalid_grant, not a database error', async () => {
-    await expectInvalidGrant(await h.mint(client.clientId, { jti: 'j'.repeat(513) }), /jti claim is longer than 512/);
-    expect((await redeem(await h.mint(client.clientId, { jti: 'j'.repeat(512) }))).statusCode).toBe(200);
+  test.each([
+    ['5,000 characters long', 'j'.repeat(5000)],
+    ['control characters that grow sixfold when escaped', '\u0001'.repeat(500)],
+  ])('a jti %s is redeemed once, then refused: never a database error', async (_name, jti) => {
+    const jag = await h.mint(client.clientId, { jti });
+    expect((await redeem(jag)).statusCode).toBe(200);
+    await expectInvalidGrant(jag, /already used/);
+  });
+
+  test.each([
+    ['sub', 's'.repeat(256)],
+    ['acr', 'a'.repeat(256)],
+  ])('a %s over 255 characters is refused: it would be copied into the access token', async (claim, value) => {
+    await expectInvalidGrant(await h.mint(client.clientId, { [claim]: value }), new RegExp(`${claim} claim is longer than 255`));
+  });
+
+  test('an amr of more than 16 values is refused', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { amr: Array.from({ length: 17 }, (_, i) => `m${i}`) }), /amr claim is larger/);
+  });
+
+  test('a client_id no client could be registered with is refused before lookup, and not logged', async () => {
+    const id = 'x'.repeat(15_000);
+    const res = await h.token(tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(client.clientId), client_id: id, client_secret: 's' }));
+    expect(res.statusCode).toBe(401);
+    expect(h.log.text()).not.toContain('x'.repeat(200));
   });
 
   test('an untrusted value is echoed cut short, not in full', async () => {

@@ -75,20 +75,32 @@ test('a key rotated in at the issuer is found by refetching on its unknown kid',
   expect(idp.jwksFetches).toBe(2);
 });
 
-test('a stale set is refreshed on use; while the refresh fails the stale keys still serve', async () => {
+test('a stale set keeps serving while it is refreshed in the background, and while that refresh fails', async () => {
   const keys = keysFor({ maxAgeMs: 60_000, cooldownMs: 5_000 });
   await keys.warm();
   now += 60_001;
-  idp.mode = 'error';
+  idp.mode = 'hang'; // a refresh that would take the whole timeout
+  const started = Date.now();
   await expect(resolve(keys, idp.key.kid)).resolves.toBeDefined();
-  expect(idp.jwksFetches).toBe(2);
+  expect(Date.now() - started).toBeLessThan(100); // served from the stale set, not after the fetch
+  await eventually(() => idp.jwksFetches === 2);
+  await new Promise((r) => setTimeout(r, 400)); // the hung refresh times out (300 ms) in the background
+  idp.mode = 'error';
   await resolve(keys, idp.key.kid); // within the cooldown: no new fetch
   expect(idp.jwksFetches).toBe(2);
   idp.mode = 'ok';
   now += 5_001;
   await resolve(keys, idp.key.kid);
-  expect(idp.jwksFetches).toBe(3);
+  await eventually(() => idp.jwksFetches === 3);
 });
+
+async function eventually(condition: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 test('concurrent first requests share one fetch', async () => {
   const keys = keysFor();
