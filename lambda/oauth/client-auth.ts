@@ -27,7 +27,6 @@ export async function authenticateClient(
   throw fail(fresh === undefined ? 'client has no secret on record' : 'client secret does not match');
 }
 
-
 /** Constant-time: both sides are hashed to equal length first, so neither length nor content leaks. */
 export function secretsEqual(expected: string, presented: string): boolean {
   return timingSafeEqual(digest(expected), digest(presented));
