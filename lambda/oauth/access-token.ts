@@ -66,12 +66,24 @@ export function signAccessToken(claims: AccessTokenClaims, signer: Signer): Prom
 export async function signJwt(typ: string, claims: object, signer: Signer): Promise<string> {
   const kid = await signer.keyId();
   if (typeof kid !== 'string' || kid === '') throw new Error('the signer has no key id');
-  const header = { alg: 'RS256', typ, kid };
-  const signingInput = `${b64json(header)}.${b64json(claims)}`;
+  const signingInput = `${encodedHeader(typ, kid)}.${b64json(claims)}`;
   const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
   // An RSA-2048 (or larger) signature, or nothing: a broken signer must not yield a token.
   if (!(signature instanceof Uint8Array) || signature.byteLength < 256) throw new Error('the signer returned a malformed signature');
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+/** The protected header depends on the type and the key only: encoded once per pair. */
+const headers = new Map<string, string>();
+function encodedHeader(typ: string, kid: string): string {
+  const key = `${typ} ${kid}`;
+  let encoded = headers.get(key);
+  if (encoded === undefined) {
+    if (headers.size > 100) headers.clear();
+    encoded = b64json({ alg: 'RS256', typ, kid });
+    headers.set(key, encoded);
+  }
+  return encoded;
 }
 
 function b64json(value: unknown): string {

@@ -1,5 +1,5 @@
 /** Client authentication (SPEC §4): the registry says who the client is, the secret store what it knows. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ClientRecord, ClientRegistry, SecretStore } from '../ports.js';
 import { InvalidClient } from './errors.js';
 import type { ClientCredentials } from './token-request.js';
@@ -27,9 +27,12 @@ export async function authenticateClient(
   throw fail(fresh === undefined ? 'client has no secret on record' : 'client secret does not match');
 }
 
-/** Constant-time: both sides are hashed to equal length first, so neither length nor content leaks. */
+/**
+ * Constant-time in the content. The length may show (a generated secret's length is public
+ * anyway: 43 characters); the bytes never do.
+ */
 export function secretsEqual(expected: string, presented: string): boolean {
-  return timingSafeEqual(digest(expected), digest(presented));
+  const a = Buffer.from(expected, 'utf8');
+  const b = Buffer.from(presented, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
-
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
