@@ -21,7 +21,7 @@ log('1-2. crypto bound and token service in-process, interleaved');
 // bound and the service, and each figure is the median of its rounds.
 const s = await setup();
 await throughput(s, await s.mint(500), 1); // warm-up: JIT, key caches
-const rounds = quick ? 3 : 9;
+const rounds = quick ? 3 : 15;
 const bounds: Awaited<ReturnType<typeof cryptoBound>>[] = [];
 const sequentials: Awaited<ReturnType<typeof throughput>>[] = [];
 const ratios: number[] = [];
