@@ -128,7 +128,7 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
       if (JSON.stringify(current[m.claim]) === JSON.stringify(m.value)) return false;
       if (['exp', 'nbf'].includes(m.claim) && typeof m.value === 'number') return false;
       if (m.claim === 'iat' && typeof m.value === 'number' && m.value <= h.clock.now() + 60 && (current.exp as number) - m.value <= 360 && m.value < (current.exp as number)) return false;
-      if (m.claim === 'sub' && typeof m.value === 'string' && m.value !== '') return false;
+      if (m.claim === 'sub' && typeof m.value === 'string' && m.value !== '' && m.value.length <= 255) return false;
       if (m.claim === 'jti' && typeof m.value === 'string' && m.value !== '') return false;
       params[i]![1] = await h.mint(CLIENT_ID, { ...current, [m.claim]: m.value });
       return true;
