@@ -144,7 +144,7 @@ async function checkAssertion(
 ): Promise<void> {
   const config = localConfig(stackIssuer ? { ...env, ISSUER: stackIssuer } : env);
   const clientId = v['client-id'];
-  const record = clientId === undefined ? undefined : (await admin.list()).find((c) => c.clientId === clientId);
+  const record = clientId === undefined ? undefined : await admin.get(clientId);
   const outcomes = await checkIdJag(assertion.trim(), clientId === undefined ? undefined : { clientId, issuers: record?.issuers }, {
     issuer: config.issuer,
     trustedIssuers: new Map(config.trustedIssuers.map((t) => [t.issuer, t])),

@@ -50,7 +50,7 @@ const ACCESS_LOG_FIELDS = {
   errorMessage: '$context.error.message',
 };
 
-export const TOKEN_ROUTE_KEY = `POST ${PATHS.token}`;
+const TOKEN_ROUTE_KEY = `POST ${PATHS.token}`;
 
 export class AuthorizationServerApi extends Construct {
   readonly httpApi: HttpApi;

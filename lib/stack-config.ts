@@ -53,7 +53,7 @@ export interface StackConfig {
   readonly sampleResource?: SampleResourceSpec;
 }
 
-export const DEFAULT_SIGNING_KEYS: readonly SigningKeySpec[] = [{ id: 'key-1', active: true }];
+const DEFAULT_SIGNING_KEYS: readonly SigningKeySpec[] = [{ id: 'key-1', active: true }];
 
 export class ContextError extends Error {
   constructor(key: string, problem: string) {

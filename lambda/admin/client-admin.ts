@@ -5,6 +5,7 @@ import { CLIENT_ID, SCOPE_TOKEN } from '../oauth/syntax.js';
 import type { ClientRecord } from '../ports.js';
 
 export interface ClientRecordStore {
+  get(clientId: string): Promise<ClientRecord | undefined>;
   add(client: ClientRecord): Promise<boolean>;
   list(): Promise<ClientRecord[]>;
   remove(clientId: string): Promise<ClientRecord | undefined>;
@@ -33,15 +34,15 @@ export class AdminError extends Error {
   }
 }
 
-export const MIN_SECRET_LENGTH = 16;
+const MIN_SECRET_LENGTH = 16;
 
 /** 256 bits from the CSPRNG, base64url: safe in a form body and a Basic header alike. */
-export function generateSecret(): string {
+function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
 /** Checks a new client's fields; throws AdminError (exit code 2) naming the first bad one. */
-export function validateNewClient(c: NewClient): void {
+function validateNewClient(c: NewClient): void {
   const bad = (msg: string) => new AdminError(msg, 2);
   if (!CLIENT_ID.test(c.clientId)) throw bad('--client-id must be 1-128 characters of A-Z a-z 0-9 . _ @ + = -');
   if (c.clientSecret !== undefined && (c.clientSecret.length < MIN_SECRET_LENGTH || !/^[\x20-\x7E]+$/.test(c.clientSecret))) {
@@ -87,6 +88,10 @@ export class ClientAdmin {
       throw new AdminError(`client ${c.clientId} is already registered; remove it first to replace it`);
     }
     return { client, clientSecret };
+  }
+
+  get(clientId: string): Promise<ClientRecord | undefined> {
+    return this.records.get(clientId);
   }
 
   list(): Promise<ClientRecord[]> {

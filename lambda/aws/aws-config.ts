@@ -16,7 +16,7 @@ export const AWS_ENV = {
   metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
 
-export const DEFAULT_METRICS_NAMESPACE = 'XaaAuthServer';
+const DEFAULT_METRICS_NAMESPACE = 'XaaAuthServer';
 
 export interface TokenFunctionConfig {
   readonly service: ServiceConfig;

@@ -27,7 +27,7 @@ export interface StackClientStore {
   readonly secretPrefix: string;
 }
 
-export async function readStackClientStore(cfn: CloudFormationClient, stackName: string): Promise<StackClientStore> {
+async function readStackClientStore(cfn: CloudFormationClient, stackName: string): Promise<StackClientStore> {
   let outputs;
   try {
     const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));

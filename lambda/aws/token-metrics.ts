@@ -1,7 +1,7 @@
 /** Token endpoint metrics (CloudWatch EMF through Powertools): every request, tokens issued, refusals by error. */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 
-export const TOKEN_METRICS = {
+const TOKEN_METRICS = {
   requests: 'TokenRequests',
   issued: 'TokensIssued',
   refused: 'TokenRequestsRefused',

@@ -10,7 +10,7 @@ import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
 /** Bodies are read up to this many bytes; the handlers refuse anything over their own limit. */
 const READ_LIMIT = MAX_BODY_BYTES + 1;
 
-export async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
+async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = (req.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = {};
@@ -61,7 +61,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-export function writeResult(res: ServerResponse, result: HttpResult): void {
+function writeResult(res: ServerResponse, result: HttpResult): void {
   const body = result.body ?? '';
   res.writeHead(result.statusCode, { ...result.headers, 'content-length': Buffer.byteLength(body) });
   res.end(body);

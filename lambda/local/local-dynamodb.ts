@@ -26,7 +26,7 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-export function localDynamoClient(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number } = {}): DynamoDBClient {
+function localDynamoClient(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number } = {}): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: 'local',
@@ -68,7 +68,7 @@ export async function createTable(db: DynamoDBClient, name: string, key: string)
   );
 }
 
-export async function ensureTables(db: DynamoDBClient): Promise<void> {
+async function ensureTables(db: DynamoDBClient): Promise<void> {
   const { TableNames = [] } = await db.send(new ListTablesCommand({}));
   const wanted = [
     { name: LOCAL_TABLES.clients, key: CLIENTS_TABLE.partitionKey },

@@ -12,7 +12,7 @@ import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
 import { InvalidGrant, OAuthError } from './errors.js';
 import { SignatureRejected, verifyCompactSignature } from './jws-verify.js';
 
-export const ID_JAG_TYPES: readonly string[] = ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'];
+const ID_JAG_TYPES: readonly string[] = ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'];
 
 export interface IdJagClaims {
   readonly iss: string;
@@ -63,7 +63,7 @@ export interface AssertionCheck {
 }
 
 /** SPEC §5, in order. verifyIdJag stops at the first failure; checkIdJag reports on each. */
-export const ASSERTION_CHECKS: readonly AssertionCheck[] = [
+const ASSERTION_CHECKS: readonly AssertionCheck[] = [
   {
     id: 'format',
     title: 'a compact JWS with header typ oauth-id-jag+jwt (§5.1)',

@@ -9,7 +9,7 @@ export const PATHS = {
   token: '/token',
 } as const;
 
-export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 
 export function endpointUrl(issuer: string, path: string): string {
   return issuer.replace(/\/$/, '') + path;
