@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-control-regex': 'off', // the RFC 6749 syntax rules are written as control-range classes
     },
   },
@@ -16,7 +19,10 @@ export default tseslint.config(
     // The protocol core must not reach for AWS: adapters live at the edges (ARCHITECTURE.md).
     files: ['lambda/oauth/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@aws-lambda-powertools/*', '../aws/*', '../local/*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@aws-sdk/*', '@aws-lambda-powertools/*', '../aws/*', '../local/*'] },
+      ],
     },
   },
 );

@@ -59,9 +59,17 @@ process.stdout.write(JSON.stringify({ initMs, firstResponseMs: performance.now()
 process.exit(0);
 `;
 
-function run(runner: string, bundlePath: string, event: unknown, env: Record<string, string>): Promise<{ initMs: number; firstResponseMs: number; status: number }> {
+function run(
+  runner: string,
+  bundlePath: string,
+  event: unknown,
+  env: Record<string, string>,
+): Promise<{ initMs: number; firstResponseMs: number; status: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runner, bundlePath, JSON.stringify(event)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [runner, bundlePath, JSON.stringify(event)], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -76,7 +84,6 @@ function run(runner: string, bundlePath: string, event: unknown, env: Record<str
   });
 }
 
-
 export async function coldStarts(samples: number): Promise<Record<FunctionName, ColdStart>> {
   const dir = await mkdtemp(join(tmpdir(), 'xaa-cold-'));
   try {
@@ -85,10 +92,17 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
     const kid = await calculateJwkThumbprint(idpJwk);
     const prefix = 'xaa-auth-server/bench/clients/';
     const client = {
-      client_id: { S: 'bench' }, secret_ref: { S: `${prefix}bench/0` }, scopes: { L: [{ S: 'read' }] },
-      resources: { L: [{ S: 'https://api.example.com/' }] }, enabled: { BOOL: true },
+      client_id: { S: 'bench' },
+      secret_ref: { S: `${prefix}bench/0` },
+      scopes: { L: [{ S: 'read' }] },
+      resources: { L: [{ S: 'https://api.example.com/' }] },
+      enabled: { BOOL: true },
     };
-    const stub = await startAwsStub({ idpJwks: { keys: [{ ...idpJwk, kid }] }, client, secret: 'bench-secret-0123456789' });
+    const stub = await startAwsStub({
+      idpJwks: { keys: [{ ...idpJwk, kid }] },
+      client,
+      secret: 'bench-secret-0123456789',
+    });
     const runner = join(dir, 'runner.mjs');
     await writeFile(runner, RUNNER);
     const issuer = 'https://as.example.com';
@@ -111,9 +125,15 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
       PUBLIC_KEY_IDS: 'arn:aws:kms:us-east-1:123456789012:key/active',
     };
     const event = (method: string, path: string, body?: string) => ({
-      version: '2.0', routeKey: `${method} ${path}`, rawPath: path, rawQueryString: '',
+      version: '2.0',
+      routeKey: `${method} ${path}`,
+      rawPath: path,
+      rawQueryString: '',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      requestContext: { requestId: 'r', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' } },
+      requestContext: {
+        requestId: 'r',
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      },
       isBase64Encoded: body !== undefined,
       ...(body !== undefined && { body: Buffer.from(body).toString('base64') }),
     });
@@ -125,12 +145,33 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
         let ev;
         if (name === 'token') {
           const now = Math.floor(Date.now() / 1000);
-          const jag = await new SignJWT({ iss: stub.url, sub: 'alice', aud: issuer, client_id: 'bench', jti: `cold-${i}-${now}`, iat: now, exp: now + 300, scope: 'read' })
+          const jag = await new SignJWT({
+            iss: stub.url,
+            sub: 'alice',
+            aud: issuer,
+            client_id: 'bench',
+            jti: `cold-${i}-${now}`,
+            iat: now,
+            exp: now + 300,
+            scope: 'read',
+          })
             .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
             .sign(idp.privateKey);
-          ev = event('POST', '/token', new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jag, client_id: 'bench', client_secret: 'bench-secret-0123456789' }).toString());
+          ev = event(
+            'POST',
+            '/token',
+            new URLSearchParams({
+              grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+              assertion: jag,
+              client_id: 'bench',
+              client_secret: 'bench-secret-0123456789',
+            }).toString(),
+          );
         } else {
-          ev = event('GET', name === 'jwks' ? '/.well-known/jwks.json' : '/.well-known/openid-configuration');
+          ev = event(
+            'GET',
+            name === 'jwks' ? '/.well-known/jwks.json' : '/.well-known/openid-configuration',
+          );
         }
         runs.push(await run(runner, path, ev, env));
       }

@@ -2,7 +2,9 @@
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { rate } from './stats.js';
 
-export async function cryptoBound(ms: number): Promise<{ pairsPerSecond: number; signPerSecond: number; verifyPerSecond: number }> {
+export async function cryptoBound(
+  ms: number,
+): Promise<{ pairsPerSecond: number; signPerSecond: number; verifyPerSecond: number }> {
   const idp = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ours = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const input = Buffer.from('x'.repeat(600)); // about the size of an ID-JAG's signing input

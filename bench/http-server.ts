@@ -51,7 +51,11 @@ export async function httpRun(requests: number, connections = 16): Promise<HttpF
   const idp = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(idp.publicKey)), alg: 'RS256', use: 'sig' };
   const kid = await calculateJwkThumbprint(jwk);
-  const idpServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...jwk, kid }] })));
+  const idpServer = createServer((_req, res) =>
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ keys: [{ ...jwk, kid }] })),
+  );
   idpServer.listen(0, '127.0.0.1');
   await once(idpServer, 'listening');
   const idpUrl = `http://127.0.0.1:${(idpServer.address() as { port: number }).port}`;
@@ -64,16 +68,44 @@ export async function httpRun(requests: number, connections = 16): Promise<HttpF
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const out: string[] = [];
-  await runAdmin(['clients', 'add', '--client-id', 'bench', '--scope', 'read', '--resource', 'https://api.example.com/', '--json'], env, (l) => out.push(l));
+  await runAdmin(
+    [
+      'clients',
+      'add',
+      '--client-id',
+      'bench',
+      '--scope',
+      'read',
+      '--resource',
+      'https://api.example.com/',
+      '--json',
+    ],
+    env,
+    (l) => out.push(l),
+  );
   const { client_secret: secret } = JSON.parse(out[0]!) as { client_secret: string };
 
   const now = Math.floor(Date.now() / 1000);
   const bodies = await Promise.all(
     Array.from({ length: requests }, async (_, i) => {
-      const jag = await new SignJWT({ iss: idpUrl, sub: 'alice@example.com', aud: issuer, client_id: 'bench', jti: `http-${i}`, iat: now, exp: now + 300, scope: 'read' })
+      const jag = await new SignJWT({
+        iss: idpUrl,
+        sub: 'alice@example.com',
+        aud: issuer,
+        client_id: 'bench',
+        jti: `http-${i}`,
+        iat: now,
+        exp: now + 300,
+        scope: 'read',
+      })
         .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
         .sign(idp.privateKey);
-      return new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: jag, client_id: 'bench', client_secret: secret }).toString();
+      return new URLSearchParams({
+        grant_type: JWT_BEARER_GRANT,
+        assertion: jag,
+        client_id: 'bench',
+        client_secret: secret,
+      }).toString();
     }),
   );
 
@@ -94,7 +126,11 @@ export async function httpRun(requests: number, connections = 16): Promise<HttpF
     }
     // One request first, so the issuer's JWKS and every code path are warm before the clock starts.
     let next = 0;
-    await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies[next++] });
+    await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: bodies[next++],
+    });
     const cpu0 = await cpuSeconds(server.pid!);
     const t0 = performance.now();
     const result = await autocannon({
@@ -106,7 +142,7 @@ export async function httpRun(requests: number, connections = 16): Promise<HttpF
           method: 'POST',
           path: '/token',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          setupRequest: (req) => ({ ...req, body: bodies[next++] ?? "" }),
+          setupRequest: (req) => ({ ...req, body: bodies[next++] ?? '' }),
         },
       ],
     });

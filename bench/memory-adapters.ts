@@ -1,10 +1,19 @@
 /** In-memory ports for the benchmark: what is left when every dependency answers at once (or after a set delay). */
-import type { ClientRecord, ClientRegistry, ReplayGuard, SecretStore, Signer } from '../lambda/ports.js';
+import type {
+  ClientRecord,
+  ClientRegistry,
+  ReplayGuard,
+  SecretStore,
+  Signer,
+} from '../lambda/ports.js';
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
 export class MemoryRegistry implements ClientRegistry {
-  constructor(private readonly clients: Map<string, ClientRecord>, private readonly delayMs = 0) {}
+  constructor(
+    private readonly clients: Map<string, ClientRecord>,
+    private readonly delayMs = 0,
+  ) {}
   async get(id: string) {
     await sleep(this.delayMs);
     return this.clients.get(id);
@@ -12,7 +21,10 @@ export class MemoryRegistry implements ClientRegistry {
 }
 
 export class MemorySecrets implements SecretStore {
-  constructor(private readonly secrets: Map<string, string>, private readonly delayMs = 0) {}
+  constructor(
+    private readonly secrets: Map<string, string>,
+    private readonly delayMs = 0,
+  ) {}
   async getSecret(ref: string) {
     await sleep(this.delayMs);
     return this.secrets.get(ref);

@@ -49,7 +49,10 @@ function costPerMillion(tokenMs: number, memoryMb: number) {
     ['Lambda requests', PRICES.lambdaRequestsPerMillion],
     [`Lambda arm64 compute, ${memoryMb} MB × ${tokenMs} ms`, lambdaCompute],
     ['KMS Sign, RSA 2048 (1 request)', PRICES.kmsRsa2048Per10k * 100],
-    ['DynamoDB on-demand, 1 conditional write (replay record, < 1 KB)', PRICES.dynamoWriteUnitsPerMillion],
+    [
+      'DynamoDB on-demand, 1 conditional write (replay record, < 1 KB)',
+      PRICES.dynamoWriteUnitsPerMillion,
+    ],
     ['DynamoDB reads (client registry, cached 10 s per container)', 0],
     ['Secrets Manager (secret cached 60 s per container)', 0],
   ] as const;
@@ -60,7 +63,11 @@ export function chart(f: Figures): string {
   const bars: Array<[string, number, string]> = [
     ['crypto bound (1 core)', f.crypto.pairsPerSecond, '#6b7280'],
     ['in-process, 1 at a time', f.inProcess.sequential.tokensPerSecond, '#2563eb'],
-    [`in-process, ${f.inProcess.concurrency} in flight`, f.inProcess.concurrent.tokensPerSecond, '#1d4ed8'],
+    [
+      `in-process, ${f.inProcess.concurrency} in flight`,
+      f.inProcess.concurrent.tokensPerSecond,
+      '#1d4ed8',
+    ],
     ['local server over HTTP, c=16', f.http.tokensPerSecond, '#059669'],
   ];
   const max = Math.max(...bars.map(([, v]) => v));
@@ -74,9 +81,11 @@ export function chart(f: Figures): string {
     .map(([label, value, color], i) => {
       const y = top + i * rowH;
       const w = Math.max(1, (value / max) * barArea);
-      return `<text x="${left - 10}" y="${y + 17}" text-anchor="end">${label}</text>` +
+      return (
+        `<text x="${left - 10}" y="${y + 17}" text-anchor="end">${label}</text>` +
         `<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="20" fill="${color}"/>` +
-        `<text x="${(left + w + 6).toFixed(1)}" y="${y + 19}">${f0(value)}/s</text>`;
+        `<text x="${(left + w + 6).toFixed(1)}" y="${y + 19}">${f0(value)}/s</text>`
+      );
     })
     .join('\n  ');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">
@@ -90,7 +99,8 @@ export function chart(f: Figures): string {
 export function markdown(f: Figures, tokenMsOnAws: number): string {
   const seqRatio = f.inProcess.ratio;
   const overheadUs = 1e6 / f.inProcess.sequential.tokensPerSecond - 1e6 / f.crypto.pairsPerSecond;
-  const perCore = f.inProcess.concurrent.tokensPerSecond / f.inProcess.concurrent.cores / f.crypto.pairsPerSecond;
+  const perCore =
+    f.inProcess.concurrent.tokensPerSecond / f.inProcess.concurrent.cores / f.crypto.pairsPerSecond;
   const httpRatio = f.http.tokensPerSecond / (f.crypto.pairsPerSecond * f.http.cores);
   const slowest = Math.max(f.hidden.signMs, f.hidden.replayMs);
   const cost = costPerMillion(tokenMsOnAws, 512);
@@ -127,13 +137,17 @@ the registry and the replay guard, a local RSA key for signing, the IdP's keys a
 | one request at a time | ${f0(f.inProcess.sequential.tokensPerSecond)} | ${f2(f.inProcess.sequential.cores)} | **${f2(seqRatio)}** (median of rounds) |
 | ${f.inProcess.concurrency} requests in flight | ${f0(f.inProcess.concurrent.tokensPerSecond)} | ${f2(f.inProcess.concurrent.cores)} | ${f2(perCore)} per core |
 
-Target: at least 0.80 — ${met(seqRatio >= 0.8)} (${f2(seqRatio)}).${seqRatio >= 0.8 ? '' : `
+Target: at least 0.80 — ${met(seqRatio >= 0.8)} (${f2(seqRatio)}).${
+    seqRatio >= 0.8
+      ? ''
+      : `
 
 Missed by ${f0(((0.8 - seqRatio) * 100) / 0.8)}%. What is left besides the two RSA operations is about ${f0(overheadUs)} µs a token, spread
 thin: decoding the form and the two JWT segments, the client's secret digest, the claims, encoding
 the token and the response, the port calls' promises and one deadline timer. No single step
 stands out in a profile; on this machine the ratio moved between ${f2(f.inProcess.ratioRange[0])} and ${f2(f.inProcess.ratioRange[1])} from one
-round to the next, so the median is reported.`}
+round to the next, so the median is reported.`
+  }
 
 ## 3. Dependency latency hidden
 
@@ -172,7 +186,10 @@ answered locally at zero latency. Median of the runs.
 | discovery | ${kb(c.discovery.bundleBytes)} | < 100 KB — ${met(c.discovery.bundleBytes < 100 * 1024)} | ${f0(c.discovery.initMs)} ms | ${f0(c.discovery.firstResponseMs)} ms | < 100 ms — ${met(c.discovery.firstResponseMs < 100)} |
 | JWKS | ${kb(c.jwks.bundleBytes)} | < 100 KB — ${met(c.jwks.bundleBytes < 100 * 1024)} | ${f0(c.jwks.initMs)} ms | ${f0(c.jwks.firstResponseMs)} ms | < 100 ms — ${met(c.jwks.firstResponseMs < 100)} |
 | token | ${kb(c.token.bundleBytes)} | < 600 KB — ${met(c.token.bundleBytes < 600 * 1024)} | ${f0(c.token.initMs)} ms | ${f0(c.token.firstResponseMs)} ms | < 250 ms — ${met(c.token.firstResponseMs < 250)} |
-${c.jwks.bundleBytes < 100 * 1024 ? '' : `
+${
+  c.jwks.bundleBytes < 100 * 1024
+    ? ''
+    : `
 The JWKS bundle misses its size target by ${kb(c.jwks.bundleBytes - 100 * 1024)}: almost all of it is the AWS SDK's KMS client
 (its runtime, credential chain and HTTP stack), which the function needs for one \`GetPublicKey\` per
 key per container. The time target, the one API Gateway's JWT authorizer cares about, is met. The
@@ -180,7 +197,8 @@ way to meet both is to read the public keys at deploy time (a custom resource ca
 \`GetPublicKey\`) and hand the JWKS to the function as configuration, leaving it no SDK at all;
 CDK's generic \`AwsCustomResource\` cannot carry the binary key, so that needs a provider function
 of its own, which is not built yet.
-`}
+`
+}
 ## 6. On AWS, on paper
 
 **Throughput of one account and region.** Every token is one KMS \`Sign\` with an RSA key, and the
@@ -188,7 +206,7 @@ KMS quota *Cryptographic operations (RSA) request rate* — ${PRICES.kmsRsaReque
 shared by every RSA key and caller in the account and region (AWS KMS Developer Guide, "Request
 quotas") — is far below what Lambda (1,000 concurrent executions by default, about ${Math.floor(1000 / tokenMsOnAws)} tokens/s
 each at ${tokenMsOnAws} ms) or API Gateway (10,000 requests/s) allow. **One account and region sustains about
-${PRICES.kmsRsaRequestQuota} tokens per second** (${f0(PRICES.kmsRsaRequestQuota * 86400 / 1e6)} million a day) before KMS throttles; throttled
+${PRICES.kmsRsaRequestQuota} tokens per second** (${f0((PRICES.kmsRsaRequestQuota * 86400) / 1e6)} million a day) before KMS throttles; throttled
 requests get \`503 temporarily_unavailable\` and clients retry.
 
 **Cost per million tokens** (us-east-1 list prices; the token function at 512 MB, about

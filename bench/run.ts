@@ -59,7 +59,14 @@ const cold = await coldStarts(quick ? 3 : 7);
 const figures: Figures = {
   date: new Date().toISOString().slice(0, 10),
   crypto,
-  inProcess: { sequential, concurrent, concurrency, ratio, rounds, ratioRange: [Math.min(...ratios), Math.max(...ratios)] },
+  inProcess: {
+    sequential,
+    concurrent,
+    concurrency,
+    ratio,
+    rounds,
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+  },
   hidden: { ...hidden, signMs, replayMs },
   http,
   cold,
@@ -86,5 +93,7 @@ console.table({
   'cold jwks ms / KB': `${r(cold.jwks.firstResponseMs)} / ${(cold.jwks.bundleBytes / 1024).toFixed(1)}`,
   'cold token ms / KB': `${r(cold.token.firstResponseMs)} / ${(cold.token.bundleBytes / 1024).toFixed(1)}`,
 });
-log(`wrote docs/performance.md and docs/performance.svg in ${(((performance.now() - started) / 1000)).toFixed(0)} s`);
+log(
+  `wrote docs/performance.md and docs/performance.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);
 process.exit(0);

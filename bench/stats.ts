@@ -12,13 +12,21 @@ function percentile(sortedMs: readonly number[], p: number): number {
 
 export function summarize(samplesMs: number[]): { p50: number; p99: number; mean: number } {
   const sorted = [...samplesMs].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
 }
 
 /** Runs `op` repeatedly for `ms` after a warm-up; returns operations per second. */
-export async function rate(op: () => unknown | Promise<unknown>, ms: number, warmup = 200): Promise<number> {
+export async function rate(
+  op: () => unknown | Promise<unknown>,
+  ms: number,
+  warmup = 200,
+): Promise<number> {
   const until = (t: number) => performance.now() + t;
-  for (const end = until(warmup); performance.now() < end; ) await op();
+  for (const end = until(warmup); performance.now() < end;) await op();
   let n = 0;
   const start = performance.now();
   const end = start + ms;

@@ -1,6 +1,12 @@
 /** (2) and (3): the token service in-process, with in-memory adapters that answer at once or wait like AWS. */
 import { generateKeyPairSync } from 'node:crypto';
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint } from 'jose';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  calculateJwkThumbprint,
+} from 'jose';
 import { loadServiceConfig } from '../lambda/config.js';
 import { KeyFileSigner } from '../lambda/local/key-file-signer.js';
 import { TokenService } from '../lambda/oauth/token-service.js';
@@ -14,7 +20,13 @@ import { summarize } from './stats.js';
 
 const ISSUER = 'https://as.example.com';
 const IDP = 'https://idp.example.com';
-const CLIENT: ClientRecord = { clientId: 'bench', secretRef: 'bench', scopes: ['read', 'write'], resources: ['https://api.example.com/'], enabled: true };
+const CLIENT: ClientRecord = {
+  clientId: 'bench',
+  secretRef: 'bench',
+  scopes: ['read', 'write'],
+  resources: ['https://api.example.com/'],
+  enabled: true,
+};
 const SECRET = 'bench-secret-0123456789abcdef';
 
 export interface Setup {
@@ -24,8 +36,6 @@ export interface Setup {
   mint: (n: number) => Promise<HttpEvent[]>;
 }
 
-
-
 /** A token service whose every port is in memory; `delays` make them wait like AWS does. */
 export async function setup(delays: { signMs?: number; replayMs?: number } = {}): Promise<Setup> {
   const idpKey = await generateKeyPair('RS256', { extractable: true });
@@ -33,8 +43,13 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
   const kid = await calculateJwkThumbprint(idpJwk);
   const jwks = createLocalJWKSet({ keys: [{ ...idpJwk, kid }] });
   const issuerKeys: IssuerKeys = { resolverFor: () => jwks };
-  const signer = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
-  const config = loadServiceConfig({ ISSUER, TRUSTED_ISSUERS: JSON.stringify([{ issuer: IDP, jwks_uri: `${IDP}/jwks` }]) });
+  const signer = await KeyFileSigner.fromPrivateKey(
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  );
+  const config = loadServiceConfig({
+    ISSUER,
+    TRUSTED_ISSUERS: JSON.stringify([{ issuer: IDP, jwks_uri: `${IDP}/jwks` }]),
+  });
   const service = new TokenService({
     config,
     registry: new MemoryRegistry(new Map([[CLIENT.clientId, CLIENT]])),
@@ -50,14 +65,41 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
     const now = Math.floor(Date.now() / 1000);
     return Promise.all(
       Array.from({ length: n }, async () => {
-        const jag = await new SignJWT({ iss: IDP, sub: 'alice@example.com', aud: ISSUER, client_id: CLIENT.clientId, jti: `j${serial++}`, iat: now, exp: now + 300, scope: 'read', resource: 'https://api.example.com/' })
+        const jag = await new SignJWT({
+          iss: IDP,
+          sub: 'alice@example.com',
+          aud: ISSUER,
+          client_id: CLIENT.clientId,
+          jti: `j${serial++}`,
+          iat: now,
+          exp: now + 300,
+          scope: 'read',
+          resource: 'https://api.example.com/',
+        })
           .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
           .sign(idpKey.privateKey);
-        const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: jag, client_id: CLIENT.clientId, client_secret: SECRET }).toString();
+        const body = new URLSearchParams({
+          grant_type: JWT_BEARER_GRANT,
+          assertion: jag,
+          client_id: CLIENT.clientId,
+          client_secret: SECRET,
+        }).toString();
         return {
-          version: '2.0', routeKey: 'POST /token', rawPath: '/token', rawQueryString: '',
+          version: '2.0',
+          routeKey: 'POST /token',
+          rawPath: '/token',
+          rawQueryString: '',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          requestContext: { requestId: `r${serial}`, http: { method: 'POST', path: '/token', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' } },
+          requestContext: {
+            requestId: `r${serial}`,
+            http: {
+              method: 'POST',
+              path: '/token',
+              protocol: 'HTTP/1.1',
+              sourceIp: '127.0.0.1',
+              userAgent: 'bench',
+            },
+          },
           body: Buffer.from(body).toString('base64'),
           isBase64Encoded: true,
         } as unknown as HttpEvent;
@@ -68,7 +110,11 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
 }
 
 /** Tokens per second with `inFlight` requests at a time, and the CPU cores that took. */
-export async function throughput(s: Setup, events: HttpEvent[], inFlight: number): Promise<{ tokensPerSecond: number; cores: number }> {
+export async function throughput(
+  s: Setup,
+  events: HttpEvent[],
+  inFlight: number,
+): Promise<{ tokensPerSecond: number; cores: number }> {
   let next = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -83,11 +129,17 @@ export async function throughput(s: Setup, events: HttpEvent[], inFlight: number
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   // The main thread's CPU plus libuv's pool (where WebCrypto signs and verifies) both count here.
-  return { tokensPerSecond: events.length / seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds };
+  return {
+    tokensPerSecond: events.length / seconds,
+    cores: (cpu.user + cpu.system) / 1e6 / seconds,
+  };
 }
 
 /** Latency of single requests, one after another. */
-export async function latency(s: Setup, events: HttpEvent[]): Promise<{ p50: number; p99: number; mean: number }> {
+export async function latency(
+  s: Setup,
+  events: HttpEvent[],
+): Promise<{ p50: number; p99: number; mean: number }> {
   const samples: number[] = [];
   for (const event of events) {
     const t0 = performance.now();

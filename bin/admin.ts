@@ -47,7 +47,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
 
 const usage = (problem: string) => new AdminError(`${problem}\n\n${USAGE}`, 2);
 
@@ -73,7 +75,8 @@ export async function runAdmin(
     if (rest.length !== 1) throw usage('assertion check takes exactly one ID-JAG');
     run = (admin, issuer) => checkAssertion(rest[0]!, admin, issuer, env, values, out);
   } else {
-    if (group !== 'clients' || !command) throw usage('expected: clients add|list|remove|enable|disable, or assertion check');
+    if (group !== 'clients' || !command)
+      throw usage('expected: clients add|list|remove|enable|disable, or assertion check');
     if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
     const commands: Record<string, (admin: ClientAdmin) => Promise<void>> = {
       add: (admin) => add(admin, values, out),
@@ -83,7 +86,8 @@ export async function runAdmin(
       disable: (admin) => setEnabled(admin, values, false, out),
     };
     const chosen = commands[command];
-    if (!chosen || !Object.hasOwn(commands, command)) throw usage(`unknown command ${JSON.stringify(command)}`);
+    if (!chosen || !Object.hasOwn(commands, command))
+      throw usage(`unknown command ${JSON.stringify(command)}`);
     run = chosen;
   }
   if (values.stack !== undefined) return runOnStack(values.stack, run, awsClients);
@@ -91,11 +95,14 @@ export async function runAdmin(
   const dataDir = localConfig(env).dataDir;
   const dynamo = await connectLocalDynamo(dataDir);
   try {
-    await run(new ClientAdmin(
-      new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
-      new FileSecretStore(localPaths(dataDir).secrets),
-      'client/',
-    ), undefined);
+    await run(
+      new ClientAdmin(
+        new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
+        new FileSecretStore(localPaths(dataDir).secrets),
+        'client/',
+      ),
+      undefined,
+    );
   } finally {
     await dynamo.close();
   }
@@ -106,7 +113,8 @@ async function runOnStack(
   run: (admin: ClientAdmin, issuer: string | undefined) => Promise<void>,
   awsClients: (() => StackAdminClients) | undefined,
 ): Promise<void> {
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) throw usage('--stack must name a CloudFormation stack');
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
+    throw usage('--stack must name a CloudFormation stack');
   // Loaded only here: the local form must not need (or wait for) the AWS SDK's CloudFormation client.
   const aws = await import('../lambda/aws/stack-client-admin.js');
   const clients = (awsClients ?? aws.defaultStackAdminClients)();
@@ -127,7 +135,12 @@ function localConfig(env: NodeJS.ProcessEnv) {
   }
 }
 
-async function setEnabled(admin: ClientAdmin, v: Values, enabled: boolean, out: (line: string) => void): Promise<void> {
+async function setEnabled(
+  admin: ClientAdmin,
+  v: Values,
+  enabled: boolean,
+  out: (line: string) => void,
+): Promise<void> {
   if (!v['client-id']) throw usage('--client-id is required');
   await admin.setEnabled(v['client-id'], enabled);
   out(`${enabled ? 'Enabled' : 'Disabled'} client ${v['client-id']}`);
@@ -145,19 +158,32 @@ async function checkAssertion(
   const config = localConfig(stackIssuer ? { ...env, ISSUER: stackIssuer } : env);
   const clientId = v['client-id'];
   const record = clientId === undefined ? undefined : await admin.get(clientId);
-  const outcomes = await checkIdJag(assertion.trim(), clientId === undefined ? undefined : { clientId, issuers: record?.issuers }, {
-    issuer: config.issuer,
-    trustedIssuers: new Map(config.trustedIssuers.map((t) => [t.issuer, t])),
-    clockSkew: config.clockSkew,
-    issuerKeys: new RemoteIssuerKeys(config.trustedIssuers),
-    clock: systemClock,
-  });
+  const outcomes = await checkIdJag(
+    assertion.trim(),
+    clientId === undefined ? undefined : { clientId, issuers: record?.issuers },
+    {
+      issuer: config.issuer,
+      trustedIssuers: new Map(config.trustedIssuers.map((t) => [t.issuer, t])),
+      clockSkew: config.clockSkew,
+      issuerKeys: new RemoteIssuerKeys(config.trustedIssuers),
+      clock: systemClock,
+    },
+  );
   const registered = clientId === undefined || record !== undefined;
   const failed = outcomes.some((o) => o.status === 'fail') || !registered;
   if (v.json) {
-    out(JSON.stringify({ issuer: config.issuer, valid: !failed, checks: outcomes, ...(clientId !== undefined && { client_registered: registered }) }));
+    out(
+      JSON.stringify({
+        issuer: config.issuer,
+        valid: !failed,
+        checks: outcomes,
+        ...(clientId !== undefined && { client_registered: registered }),
+      }),
+    );
   } else {
-    out(`Checking an ID-JAG against issuer ${config.issuer}${clientId ? ` for client ${clientId}` : ''}`);
+    out(
+      `Checking an ID-JAG against issuer ${config.issuer}${clientId ? ` for client ${clientId}` : ''}`,
+    );
     try {
       out(`  header  ${JSON.stringify(decodeProtectedHeader(assertion.trim()))}`);
       out(`  claims  ${JSON.stringify(decodeJwt(assertion.trim()))}`);
@@ -169,8 +195,13 @@ async function checkAssertion(
       else if (o.status === 'fail') out(`  \u2718 ${o.title}\n      ${o.reason}`);
       else out(`  - ${o.title} (skipped: ${o.reason})`);
     }
-    out('  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)');
-    if (!registered) out(`  \u2718 client ${clientId} is registered\n      no such client: register it with clients add`);
+    out(
+      '  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)',
+    );
+    if (!registered)
+      out(
+        `  \u2718 client ${clientId} is registered\n      no such client: register it with clients add`,
+      );
     out(failed ? 'The token endpoint would refuse this assertion.' : 'Every check passed.');
   }
   if (failed) throw new AdminError('', 1);
@@ -181,7 +212,8 @@ async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): 
   if (v.scope === undefined) throw usage('--scope is required');
   if (!v.resource) throw usage('--resource is required');
   const lifetime = v['token-lifetime'];
-  if (lifetime !== undefined && !/^\d+$/.test(lifetime)) throw usage('--token-lifetime must be a whole number of seconds');
+  if (lifetime !== undefined && !/^\d+$/.test(lifetime))
+    throw usage('--token-lifetime must be a whole number of seconds');
   const { client, clientSecret } = await admin.add({
     clientId: v['client-id'],
     clientSecret: v['client-secret'],
@@ -190,7 +222,8 @@ async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): 
     tokenLifetime: lifetime === undefined ? undefined : Number(lifetime),
     issuers: v.issuer,
   });
-  if (v.json) return out(JSON.stringify({ client_id: client.clientId, client_secret: clientSecret }));
+  if (v.json)
+    return out(JSON.stringify({ client_id: client.clientId, client_secret: clientSecret }));
   out(`Registered client ${client.clientId}`);
   out(`  client_id      ${client.clientId}`);
   out(`  client_secret  ${clientSecret}`);
@@ -217,7 +250,9 @@ async function list(admin: ClientAdmin, v: Values, out: (line: string) => void):
   if (v.json) return out(JSON.stringify(clients.map(describeClient)));
   if (clients.length === 0) return out('No clients registered.');
   for (const c of clients) {
-    out(`${c.clientId}${c.enabled ? '' : ' (disabled)'}\n  scope      ${c.scopes.join(' ')}\n  resources  ${c.resources.join(' ')}`);
+    out(
+      `${c.clientId}${c.enabled ? '' : ' (disabled)'}\n  scope      ${c.scopes.join(' ')}\n  resources  ${c.resources.join(' ')}`,
+    );
   }
 }
 
@@ -228,12 +263,14 @@ async function remove(admin: ClientAdmin, v: Values, out: (line: string) => void
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runAdmin(process.argv.slice(2), process.env, (line) => console.log(line)).catch((err: unknown) => {
-    if (err instanceof AdminError) {
-      if (err.message) console.error(err.message);
-      process.exit(err.exitCode);
-    }
-    console.error('admin failed:', err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
+  runAdmin(process.argv.slice(2), process.env, (line) => console.log(line)).catch(
+    (err: unknown) => {
+      if (err instanceof AdminError) {
+        if (err.message) console.error(err.message);
+        process.exit(err.exitCode);
+      }
+      console.error('admin failed:', err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
 }

@@ -4,7 +4,9 @@ import { runDemo } from '../examples/demo/flow.js';
 const started = performance.now();
 runDemo((line) => console.log(line)).then(
   (ok) => {
-    console.log(`\n${ok ? 'Every step behaved as it should' : 'Some step did not behave as it should'} (${Math.round(performance.now() - started)} ms).`);
+    console.log(
+      `\n${ok ? 'Every step behaved as it should' : 'Some step did not behave as it should'} (${Math.round(performance.now() - started)} ms).`,
+    );
     process.exit(ok ? 0 : 1);
   },
   (err: unknown) => {

@@ -6,7 +6,8 @@ import { KeyFileSigner } from '../lambda/local/key-file-signer.js';
 async function main(): Promise<void> {
   // A development tool, not the server: its two settings are read here rather than in lambda/config.ts.
   const port = Number(process.env.DEV_IDP_PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('DEV_IDP_PORT must be a port number');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error('DEV_IDP_PORT must be a port number');
   const dataDir = process.env.DATA_DIR?.trim() || '.local';
   const issuer = `http://localhost:${port}`;
   const key = await KeyFileSigner.open(join(dataDir, 'dev-idp', 'signing-key.pem'));

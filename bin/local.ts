@@ -32,7 +32,9 @@ async function main(): Promise<void> {
       `  data            ${config.dataDir}`,
       '',
       '  trusted issuers',
-      ...config.trustedIssuers.map((t) => `    ${t.issuer}  (keys: ${t.jwksUri}; algorithms: ${t.algorithms.join(', ')})`),
+      ...config.trustedIssuers.map(
+        (t) => `    ${t.issuer}  (keys: ${t.jwksUri}; algorithms: ${t.algorithms.join(', ')})`,
+      ),
       '',
       '  register a client (in another terminal):',
       '    npm run admin -- clients add --client-id my-client --scope "read write" --resource https://api.example.com/',

@@ -4,7 +4,17 @@
  */
 
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ] as const;
 
 export interface TrustedIssuer {
@@ -42,7 +52,10 @@ export interface LocalConfig extends ServiceConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -50,15 +63,23 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_TRUSTED_ISSUERS = '[{"issuer":"https://idp.xaa.dev","jwks_uri":"https://idp.xaa.dev/jwks"}]';
+export const DEFAULT_TRUSTED_ISSUERS =
+  '[{"issuer":"https://idp.xaa.dev","jwks_uri":"https://idp.xaa.dev/jwks"}]';
 export const DEFAULT_CORS_ORIGINS = 'https://xaa.dev,https://app.xaa.dev';
 
 export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}): ServiceConfig {
   const issuer = parseIssuer(env.ISSUER ?? defaults.issuer);
   const accessTokenTtl = positiveInt('ACCESS_TOKEN_TTL', env.ACCESS_TOKEN_TTL, 3600);
-  const maxAccessTokenTtl = positiveInt('MAX_ACCESS_TOKEN_TTL', env.MAX_ACCESS_TOKEN_TTL, Math.max(86400, accessTokenTtl));
+  const maxAccessTokenTtl = positiveInt(
+    'MAX_ACCESS_TOKEN_TTL',
+    env.MAX_ACCESS_TOKEN_TTL,
+    Math.max(86400, accessTokenTtl),
+  );
   if (accessTokenTtl > maxAccessTokenTtl) {
-    throw new ConfigError('ACCESS_TOKEN_TTL', `must not exceed MAX_ACCESS_TOKEN_TTL (${maxAccessTokenTtl})`);
+    throw new ConfigError(
+      'ACCESS_TOKEN_TTL',
+      `must not exceed MAX_ACCESS_TOKEN_TTL (${maxAccessTokenTtl})`,
+    );
   }
   return {
     issuer,
@@ -83,7 +104,8 @@ export function loadLocalConfig(env: Env): LocalConfig {
 
 function portNumber(raw: string | undefined): number {
   const port = nonNegativeInt('PORT', raw, 3000);
-  if (port > 65535) throw new ConfigError('PORT', `must be a port number (0-65535), got ${JSON.stringify(raw)}`);
+  if (port > 65535)
+    throw new ConfigError('PORT', `must be a port number (0-65535), got ${JSON.stringify(raw)}`);
   return port;
 }
 
@@ -114,10 +136,16 @@ function parseUrl(variable: string, raw: string, what: string): URL {
     throw new ConfigError(variable, `${what} must be an absolute URL, got ${JSON.stringify(raw)}`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
-    throw new ConfigError(variable, `${what} must use https (http only on localhost), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      variable,
+      `${what} must use https (http only on localhost), got ${JSON.stringify(raw)}`,
+    );
   }
   if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
-    throw new ConfigError(variable, `${what} must have no query or fragment, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      variable,
+      `${what} must have no query or fragment, got ${JSON.stringify(raw)}`,
+    );
   }
   return url;
 }
@@ -133,7 +161,14 @@ function parseIssuer(raw: string | undefined): string {
   return raw;
 }
 
-const ISSUER_KEYS = new Set(['issuer', 'jwks_uri', 'algorithms', 'max_assertion_lifetime', 'allow_reuse', 'subject_prefix']);
+const ISSUER_KEYS = new Set([
+  'issuer',
+  'jwks_uri',
+  'algorithms',
+  'max_assertion_lifetime',
+  'allow_reuse',
+  'subject_prefix',
+]);
 
 function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
   const V = 'TRUSTED_ISSUERS';
@@ -141,9 +176,13 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects, and is not valid JSON');
+    throw new ConfigError(
+      V,
+      'must be a JSON array of {"issuer", "jwks_uri"} objects, and is not valid JSON',
+    );
   }
-  if (!Array.isArray(parsed)) throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects');
+  if (!Array.isArray(parsed))
+    throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects');
   const seen = new Set<string>();
   return parsed.map((entry: unknown, i) => {
     const at = `entry ${i}`;
@@ -152,10 +191,13 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     }
     const e = entry as Record<string, unknown>;
     for (const key of Object.keys(e)) {
-      if (!ISSUER_KEYS.has(key)) throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
+      if (!ISSUER_KEYS.has(key))
+        throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
     }
-    if (typeof e.issuer !== 'string' || e.issuer === '') throw new ConfigError(V, `${at} needs "issuer" (a string)`);
-    if (typeof e.jwks_uri !== 'string') throw new ConfigError(V, `${at} needs "jwks_uri" (a string)`);
+    if (typeof e.issuer !== 'string' || e.issuer === '')
+      throw new ConfigError(V, `${at} needs "issuer" (a string)`);
+    if (typeof e.jwks_uri !== 'string')
+      throw new ConfigError(V, `${at} needs "jwks_uri" (a string)`);
     parseUrl(V, e.issuer, `${at} "issuer"`);
     parseUrl(V, e.jwks_uri, `${at} "jwks_uri"`);
     if (e.issuer === ourIssuer) {
@@ -170,17 +212,25 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     }
     for (const alg of algorithms) {
       if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg)) {
-        throw new ConfigError(V, `${at} "algorithms" may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`);
+        throw new ConfigError(
+          V,
+          `${at} "algorithms" may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`,
+        );
       }
     }
     const lifetime = e.max_assertion_lifetime ?? 300;
     if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime <= 0) {
-      throw new ConfigError(V, `${at} "max_assertion_lifetime" must be a positive whole number of seconds`);
+      throw new ConfigError(
+        V,
+        `${at} "max_assertion_lifetime" must be a positive whole number of seconds`,
+      );
     }
     const allowReuse = e.allow_reuse ?? false;
-    if (typeof allowReuse !== 'boolean') throw new ConfigError(V, `${at} "allow_reuse" must be true or false`);
+    if (typeof allowReuse !== 'boolean')
+      throw new ConfigError(V, `${at} "allow_reuse" must be true or false`);
     const subjectPrefix = e.subject_prefix ?? '';
-    if (typeof subjectPrefix !== 'string') throw new ConfigError(V, `${at} "subject_prefix" must be a string`);
+    if (typeof subjectPrefix !== 'string')
+      throw new ConfigError(V, `${at} "subject_prefix" must be a string`);
     return {
       issuer: e.issuer,
       jwksUri: e.jwks_uri,
@@ -202,10 +252,16 @@ function parseOrigins(raw: string): string[] {
       try {
         url = new URL(origin);
       } catch {
-        throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+        throw new ConfigError(
+          'CORS_ORIGINS',
+          `${JSON.stringify(origin)} is not an origin (scheme://host[:port])`,
+        );
       }
       if (url.origin !== origin) {
-        throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`);
+        throw new ConfigError(
+          'CORS_ORIGINS',
+          `${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+        );
       }
       return origin;
     });

@@ -5,7 +5,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** For runs whose log lines nobody reads (the demo's servers, the benchmark). */
-export const silentLog: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLog: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 export function createLogger(serviceName = 'xaa-auth-server'): Logger {
   return new Logger({ serviceName });

@@ -82,22 +82,37 @@ export class AuthorizationServerApi extends Construct {
     const discovery = new HttpLambdaIntegration('DiscoveryIntegration', props.discovery);
     const route = (path: string, method: HttpMethod, integration: HttpLambdaIntegration) =>
       this.httpApi.addRoutes({ path, methods: [method], integration });
-    const tokenRoutes = route(PATHS.token, HttpMethod.POST, new HttpLambdaIntegration('TokenIntegration', props.token));
+    const tokenRoutes = route(
+      PATHS.token,
+      HttpMethod.POST,
+      new HttpLambdaIntegration('TokenIntegration', props.token),
+    );
     this.routes = [
       ...route(PATHS.oauthMetadata, HttpMethod.GET, discovery),
       ...route(PATHS.openidConfiguration, HttpMethod.GET, discovery),
-      ...route(PATHS.jwks, HttpMethod.GET, new HttpLambdaIntegration('JwksIntegration', props.jwks)),
+      ...route(
+        PATHS.jwks,
+        HttpMethod.GET,
+        new HttpLambdaIntegration('JwksIntegration', props.jwks),
+      ),
       ...tokenRoutes,
     ];
 
     if (props.customDomain) {
       this.domainName = new DomainName(this, 'CustomDomain', {
         domainName: props.customDomain.domainName,
-        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+        certificate: Certificate.fromCertificateArn(
+          this,
+          'Certificate',
+          props.customDomain.certificateArn,
+        ),
       });
     }
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',

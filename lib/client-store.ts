@@ -39,14 +39,22 @@ export class ClientStore extends Construct {
     this.clientsTable.grant(grantee, 'dynamodb:GetItem');
     this.replayTable.grant(grantee, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secretArnPattern()] }),
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.secretArnPattern()],
+      }),
     );
   }
 
   /** Secrets Manager appends a random suffix to a secret's ARN: the prefix and a wildcard match them all. */
   secretArnPattern(): string {
     return Arn.format(
-      { service: 'secretsmanager', resource: 'secret', resourceName: `${this.secretPrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      {
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${this.secretPrefix}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
       Stack.of(this),
     );
   }

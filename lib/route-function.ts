@@ -21,7 +21,8 @@ export const BUNDLING = {
   // and esbuild keeps only the clients and commands a route imports.
   externalModules: [] as string[],
   // Some dependencies (the X-Ray SDK under the Powertools Tracer) still call require().
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  banner:
+    "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
 };
 
 export interface RouteFunctionProps {
@@ -41,7 +42,10 @@ export class RouteFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {
     super(scope, id);
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

@@ -8,7 +8,10 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from '../examples/protected-resource/resource-server.js';
+import {
+  PROTECTED_RESOURCE_METADATA_PATH,
+  RESOURCE_ROUTES,
+} from '../examples/protected-resource/resource-server.js';
 import { RouteFunction } from './route-function.js';
 
 export interface SampleResourceProps {
@@ -50,6 +53,10 @@ export class SampleResource extends Construct {
         authorizationScopes: [route.scope],
       });
     }
-    this.publicRoutes = props.httpApi.addRoutes({ path: PROTECTED_RESOURCE_METADATA_PATH, methods: [HttpMethod.GET], integration });
+    this.publicRoutes = props.httpApi.addRoutes({
+      path: PROTECTED_RESOURCE_METADATA_PATH,
+      methods: [HttpMethod.GET],
+      integration,
+    });
   }
 }

@@ -18,7 +18,12 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { ConfigError, DEFAULT_CORS_ORIGINS, DEFAULT_TRUSTED_ISSUERS, loadServiceConfig } from '../lambda/config.js';
+import {
+  ConfigError,
+  DEFAULT_CORS_ORIGINS,
+  DEFAULT_TRUSTED_ISSUERS,
+  loadServiceConfig,
+} from '../lambda/config.js';
 
 export interface Throttle {
   readonly rateLimit: number;
@@ -86,7 +91,12 @@ export function parseStackConfig(context: Context): StackConfig {
   const origins = json('corsOrigins');
   const serviceEnv: Record<string, string> = {
     TRUSTED_ISSUERS: trusted === undefined ? DEFAULT_TRUSTED_ISSUERS : JSON.stringify(trusted),
-    CORS_ORIGINS: origins === undefined ? DEFAULT_CORS_ORIGINS : Array.isArray(origins) ? origins.join(',') : String(origins),
+    CORS_ORIGINS:
+      origins === undefined
+        ? DEFAULT_CORS_ORIGINS
+        : Array.isArray(origins)
+          ? origins.join(',')
+          : String(origins),
     ACCESS_TOKEN_TTL: String(context('accessTokenTtl') ?? 3600),
     ...optional('MAX_ACCESS_TOKEN_TTL', context('maxAccessTokenTtl')),
     ...optional('SCOPES_SUPPORTED', context('scopesSupported')),
@@ -97,7 +107,9 @@ export function parseStackConfig(context: Context): StackConfig {
   // where the real one is only known at deploy time, so a mistake stops the synth.
   let corsOrigins: readonly string[];
   try {
-    const issuer = customDomain ? `https://${customDomain.domainName}` : 'https://deploy-time.execute-api.amazonaws.com';
+    const issuer = customDomain
+      ? `https://${customDomain.domainName}`
+      : 'https://deploy-time.execute-api.amazonaws.com';
     corsOrigins = loadServiceConfig({ ...serviceEnv, ISSUER: issuer }).corsOrigins;
   } catch (err) {
     if (err instanceof ConfigError) throw new ContextError(contextKeyOf(err.variable), err.message);
@@ -108,7 +120,10 @@ export function parseStackConfig(context: Context): StackConfig {
     serviceEnv,
     corsOrigins,
     throttle: parseThrottle('throttle', json('throttle'), { rateLimit: 50, burstLimit: 100 }),
-    tokenThrottle: parseThrottle('tokenThrottle', json('tokenThrottle'), { rateLimit: 10, burstLimit: 20 }),
+    tokenThrottle: parseThrottle('tokenThrottle', json('tokenThrottle'), {
+      rateLimit: 10,
+      burstLimit: 20,
+    }),
     signingKeys: parseSigningKeys(json('signingKeys')),
     ...(customDomain && { customDomain }),
     logRetention: parseRetention(context('logRetentionDays')),
@@ -120,11 +135,14 @@ function optionalSampleResource(value: unknown): { sampleResource?: SampleResour
   const K = 'sampleResource';
   if (value === undefined || value === false || value === 'false' || value === '') return {};
   if (value === true || value === 'true') return { sampleResource: {} };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContextError(K, 'must be true or {"resource": "URI"}');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ContextError(K, 'must be true or {"resource": "URI"}');
   const { resource, ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) throw new ContextError(K, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
+  if (Object.keys(rest).length > 0)
+    throw new ContextError(K, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
   if (resource === undefined) return { sampleResource: {} };
-  if (typeof resource !== 'string' || !/^https:\/\/[^#]+$/.test(resource)) throw new ContextError(K, '"resource" must be an https URI without a fragment');
+  if (typeof resource !== 'string' || !/^https:\/\/[^#]+$/.test(resource))
+    throw new ContextError(K, '"resource" must be an https URI without a fragment');
   return { sampleResource: { resource } };
 }
 
@@ -145,10 +163,17 @@ function contextKeyOf(variable: string): string {
 
 function parseThrottle(key: string, value: unknown, fallback: Throttle): Throttle {
   if (value === undefined) return fallback;
-  if (typeof value !== 'object' || value === null) throw new ContextError(key, 'must be {"rateLimit": n, "burstLimit": n}');
-  const { rateLimit = fallback.rateLimit, burstLimit = fallback.burstLimit, ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) throw new ContextError(key, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
-  if (typeof rateLimit !== 'number' || !(rateLimit > 0)) throw new ContextError(key, '"rateLimit" must be a positive number of requests per second');
+  if (typeof value !== 'object' || value === null)
+    throw new ContextError(key, 'must be {"rateLimit": n, "burstLimit": n}');
+  const {
+    rateLimit = fallback.rateLimit,
+    burstLimit = fallback.burstLimit,
+    ...rest
+  } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0)
+    throw new ContextError(key, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
+  if (typeof rateLimit !== 'number' || !(rateLimit > 0))
+    throw new ContextError(key, '"rateLimit" must be a positive number of requests per second');
   if (typeof burstLimit !== 'number' || !Number.isInteger(burstLimit) || burstLimit < 1) {
     throw new ContextError(key, '"burstLimit" must be a positive whole number of requests');
   }
@@ -160,14 +185,22 @@ const KEY_ID = /^[A-Za-z0-9-]{1,32}$/;
 function parseSigningKeys(value: unknown): SigningKeySpec[] {
   const K = 'signingKeys';
   if (value === undefined) return [...DEFAULT_SIGNING_KEYS];
-  if (!Array.isArray(value) || value.length === 0) throw new ContextError(K, 'must be a non-empty array of {"id", "active"}');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ContextError(K, 'must be a non-empty array of {"id", "active"}');
   const seen = new Set<string>();
   const keys = value.map((entry: unknown, i): SigningKeySpec => {
-    if (typeof entry !== 'object' || entry === null) throw new ContextError(K, `entry ${i} must be an object`);
+    if (typeof entry !== 'object' || entry === null)
+      throw new ContextError(K, `entry ${i} must be an object`);
     const { id, active = false, ...rest } = entry as Record<string, unknown>;
-    if (Object.keys(rest).length > 0) throw new ContextError(K, `entry ${i} has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
-    if (typeof id !== 'string' || !KEY_ID.test(id)) throw new ContextError(K, `entry ${i} "id" must be 1-32 characters of A-Z a-z 0-9 -`);
-    if (typeof active !== 'boolean') throw new ContextError(K, `entry ${i} "active" must be true or false`);
+    if (Object.keys(rest).length > 0)
+      throw new ContextError(
+        K,
+        `entry ${i} has unknown key ${JSON.stringify(Object.keys(rest)[0])}`,
+      );
+    if (typeof id !== 'string' || !KEY_ID.test(id))
+      throw new ContextError(K, `entry ${i} "id" must be 1-32 characters of A-Z a-z 0-9 -`);
+    if (typeof active !== 'boolean')
+      throw new ContextError(K, `entry ${i} "active" must be true or false`);
     if (seen.has(id)) throw new ContextError(K, `repeats id ${id}`);
     seen.add(id);
     return { id, active };
@@ -180,14 +213,28 @@ function parseSigningKeys(value: unknown): SigningKeySpec[] {
 function parseCustomDomain(value: unknown): CustomDomain | undefined {
   const K = 'customDomain';
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'object') throw new ContextError(K, 'must be {"domainName": "...", "certificateArn": "..."}');
+  if (typeof value !== 'object')
+    throw new ContextError(K, 'must be {"domainName": "...", "certificateArn": "..."}');
   const { domainName, certificateArn, ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) throw new ContextError(K, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
-  if (typeof domainName !== 'string' || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
-    throw new ContextError(K, '"domainName" must be a lowercase host name such as auth.example.com');
+  if (Object.keys(rest).length > 0)
+    throw new ContextError(K, `has unknown key ${JSON.stringify(Object.keys(rest)[0])}`);
+  if (
+    typeof domainName !== 'string' ||
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)
+  ) {
+    throw new ContextError(
+      K,
+      '"domainName" must be a lowercase host name such as auth.example.com',
+    );
   }
-  if (typeof certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(certificateArn)) {
-    throw new ContextError(K, '"certificateArn" must be the ARN of an ACM certificate in the stack\'s region');
+  if (
+    typeof certificateArn !== 'string' ||
+    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(certificateArn)
+  ) {
+    throw new ContextError(
+      K,
+      '"certificateArn" must be the ARN of an ACM certificate in the stack\'s region',
+    );
   }
   return { domainName, certificateArn };
 }
@@ -195,7 +242,13 @@ function parseCustomDomain(value: unknown): CustomDomain | undefined {
 function parseRetention(value: unknown): RetentionDays {
   if (value === undefined) return RetentionDays.ONE_MONTH;
   const days = Number(value);
-  const allowed = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
-  if (!allowed.includes(days)) throw new ContextError('logRetentionDays', `must be one of ${allowed.sort((a, b) => a - b).join(', ')}`);
+  const allowed = Object.values(RetentionDays).filter(
+    (v): v is number => typeof v === 'number' && v > 0,
+  );
+  if (!allowed.includes(days))
+    throw new ContextError(
+      'logRetentionDays',
+      `must be one of ${allowed.sort((a, b) => a - b).join(', ')}`,
+    );
   return days as RetentionDays;
 }

@@ -20,13 +20,18 @@ export interface XaaAuthServerStackProps extends StackProps {
   readonly config: StackConfig;
 }
 
-const entry = (name: string) => fileURLToPath(new URL(`../lambda/aws/handlers/${name}.ts`, import.meta.url));
+const entry = (name: string) =>
+  fileURLToPath(new URL(`../lambda/aws/handlers/${name}.ts`, import.meta.url));
 
 export class XaaAuthServerStack extends Stack {
   readonly signingKeys: SigningKeys;
   readonly clients: ClientStore;
   readonly api: AuthorizationServerApi;
-  readonly functions: { readonly discovery: RouteFunction; readonly jwks: RouteFunction; readonly token: RouteFunction };
+  readonly functions: {
+    readonly discovery: RouteFunction;
+    readonly jwks: RouteFunction;
+    readonly token: RouteFunction;
+  };
   readonly sampleResource?: SampleResource;
 
   constructor(scope: Construct, id: string, props: XaaAuthServerStackProps) {
@@ -51,7 +56,13 @@ export class XaaAuthServerStack extends Stack {
       ...common,
       entry: entry('jwks'),
       description: 'Public signing keys (JWKS) from KMS',
-      environment: { ...environment, [AWS_ENV.publicKeys]: Fn.join(',', this.signingKeys.all.map((k) => k.keyArn)) },
+      environment: {
+        ...environment,
+        [AWS_ENV.publicKeys]: Fn.join(
+          ',',
+          this.signingKeys.all.map((k) => k.keyArn),
+        ),
+      },
       timeout: Duration.seconds(5),
     });
     const token = new RouteFunction(this, 'TokenFunction', {
@@ -71,11 +82,17 @@ export class XaaAuthServerStack extends Stack {
 
     // Least privilege, route by route: discovery gets nothing beyond its logs.
     jwks.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: this.signingKeys.all.map((k) => k.keyArn) }),
+      new PolicyStatement({
+        actions: ['kms:GetPublicKey'],
+        resources: this.signingKeys.all.map((k) => k.keyArn),
+      }),
     );
     token.role.addToPrincipalPolicy(
       // GetPublicKey on the active key gives the signer its kid (the key's RFC 7638 thumbprint).
-      new PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKeys.active.keyArn] }),
+      new PolicyStatement({
+        actions: ['kms:Sign', 'kms:GetPublicKey'],
+        resources: [this.signingKeys.active.keyArn],
+      }),
     );
     this.clients.grantTokenFunction(token.role);
 
@@ -91,7 +108,9 @@ export class XaaAuthServerStack extends Stack {
     });
 
     // The $default stage has no path, so the execute-api endpoint itself is a path-less issuer.
-    const issuer = config.customDomain ? `https://${config.customDomain.domainName}` : this.api.httpApi.apiEndpoint;
+    const issuer = config.customDomain
+      ? `https://${config.customDomain.domainName}`
+      : this.api.httpApi.apiEndpoint;
     for (const f of [discovery, jwks, token]) f.function.addEnvironment('ISSUER', issuer);
 
     if (config.sampleResource) {
@@ -109,21 +128,49 @@ export class XaaAuthServerStack extends Stack {
   }
 
   private outputs(issuer: string): void {
-    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
-    out(STACK_OUTPUTS.issuer, issuer, 'The issuer: enter it in the xaa.dev playground as the authorization server');
-    out(STACK_OUTPUTS.clientsTable, this.clients.clientsTable.tableName, 'DynamoDB table of registered clients');
-    out(STACK_OUTPUTS.replayTable, this.clients.replayTable.tableName, 'DynamoDB table of redeemed assertion ids');
-    out(STACK_OUTPUTS.secretPrefix, this.clients.secretPrefix, 'Name prefix of the client secrets in Secrets Manager');
-    out(STACK_OUTPUTS.activeSigningKey, this.signingKeys.active.keyArn, 'The KMS key that signs access tokens');
+    const out = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    out(
+      STACK_OUTPUTS.issuer,
+      issuer,
+      'The issuer: enter it in the xaa.dev playground as the authorization server',
+    );
+    out(
+      STACK_OUTPUTS.clientsTable,
+      this.clients.clientsTable.tableName,
+      'DynamoDB table of registered clients',
+    );
+    out(
+      STACK_OUTPUTS.replayTable,
+      this.clients.replayTable.tableName,
+      'DynamoDB table of redeemed assertion ids',
+    );
+    out(
+      STACK_OUTPUTS.secretPrefix,
+      this.clients.secretPrefix,
+      'Name prefix of the client secrets in Secrets Manager',
+    );
+    out(
+      STACK_OUTPUTS.activeSigningKey,
+      this.signingKeys.active.keyArn,
+      'The KMS key that signs access tokens',
+    );
     if (this.api.domainName) {
-      out(STACK_OUTPUTS.customDomainTarget, this.api.domainName.regionalDomainName, 'Point the custom domain (CNAME or alias) here');
+      out(
+        STACK_OUTPUTS.customDomainTarget,
+        this.api.domainName.regionalDomainName,
+        'Point the custom domain (CNAME or alias) here',
+      );
     }
   }
 
   /** Every cdk-nag AwsSolutions finding this stack accepts, each with the reason it is accepted. */
   private acknowledgeNagFindings(): void {
     const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    const functions = [...Object.values(this.functions), ...(this.sampleResource ? [this.sampleResource.function] : [])];
+    const functions = [
+      ...Object.values(this.functions),
+      ...(this.sampleResource ? [this.sampleResource.function] : []),
+    ];
     for (const f of functions) {
       Validations.of(f.role).acknowledge({
         id: nag('IAM5[Resource::*]'),
@@ -139,7 +186,9 @@ export class XaaAuthServerStack extends Stack {
       });
     }
     Validations.of(this.functions.token.role).acknowledge({
-      id: nag(`IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.clients.secretPrefix}*]`),
+      id: nag(
+        `IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.clients.secretPrefix}*]`,
+      ),
       reason:
         'Client secrets are created after deployment by the admin CLI, one per client, under a name prefix owned by this ' +
         'stack; Secrets Manager appends a random suffix to every secret ARN, so the read grant is the prefix plus a wildcard.',

@@ -22,10 +22,13 @@ import { connectLocalDynamo, LOCAL_TABLES } from '../../lambda/local/local-dynam
 import { localPaths, startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
-import { createResourceHandler, PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_ROUTES } from '../protected-resource/resource-server.js';
+import {
+  createResourceHandler,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  RESOURCE_ROUTES,
+} from '../protected-resource/resource-server.js';
 
 export type Print = (line: string) => void;
-
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -43,7 +46,9 @@ const indent = (value: unknown) => JSON.stringify(value, null, 2).replace(/^/gm,
 /** Runs the demo; resolves true only if every step behaved as it should. */
 export async function runDemo(print: Print): Promise<boolean> {
   const dataDir = await mkdtemp(join(tmpdir(), 'xaa-demo-'));
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(dataDir, { recursive: true, force: true })];
+  const cleanups: Array<() => Promise<unknown>> = [
+    () => rm(dataDir, { recursive: true, force: true }),
+  ];
   let ok = true;
   const step = (title: string) => print(`\n\u2500\u2500 ${title}`);
   const expectThat = (what: string, passed: boolean, detail = '') => {
@@ -54,7 +59,9 @@ export async function runDemo(print: Print): Promise<boolean> {
 
   try {
     // 1. The cast: an IdP, our authorization server, and a resource server, each on loopback.
-    const idpKey = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+    const idpKey = await KeyFileSigner.fromPrivateKey(
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    );
     const [idpPort, asPort] = await Promise.all([freePort(), freePort()]);
     const idp = new DevIdp(`http://localhost:${idpPort}`, idpKey);
     const idpServer = await idp.listen(idpPort);
@@ -71,10 +78,26 @@ export async function runDemo(print: Print): Promise<boolean> {
     const resourceServer = createServer();
     const resourcePort = await listen(resourceServer);
     const resource = `http://localhost:${resourcePort}/`;
-    const resourceHandler = createResourceHandler({ issuer: config.issuer, resource, jwksUri: `${config.issuer}/.well-known/jwks.json` });
-    const resourcePaths = [PROTECTED_RESOURCE_METADATA_PATH, ...Object.keys(RESOURCE_ROUTES).map((r) => r.split(' ')[1]!)];
-    resourceServer.on('request', bridge(new Map(resourcePaths.map((p) => [p, resourceHandler])), () => undefined));
-    cleanups.unshift(() => new Promise((r) => { resourceServer.closeAllConnections(); resourceServer.close(r); }));
+    const resourceHandler = createResourceHandler({
+      issuer: config.issuer,
+      resource,
+      jwksUri: `${config.issuer}/.well-known/jwks.json`,
+    });
+    const resourcePaths = [
+      PROTECTED_RESOURCE_METADATA_PATH,
+      ...Object.keys(RESOURCE_ROUTES).map((r) => r.split(' ')[1]!),
+    ];
+    resourceServer.on(
+      'request',
+      bridge(new Map(resourcePaths.map((p) => [p, resourceHandler])), () => undefined),
+    );
+    cleanups.unshift(
+      () =>
+        new Promise((r) => {
+          resourceServer.closeAllConnections();
+          resourceServer.close(r);
+        }),
+    );
 
     step('The parties');
     print(`  enterprise IdP (development)   ${idp.issuer}`);
@@ -84,20 +107,40 @@ export async function runDemo(print: Print): Promise<boolean> {
     // 2. A client registered with our server, allowed read and write on that resource.
     step('Register a client with the authorization server');
     const dynamo = await connectLocalDynamo(dataDir);
-    const admin = new ClientAdmin(new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients), new FileSecretStore(localPaths(dataDir).secrets), 'client/');
-    const { client, clientSecret } = await admin.add({ clientId: 'demo-client', scopes: ['read', 'write'], resources: [resource] });
+    const admin = new ClientAdmin(
+      new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
+      new FileSecretStore(localPaths(dataDir).secrets),
+      'client/',
+    );
+    const { client, clientSecret } = await admin.add({
+      clientId: 'demo-client',
+      scopes: ['read', 'write'],
+      resources: [resource],
+    });
     await dynamo.close();
-    print(`  client_id ${client.clientId}, scopes "${client.scopes.join(' ')}", resource ${resource}`);
+    print(
+      `  client_id ${client.clientId}, scopes "${client.scopes.join(' ')}", resource ${resource}`,
+    );
 
     // 3. The IdP signs an ID-JAG for alice, for our server, for that client, with scope read only.
     step('The IdP issues an ID-JAG (decoded)');
-    const idJag = await idp.mint({ audience: config.issuer, clientId: client.clientId, scope: 'read', resource });
+    const idJag = await idp.mint({
+      audience: config.issuer,
+      clientId: client.clientId,
+      scope: 'read',
+      resource,
+    });
     print(`  header  ${JSON.stringify(decodeProtectedHeader(idJag))}`);
     print(`  claims\n${indent(decodeJwt(idJag))}`);
 
     // 4. The client redeems it at our token endpoint.
     step('The client redeems it at the token endpoint');
-    const form = { grant_type: JWT_BEARER_GRANT, assertion: idJag, client_id: client.clientId, client_secret: clientSecret };
+    const form = {
+      grant_type: JWT_BEARER_GRANT,
+      assertion: idJag,
+      client_id: client.clientId,
+      client_secret: clientSecret,
+    };
     print(`  POST ${config.issuer}/token`);
     print(`    grant_type=${JWT_BEARER_GRANT}`);
     print(`    assertion=${idJag.slice(0, 24)}\u2026`);
@@ -106,19 +149,34 @@ export async function runDemo(print: Print): Promise<boolean> {
     const tokenUrl = `${as.url}/token`;
     const res = await fetch(tokenUrl, { method: 'POST', body: new URLSearchParams(form) });
     const body = (await res.json()) as Record<string, unknown>;
-    print(`  ${res.status} ${JSON.stringify({ ...body, access_token: typeof body.access_token === 'string' ? `${body.access_token.slice(0, 24)}\u2026` : undefined })}`);
-    if (!expectThat('an access token is issued', res.status === 200 && typeof body.access_token === 'string')) return false;
+    print(
+      `  ${res.status} ${JSON.stringify({ ...body, access_token: typeof body.access_token === 'string' ? `${body.access_token.slice(0, 24)}\u2026` : undefined })}`,
+    );
+    if (
+      !expectThat(
+        'an access token is issued',
+        res.status === 200 && typeof body.access_token === 'string',
+      )
+    )
+      return false;
     const accessToken = body.access_token as string;
 
     step('The access token (decoded)');
     print(`  header  ${JSON.stringify(decodeProtectedHeader(accessToken))}`);
     const claims = decodeJwt(accessToken);
     print(`  claims\n${indent(claims)}`);
-    expectThat('it is an RFC 9068 token for the resource, with scope read', claims.aud === resource && claims.scope === 'read' && decodeProtectedHeader(accessToken).typ === 'at+jwt');
+    expectThat(
+      'it is an RFC 9068 token for the resource, with scope read',
+      claims.aud === resource &&
+        claims.scope === 'read' &&
+        decodeProtectedHeader(accessToken).typ === 'at+jwt',
+    );
 
     // 5. The resource accepts it for a route that needs read.
     step('The client calls the protected resource with it');
-    const profile = await fetch(`${resource}api/profile`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const profile = await fetch(`${resource}api/profile`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     print(`  GET ${resource}api/profile \u2192 ${profile.status} ${await profile.text()}`);
     expectThat('the resource answers 200', profile.status === 200);
 
@@ -127,18 +185,36 @@ export async function runDemo(print: Print): Promise<boolean> {
     const replay = await fetch(tokenUrl, { method: 'POST', body: new URLSearchParams(form) });
     const replayBody = (await replay.json()) as Record<string, unknown>;
     print(`  ${replay.status} ${JSON.stringify(replayBody)}`);
-    expectThat('refused with invalid_grant, no token', replay.status === 400 && replayBody.error === 'invalid_grant' && !('access_token' in replayBody));
+    expectThat(
+      'refused with invalid_grant, no token',
+      replay.status === 400 &&
+        replayBody.error === 'invalid_grant' &&
+        !('access_token' in replayBody),
+    );
 
     step('Refusal: the token used on a route that needs scope write');
-    const notes = await fetch(`${resource}api/notes`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+    const notes = await fetch(`${resource}api/notes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
     print(`  POST ${resource}api/notes \u2192 ${notes.status} ${await notes.text()}`);
     print(`  WWW-Authenticate: ${notes.headers.get('www-authenticate')}`);
-    expectThat('refused with 403 insufficient_scope', notes.status === 403 && /insufficient_scope/.test(notes.headers.get('www-authenticate') ?? ''));
+    expectThat(
+      'refused with 403 insufficient_scope',
+      notes.status === 403 &&
+        /insufficient_scope/.test(notes.headers.get('www-authenticate') ?? ''),
+    );
 
     step('Refusal: no token at all');
     const anonymous = await fetch(`${resource}api/profile`);
-    print(`  GET ${resource}api/profile \u2192 ${anonymous.status}, WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}`);
-    expectThat('refused with 401 and a pointer to the resource metadata', anonymous.status === 401 && /resource_metadata=/.test(anonymous.headers.get('www-authenticate') ?? ''));
+    print(
+      `  GET ${resource}api/profile \u2192 ${anonymous.status}, WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}`,
+    );
+    expectThat(
+      'refused with 401 and a pointer to the resource metadata',
+      anonymous.status === 401 &&
+        /resource_metadata=/.test(anonymous.headers.get('www-authenticate') ?? ''),
+    );
     return ok;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);

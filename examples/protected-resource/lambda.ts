@@ -4,14 +4,23 @@
  * so this answers from the verified claims — and proves our discovery, JWKS and tokens satisfy
  * AWS's own verifier.
  */
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { PROTECTED_RESOURCE_METADATA_PATH, protectedResourceMetadata, RESOURCE_ROUTES } from './resource-server.js';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
+import {
+  PROTECTED_RESOURCE_METADATA_PATH,
+  protectedResourceMetadata,
+  RESOURCE_ROUTES,
+} from './resource-server.js';
 
 // Read once at start-up; set by lib/sample-resource.ts.
 const ISSUER = process.env.ISSUER ?? '';
 const RESOURCE = process.env.RESOURCE ?? '';
 
-export async function handler(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const json = (statusCode: number, body: unknown) => ({
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

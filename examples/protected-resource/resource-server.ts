@@ -20,15 +20,23 @@ export interface ResourceServerOptions {
 }
 
 /** Each route and the scope it needs. */
-export const RESOURCE_ROUTES: Readonly<Record<string, { scope: string; answer: (claims: JWTPayload, event: HttpEvent) => unknown }>> = {
-  'GET /api/profile': { scope: 'read', answer: (c) => ({ subject: c.sub, client_id: c.client_id, scope: c.scope }) },
+export const RESOURCE_ROUTES: Readonly<
+  Record<string, { scope: string; answer: (claims: JWTPayload, event: HttpEvent) => unknown }>
+> = {
+  'GET /api/profile': {
+    scope: 'read',
+    answer: (c) => ({ subject: c.sub, client_id: c.client_id, scope: c.scope }),
+  },
   'POST /api/notes': { scope: 'write', answer: (c) => ({ created: true, by: c.sub }) },
 };
 
 export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 /** RFC 9728 §3: where a client learns which authorization server issues tokens for this resource. */
-export function protectedResourceMetadata(issuer: string, resource: string): Record<string, unknown> {
+export function protectedResourceMetadata(
+  issuer: string,
+  resource: string,
+): Record<string, unknown> {
   return {
     resource,
     authorization_servers: [issuer],
@@ -38,11 +46,23 @@ export function protectedResourceMetadata(issuer: string, resource: string): Rec
 }
 
 export function createResourceHandler(options: ResourceServerOptions): HttpHandler {
-  const keys = options.keys ?? createRemoteJWKSet(new URL(options.jwksUri), { timeoutDuration: 2000, cooldownDuration: 30_000 });
+  const keys =
+    options.keys ??
+    createRemoteJWKSet(new URL(options.jwksUri), {
+      timeoutDuration: 2000,
+      cooldownDuration: 30_000,
+    });
   const metadataUrl = new URL(PROTECTED_RESOURCE_METADATA_PATH, options.resource).href;
   const challenge = (params: Record<string, string>) =>
-    'Bearer ' + Object.entries({ ...params, resource_metadata: metadataUrl }).map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`).join(', ');
-  const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+    'Bearer ' +
+    Object.entries({ ...params, resource_metadata: metadataUrl })
+      .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
+      .join(', ');
+  const json = (
+    statusCode: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): HttpResult => ({
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
     body: JSON.stringify(body),
@@ -73,15 +93,30 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
         clockTolerance: options.clockTolerance ?? 30,
       }));
     } catch (err) {
-      const description = err instanceof errors.JOSEError ? describeFailure(err) : 'the token cannot be verified';
-      return json(401, { error: 'invalid_token', error_description: description }, { 'www-authenticate': challenge({ error: 'invalid_token', error_description: description }) });
+      const description =
+        err instanceof errors.JOSEError ? describeFailure(err) : 'the token cannot be verified';
+      return json(
+        401,
+        { error: 'invalid_token', error_description: description },
+        {
+          'www-authenticate': challenge({ error: 'invalid_token', error_description: description }),
+        },
+      );
     }
     const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
     if (!granted.includes(route.scope)) {
       const description = `this route needs scope ${route.scope}`;
-      return json(403, { error: 'insufficient_scope', error_description: description, scope: route.scope }, {
-        'www-authenticate': challenge({ error: 'insufficient_scope', scope: route.scope, error_description: description }),
-      });
+      return json(
+        403,
+        { error: 'insufficient_scope', error_description: description, scope: route.scope },
+        {
+          'www-authenticate': challenge({
+            error: 'insufficient_scope',
+            scope: route.scope,
+            error_description: description,
+          }),
+        },
+      );
     }
     return json(200, route.answer(claims, event));
   };
@@ -89,8 +124,10 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
 
 function describeFailure(err: errors.JOSEError): string {
   if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `the token's ${err.claim} claim is not accepted here`;
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `the token's ${err.claim} claim is not accepted here`;
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return 'the token signature does not verify';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a published key';
   return 'the token is malformed or cannot be verified';
 }

@@ -28,7 +28,10 @@ export interface NewClient {
 
 /** A request the admin cannot carry out as given: the CLI prints the message and exits non-zero. */
 export class AdminError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'AdminError';
   }
@@ -44,17 +47,29 @@ function generateSecret(): string {
 /** Checks a new client's fields; throws AdminError (exit code 2) naming the first bad one. */
 function validateNewClient(c: NewClient): void {
   const bad = (msg: string) => new AdminError(msg, 2);
-  if (!CLIENT_ID.test(c.clientId)) throw bad('--client-id must be 1-128 characters of A-Z a-z 0-9 . _ @ + = -');
-  if (c.clientSecret !== undefined && (c.clientSecret.length < MIN_SECRET_LENGTH || !/^[\x20-\x7E]+$/.test(c.clientSecret))) {
-    throw bad(`--client-secret must be at least ${MIN_SECRET_LENGTH} printable ASCII characters (or leave it out to generate one)`);
+  if (!CLIENT_ID.test(c.clientId))
+    throw bad('--client-id must be 1-128 characters of A-Z a-z 0-9 . _ @ + = -');
+  if (
+    c.clientSecret !== undefined &&
+    (c.clientSecret.length < MIN_SECRET_LENGTH || !/^[\x20-\x7E]+$/.test(c.clientSecret))
+  ) {
+    throw bad(
+      `--client-secret must be at least ${MIN_SECRET_LENGTH} printable ASCII characters (or leave it out to generate one)`,
+    );
   }
   if (c.scopes.length === 0) throw bad('--scope must name at least one scope');
-  for (const s of c.scopes) if (!SCOPE_TOKEN.test(s)) throw bad(`--scope ${JSON.stringify(s)} is not a valid scope token`);
-  if (c.resources.length === 0) throw bad('--resource is required (an absolute URI; repeat it for several)');
+  for (const s of c.scopes)
+    if (!SCOPE_TOKEN.test(s)) throw bad(`--scope ${JSON.stringify(s)} is not a valid scope token`);
+  if (c.resources.length === 0)
+    throw bad('--resource is required (an absolute URI; repeat it for several)');
   for (const r of c.resources) {
-    if (!isResourceIndicator(r)) throw bad(`--resource ${JSON.stringify(r)} must be an absolute URI without a fragment`);
+    if (!isResourceIndicator(r))
+      throw bad(`--resource ${JSON.stringify(r)} must be an absolute URI without a fragment`);
   }
-  if (c.tokenLifetime !== undefined && !(Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0)) {
+  if (
+    c.tokenLifetime !== undefined &&
+    !(Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0)
+  ) {
     throw bad('--token-lifetime must be a positive whole number of seconds');
   }
 }
@@ -85,7 +100,9 @@ export class ClientAdmin {
     await this.secrets.putSecret(client.secretRef, clientSecret);
     if (!(await this.records.add(client))) {
       await this.secrets.deleteSecret(client.secretRef);
-      throw new AdminError(`client ${c.clientId} is already registered; remove it first to replace it`);
+      throw new AdminError(
+        `client ${c.clientId} is already registered; remove it first to replace it`,
+      );
     }
     return { client, clientSecret };
   }
@@ -100,7 +117,8 @@ export class ClientAdmin {
 
   /** A disabled client fails authentication until enabled again; its record and secret stay. */
   async setEnabled(clientId: string, enabled: boolean): Promise<void> {
-    if (!(await this.records.setEnabled(clientId, enabled))) throw new AdminError(`client ${clientId} is not registered`);
+    if (!(await this.records.setEnabled(clientId, enabled)))
+      throw new AdminError(`client ${clientId} is not registered`);
   }
 
   async remove(clientId: string): Promise<ClientRecord> {

@@ -51,7 +51,8 @@ export function loadJwksFunctionConfig(env: Env): JwksFunctionConfig {
     .split(',')
     .map((id) => id.trim())
     .filter(Boolean);
-  if (publicKeyIds.length === 0) throw new ConfigError(AWS_ENV.publicKeys, 'must list at least one KMS key');
+  if (publicKeyIds.length === 0)
+    throw new ConfigError(AWS_ENV.publicKeys, 'must list at least one KMS key');
   return { service: loadServiceConfig(env), publicKeyIds };
 }
 

@@ -22,7 +22,8 @@ export class CachedClientRegistry implements ClientRegistry {
     const record = await this.registry.get(clientId);
     if (record) {
       // Oldest first out: Map keeps insertion order.
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+      if (this.cache.size >= this.maxEntries)
+        this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(clientId, { record, expires: this.now() + this.ttlMs });
     }
     return record;

@@ -72,7 +72,9 @@ export class DynamoDbClientRegistry implements ClientRegistry {
     const clients: ClientRecord[] = [];
     let ExclusiveStartKey: Item | undefined;
     do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey, ConsistentRead: true }));
+      const page = await this.db.send(
+        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey, ConsistentRead: true }),
+      );
       clients.push(...(page.Items ?? []).map(fromItem));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
@@ -106,7 +108,8 @@ function toItem(c: ClientRecord): Item {
 }
 
 function fromItem(item: Item): ClientRecord {
-  const list = (v: AttributeValue | undefined): string[] => (v?.L ?? []).map((x) => x.S ?? '').filter(Boolean);
+  const list = (v: AttributeValue | undefined): string[] =>
+    (v?.L ?? []).map((x) => x.S ?? '').filter(Boolean);
   return {
     clientId: item[CLIENTS_TABLE.partitionKey]?.S ?? '',
     secretRef: item.secret_ref?.S ?? '',

@@ -25,7 +25,10 @@ export class DynamoDbReplayGuard implements ReplayGuard {
           },
           // TTL deletes lazily: a record past its expiry no longer counts.
           ConditionExpression: 'attribute_not_exists(#id) OR #exp < :now',
-          ExpressionAttributeNames: { '#id': REPLAY_TABLE.partitionKey, '#exp': REPLAY_TABLE.ttlAttribute },
+          ExpressionAttributeNames: {
+            '#id': REPLAY_TABLE.partitionKey,
+            '#exp': REPLAY_TABLE.ttlAttribute,
+          },
           ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
         }),
       );
@@ -38,7 +41,10 @@ export class DynamoDbReplayGuard implements ReplayGuard {
 
   async release(issuer: string, jti: string): Promise<void> {
     await this.db.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) } } }),
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) } },
+      }),
     );
   }
 }
@@ -48,5 +54,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
  * characters that grow when escaped): the SHA-256 of the unambiguous pair.
  */
 export function recordId(issuer: string, jti: string): string {
-  return createHash('sha256').update(JSON.stringify([issuer, jti])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([issuer, jti]))
+    .digest('base64url');
 }

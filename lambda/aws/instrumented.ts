@@ -17,7 +17,10 @@ export interface Instruments {
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-export function instrumented(route: HttpHandler, { logger, metrics, tracer }: Instruments): LambdaHttpHandler {
+export function instrumented(
+  route: HttpHandler,
+  { logger, metrics, tracer }: Instruments,
+): LambdaHttpHandler {
   return async (event, context) => {
     logger.addContext(context);
     // API Gateway's id is the one in the access log: with it a log line can be matched to a request.

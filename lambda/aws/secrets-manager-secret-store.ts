@@ -50,7 +50,11 @@ export class SecretsManagerSecretStore implements SecretStore {
 
   private async fetch(ref: string, forceFetch: boolean): Promise<string | undefined> {
     try {
-      const value = await this.provider.get(ref, { maxAge: this.maxAge, forceFetch, throwOnMissing: true });
+      const value = await this.provider.get(ref, {
+        maxAge: this.maxAge,
+        forceFetch,
+        throwOnMissing: true,
+      });
       return typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
     } catch (err) {
       // Not caching a miss: a secret created a moment later is found on the next request.

@@ -14,14 +14,18 @@ export class SecretsManagerSecretWriter implements WritableSecretStore {
   ) {}
 
   async putSecret(ref: string, secret: string): Promise<void> {
-    await this.client.send(new CreateSecretCommand({ Name: ref, SecretString: secret, Description: this.description }));
+    await this.client.send(
+      new CreateSecretCommand({ Name: ref, SecretString: secret, Description: this.description }),
+    );
   }
 
   async deleteSecret(ref: string): Promise<void> {
     try {
       // Without recovery: the client record is gone with it, so a restored secret would serve nothing,
       // and a removed client's secret must stop working now.
-      await this.client.send(new DeleteSecretCommand({ SecretId: ref, ForceDeleteWithoutRecovery: true }));
+      await this.client.send(
+        new DeleteSecretCommand({ SecretId: ref, ForceDeleteWithoutRecovery: true }),
+      );
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
     }

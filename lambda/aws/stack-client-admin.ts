@@ -18,7 +18,11 @@ export interface StackAdminClients {
 
 /** Clients for the region and credentials of the environment (AWS_PROFILE, AWS_REGION, ...). */
 export function defaultStackAdminClients(): StackAdminClients {
-  return { cloudFormation: new CloudFormationClient({}), dynamodb: new DynamoDBClient({}), secretsManager: new SecretsManagerClient({}) };
+  return {
+    cloudFormation: new CloudFormationClient({}),
+    dynamodb: new DynamoDBClient({}),
+    secretsManager: new SecretsManagerClient({}),
+  };
 }
 
 export interface StackClientStore {
@@ -27,22 +31,33 @@ export interface StackClientStore {
   readonly secretPrefix: string;
 }
 
-async function readStackClientStore(cfn: CloudFormationClient, stackName: string): Promise<StackClientStore> {
+async function readStackClientStore(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<StackClientStore> {
   let outputs;
   try {
     const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = Stacks?.[0]?.Outputs ?? [];
   } catch (err) {
     // CloudFormation answers a missing stack with a ValidationError naming it.
-    if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
+    if (
+      (err as Error).name === 'ValidationError' &&
+      /does not exist/.test((err as Error).message)
+    ) {
       const region = await cfn.config.region();
-      throw new AdminError(`stack ${stackName} does not exist in ${region} (set AWS_REGION or AWS_PROFILE to the stack's)`);
+      throw new AdminError(
+        `stack ${stackName} does not exist in ${region} (set AWS_REGION or AWS_PROFILE to the stack's)`,
+      );
     }
     throw err;
   }
   const output = (key: string): string => {
     const value = outputs.find((o) => o.OutputKey === key)?.OutputValue;
-    if (!value) throw new AdminError(`stack ${stackName} has no output ${key}: is it an xaa-auth-server stack, fully deployed?`);
+    if (!value)
+      throw new AdminError(
+        `stack ${stackName} has no output ${key}: is it an xaa-auth-server stack, fully deployed?`,
+      );
     return value;
   };
   return {
@@ -53,7 +68,10 @@ async function readStackClientStore(cfn: CloudFormationClient, stackName: string
 }
 
 /** The stack's client admin, and its issuer (what `assertion check` compares `aud` with). */
-export async function openStackClientAdmin(stackName: string, clients: StackAdminClients): Promise<{ admin: ClientAdmin; issuer: string }> {
+export async function openStackClientAdmin(
+  stackName: string,
+  clients: StackAdminClients,
+): Promise<{ admin: ClientAdmin; issuer: string }> {
   const store = await readStackClientStore(clients.cloudFormation, stackName);
   const admin = new ClientAdmin(
     new DynamoDbClientRegistry(clients.dynamodb, store.clientsTable),

@@ -14,7 +14,10 @@ import { CachedClientRegistry } from './cached-client-registry.js';
 import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from './dynamodb-replay-guard.js';
 import { KmsSigner } from './kms-signer.js';
-import { SecretsManagerSecretStore, type SecretsManagerSecretStoreOptions } from './secrets-manager-secret-store.js';
+import {
+  SecretsManagerSecretStore,
+  type SecretsManagerSecretStoreOptions,
+} from './secrets-manager-secret-store.js';
 
 export interface TokenFunctionClients {
   readonly kms: KMSClient;
@@ -39,7 +42,8 @@ export function createAwsTokenService(
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const issuerKeys = new RemoteIssuerKeys(config.service.trustedIssuers, {
-    onFetchError: (issuer, err) => logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
+    onFetchError: (issuer, err) =>
+      logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
     ...options.issuerKeys,
   });
   const dynamoRegistry = new DynamoDbClientRegistry(clients.dynamodb, config.clientsTable);
@@ -48,7 +52,10 @@ export function createAwsTokenService(
   const service = new TokenService({
     config: config.service,
     registry: ttl > 0 ? new CachedClientRegistry(dynamoRegistry, ttl) : dynamoRegistry,
-    secrets: new SecretsManagerSecretStore(clients.secretsManager, { ...options.secrets, prefix: config.secretPrefix }),
+    secrets: new SecretsManagerSecretStore(clients.secretsManager, {
+      ...options.secrets,
+      prefix: config.secretPrefix,
+    }),
     signer,
     replay: new DynamoDbReplayGuard(clients.dynamodb, config.replayTable, () => clock.now()),
     issuerKeys,
@@ -60,7 +67,8 @@ export function createAwsTokenService(
     // Never rejects: whatever failed is fetched again (and reported) on demand.
     warm: async () => {
       const [, kid] = await Promise.allSettled([issuerKeys.warm(), signer.keyId()]);
-      if (kid.status === 'rejected') logger.warn('signing key unavailable at start-up', { cause: describeError(kid.reason) });
+      if (kid.status === 'rejected')
+        logger.warn('signing key unavailable at start-up', { cause: describeError(kid.reason) });
     },
   };
 }

@@ -5,7 +5,11 @@ import { Cors, methodNotAllowed, oauthError } from '../http/responses.js';
 import { method, type HttpHandler } from '../http/types.js';
 import { describeError, type Log } from '../logging.js';
 
-export function createJwksHandler(deps: { keys: PublicKeys; corsOrigins: readonly string[]; logger: Log }): HttpHandler {
+export function createJwksHandler(deps: {
+  keys: PublicKeys;
+  corsOrigins: readonly string[];
+  logger: Log;
+}): HttpHandler {
   const cors = new Cors(deps.corsOrigins, ['GET']);
   return async (event) => {
     if (cors.isPreflight(event)) return cors.preflight(event);
@@ -20,7 +24,10 @@ export function createJwksHandler(deps: { keys: PublicKeys; corsOrigins: readonl
       });
     } catch (err) {
       deps.logger.error('public keys unavailable', { cause: describeError(err) });
-      return cors.decorate(event, oauthError(new TemporarilyUnavailable('signing keys are unavailable; retry later')));
+      return cors.decorate(
+        event,
+        oauthError(new TemporarilyUnavailable('signing keys are unavailable; retry later')),
+      );
     }
   };
 }

@@ -13,7 +13,12 @@ export interface TokenHandlerDeps {
   readonly onOutcome?: (error: string | undefined) => void;
 }
 
-export function createTokenHandler({ service, corsOrigins, logger, onOutcome }: TokenHandlerDeps): HttpHandler {
+export function createTokenHandler({
+  service,
+  corsOrigins,
+  logger,
+  onOutcome,
+}: TokenHandlerDeps): HttpHandler {
   const cors = new Cors(corsOrigins, ['POST']);
   return async (event) => {
     if (cors.isPreflight(event)) return cors.preflight(event);
@@ -21,7 +26,11 @@ export function createTokenHandler({ service, corsOrigins, logger, onOutcome }: 
     const audit: TokenAudit & { requestId: string } = { requestId: event.requestContext.requestId };
     try {
       const response = await service.token(
-        { contentType: header(event, 'content-type'), authorization: header(event, 'authorization'), body: bodyBytes(event) },
+        {
+          contentType: header(event, 'content-type'),
+          authorization: header(event, 'authorization'),
+          body: bodyBytes(event),
+        },
         audit,
       );
       logger.info('token issued', { outcome: 'issued', ...audit });
@@ -29,17 +38,28 @@ export function createTokenHandler({ service, corsOrigins, logger, onOutcome }: 
       return cors.decorate(event, noStoreJson(200, response));
     } catch (err) {
       if (err instanceof OAuthError) {
-        const cause = err instanceof TemporarilyUnavailable ? { cause: describeError(err.cause) } : {};
+        const cause =
+          err instanceof TemporarilyUnavailable ? { cause: describeError(err.cause) } : {};
         const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
         const detail = err.logDetail ? { detail: err.logDetail } : {};
-        log('token refused', { outcome: 'refused', error: err.error, error_description: err.description, ...detail, ...audit, ...cause });
+        log('token refused', {
+          outcome: 'refused',
+          error: err.error,
+          error_description: err.description,
+          ...detail,
+          ...audit,
+          ...cause,
+        });
         onOutcome?.(err.error);
         return cors.decorate(event, oauthError(err));
       }
-      logger.error('token request failed', { outcome: 'failed', ...audit, cause: describeError(err) });
+      logger.error('token request failed', {
+        outcome: 'failed',
+        ...audit,
+        cause: describeError(err),
+      });
       onOutcome?.('server_error');
       return cors.decorate(event, serverError());
     }
   };
 }
-

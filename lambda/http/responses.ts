@@ -4,7 +4,11 @@ import { header, method, type HttpEvent, type HttpResult } from './types.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', ...headers },
@@ -26,12 +30,18 @@ export function oauthError(err: OAuthError): HttpResult {
 
 /** For failures that are our fault: a fixed message, never the error itself. */
 export function serverError(): HttpResult {
-  return noStoreJson(500, { error: 'server_error', error_description: 'the server failed to process the request' });
+  return noStoreJson(500, {
+    error: 'server_error',
+    error_description: 'the server failed to process the request',
+  });
 }
 
 export function methodNotAllowed(allowed: readonly string[]): HttpResult {
   return {
-    ...noStoreJson(405, { error: 'invalid_request', error_description: `method not allowed; use ${allowed.join(' or ')}` }),
+    ...noStoreJson(405, {
+      error: 'invalid_request',
+      error_description: `method not allowed; use ${allowed.join(' or ')}`,
+    }),
     headers: { ...NO_STORE, 'content-type': 'application/json', allow: allowed.join(', ') },
   };
 }
@@ -39,7 +49,10 @@ export function methodNotAllowed(allowed: readonly string[]): HttpResult {
 export class Cors {
   private readonly origins: ReadonlySet<string>;
 
-  constructor(origins: readonly string[], private readonly methods: readonly string[]) {
+  constructor(
+    origins: readonly string[],
+    private readonly methods: readonly string[],
+  ) {
     this.origins = new Set(origins);
   }
 

@@ -2,7 +2,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export type HttpEvent = APIGatewayProxyEventV2;
-export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+export type HttpResult = APIGatewayProxyStructuredResultV2 & {
+  statusCode: number;
+  headers: Record<string, string>;
+};
 export type HttpHandler = (event: HttpEvent) => Promise<HttpResult>;
 
 /** Header lookup by lowercase name (API Gateway lowercases them; so does the local bridge). */
@@ -17,5 +20,7 @@ export function method(event: HttpEvent): string {
 /** The raw body bytes: API Gateway base64-encodes form bodies (isBase64Encoded). */
 export function bodyBytes(event: HttpEvent): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  return event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64')
+    : Buffer.from(event.body, 'utf8');
 }

@@ -62,28 +62,44 @@ export class DevIdp {
   async listen(port: number, host = '127.0.0.1'): Promise<Server> {
     const server = createServer((req, res) => {
       const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+        res
+          .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify(body));
       };
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
-        return send(200, { issuer: this.issuer, jwks_uri: this.jwksUri, id_jag_endpoint: `${this.issuer}/id-jag` });
+        return send(200, {
+          issuer: this.issuer,
+          jwks_uri: this.jwksUri,
+          id_jag_endpoint: `${this.issuer}/id-jag`,
+        });
       }
       if (req.method === 'GET' && path === '/jwks') {
-        return void this.key.jwks().then((jwks) => send(200, jwks), () => send(500, { error: 'server_error' }));
+        return void this.key.jwks().then(
+          (jwks) => send(200, jwks),
+          () => send(500, { error: 'server_error' }),
+        );
       }
       if (req.method === 'POST' && path === '/id-jag') {
-        return void readParams(req).then(async (p) => {
-          if (!p.audience || !p.client_id) return send(400, { error: 'invalid_request', error_description: 'audience and client_id are required' });
-          const resources = p.resource?.split(' ').filter(Boolean);
-          const id_jag = await this.mint({
-            audience: p.audience,
-            clientId: p.client_id,
-            subject: p.sub,
-            scope: p.scope,
-            resource: resources && resources.length === 1 ? resources[0] : resources,
-          });
-          send(200, { id_jag });
-        }, () => send(400, { error: 'invalid_request', error_description: 'unreadable body' }));
+        return void readParams(req).then(
+          async (p) => {
+            if (!p.audience || !p.client_id)
+              return send(400, {
+                error: 'invalid_request',
+                error_description: 'audience and client_id are required',
+              });
+            const resources = p.resource?.split(' ').filter(Boolean);
+            const id_jag = await this.mint({
+              audience: p.audience,
+              clientId: p.client_id,
+              subject: p.sub,
+              scope: p.scope,
+              resource: resources && resources.length === 1 ? resources[0] : resources,
+            });
+            send(200, { id_jag });
+          },
+          () => send(400, { error: 'invalid_request', error_description: 'unreadable body' }),
+        );
       }
       send(404, { error: 'not_found' });
     });
@@ -93,7 +109,9 @@ export class DevIdp {
   }
 }
 
-async function readParams(req: import('node:http').IncomingMessage): Promise<Record<string, string | undefined>> {
+async function readParams(
+  req: import('node:http').IncomingMessage,
+): Promise<Record<string, string | undefined>> {
   let text = '';
   for await (const chunk of req as AsyncIterable<Buffer>) {
     text += chunk.toString('utf8');
@@ -101,7 +119,9 @@ async function readParams(req: import('node:http').IncomingMessage): Promise<Rec
   }
   if ((req.headers['content-type'] ?? '').includes('json')) {
     const parsed = JSON.parse(text || '{}') as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : String(v)]));
+    return Object.fromEntries(
+      Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.join(' ') : String(v)]),
+    );
   }
   return Object.fromEntries(new URLSearchParams(text));
 }

@@ -24,12 +24,18 @@ export class FileSecretStore implements SecretStore {
   }
 
   deleteSecret(ref: string): Promise<void> {
-    return this.update((secrets) => Object.fromEntries(Object.entries(secrets).filter(([k]) => k !== ref)));
+    return this.update((secrets) =>
+      Object.fromEntries(Object.entries(secrets).filter(([k]) => k !== ref)),
+    );
   }
 
   /** Read-modify-write under the lock, so concurrent registrations never lose one another. */
-  private update(change: (secrets: Record<string, string>) => Record<string, string>): Promise<void> {
-    const run = this.writes.then(() => this.withLock(async () => this.write(change(await this.load(true)))));
+  private update(
+    change: (secrets: Record<string, string>) => Record<string, string>,
+  ): Promise<void> {
+    const run = this.writes.then(() =>
+      this.withLock(async () => this.write(change(await this.load(true)))),
+    );
     this.writes = run.catch(() => undefined);
     return run;
   }
@@ -44,7 +50,8 @@ export class FileSecretStore implements SecretStore {
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if none is running)`);
+        if (Date.now() > deadline)
+          throw new Error(`${lock} is held by another process (remove it if none is running)`);
         await new Promise((r) => setTimeout(r, 20));
       }
     }

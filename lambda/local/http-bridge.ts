@@ -63,7 +63,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function writeResult(res: ServerResponse, result: HttpResult): void {
   const body = result.body ?? '';
-  res.writeHead(result.statusCode, { ...result.headers, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(result.statusCode, {
+    ...result.headers,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -81,7 +84,10 @@ export function bridge(routes: Routes, onError: (err: unknown) => void) {
           : {
               statusCode: 404,
               headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ error: 'not_found', error_description: `no route for ${event.rawPath}` }),
+              body: JSON.stringify({
+                error: 'not_found',
+                error_description: `no route for ${event.rawPath}`,
+              }),
             };
         writeResult(res, result);
       } catch (err) {
@@ -90,7 +96,10 @@ export function bridge(routes: Routes, onError: (err: unknown) => void) {
           writeResult(res, {
             statusCode: 500,
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ error: 'server_error', error_description: 'the server failed to process the request' }),
+            body: JSON.stringify({
+              error: 'server_error',
+              error_description: 'the server failed to process the request',
+            }),
           });
         } else res.destroy();
       }

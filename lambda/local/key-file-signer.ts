@@ -2,7 +2,13 @@
  * The local signing key: an RSA-2048 key generated on first start and kept in DATA_DIR (mode 0600).
  * It is both the Signer and the PublicKeys of the local server, as a KMS key is on AWS.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -21,20 +27,28 @@ export class KeyFileSigner implements Signer, PublicKeys {
       pem = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }) as string;
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await writeFile(path, pem, { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-        // Another process created it first: use theirs.
-        if (e.code !== 'EEXIST') throw e;
-        pem = await readFile(path, 'utf8');
-      });
+      await writeFile(path, pem, { mode: 0o600, flag: 'wx' }).catch(
+        async (e: NodeJS.ErrnoException) => {
+          // Another process created it first: use theirs.
+          if (e.code !== 'EEXIST') throw e;
+          pem = await readFile(path, 'utf8');
+        },
+      );
     }
     await chmod(path, 0o600);
     return KeyFileSigner.fromPrivateKey(createPrivateKey(pem));
   }
 
   static async fromPrivateKey(privateKey: KeyObject): Promise<KeyFileSigner> {
-    if (privateKey.asymmetricKeyType !== 'rsa' || (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    if (
+      privateKey.asymmetricKeyType !== 'rsa' ||
+      (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048
+    ) {
       throw new Error('the signing key must be an RSA key of at least 2048 bits');
     }
     const { kty, n, e } = createPublicKey(privateKey).export({ format: 'jwk' });

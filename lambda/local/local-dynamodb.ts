@@ -26,20 +26,30 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-function localDynamoClient(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number } = {}): DynamoDBClient {
+function localDynamoClient(
+  endpoint: string,
+  options: { maxAttempts?: number; timeoutMs?: number } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: options.maxAttempts ?? 3,
-    ...(options.timeoutMs && { requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs } }),
+    ...(options.timeoutMs && {
+      requestHandler: { requestTimeout: options.timeoutMs, connectionTimeout: options.timeoutMs },
+    }),
   });
 }
 
 /** Starts dynalite on 127.0.0.1 over `dir` (in memory when undefined) and creates the tables. */
 export async function startLocalDynamo(dir: string | undefined): Promise<LocalDynamo> {
   if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });
-  const server = dynalite({ ...(dir && { path: dir }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({
+    ...(dir && { path: dir }),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

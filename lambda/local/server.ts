@@ -41,18 +41,25 @@ export interface LocalServerOptions {
   readonly issuerKeys?: IssuerKeysOptions;
 }
 
-export async function startLocalServer(config: LocalConfig, options: LocalServerOptions): Promise<LocalServer> {
+export async function startLocalServer(
+  config: LocalConfig,
+  options: LocalServerOptions,
+): Promise<LocalServer> {
   const { logger } = options;
   const paths = localPaths(config.dataDir);
   // Start every trusted issuer's JWKS fetch first: it runs while the rest starts, and an issuer that
   // cannot be reached (an offline laptop) is logged and fetched again on demand.
   const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
-    onFetchError: (issuer, err) => logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
+    onFetchError: (issuer, err) =>
+      logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
     ...options.issuerKeys,
   });
   void issuerKeys.warm();
 
-  const [dynamo, signer] = await Promise.all([serveLocalDynamo(config.dataDir), KeyFileSigner.open(paths.signingKey)]);
+  const [dynamo, signer] = await Promise.all([
+    serveLocalDynamo(config.dataDir),
+    KeyFileSigner.open(paths.signingKey),
+  ]);
   const service = new TokenService({
     config,
     registry: new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
@@ -70,7 +77,9 @@ export async function startLocalServer(config: LocalConfig, options: LocalServer
     [PATHS.token, createTokenHandler({ service, corsOrigins: config.corsOrigins, logger })],
   ]);
 
-  const server = createServer(bridge(routes, (err) => logger.error('request failed', { cause: describeError(err) })));
+  const server = createServer(
+    bridge(routes, (err) => logger.error('request failed', { cause: describeError(err) })),
+  );
   server.listen(config.port, config.host);
   try {
     await once(server, 'listening');

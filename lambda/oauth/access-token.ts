@@ -69,7 +69,8 @@ export async function signJwt(typ: string, claims: object, signer: Signer): Prom
   const signingInput = `${encodedHeader(typ, kid)}.${b64json(claims)}`;
   const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
   // An RSA-2048 (or larger) signature, or nothing: a broken signer must not yield a token.
-  if (!(signature instanceof Uint8Array) || signature.byteLength < 256) throw new Error('the signer returned a malformed signature');
+  if (!(signature instanceof Uint8Array) || signature.byteLength < 256)
+    throw new Error('the signer returned a malformed signature');
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }
 

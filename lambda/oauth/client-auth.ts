@@ -13,7 +13,12 @@ export async function authenticateClient(
   registry: ClientRegistry,
   secrets: SecretStore,
 ): Promise<ClientRecord> {
-  const fail = (detail: string) => new InvalidClient('client authentication failed', credentials.method === 'client_secret_basic', detail);
+  const fail = (detail: string) =>
+    new InvalidClient(
+      'client authentication failed',
+      credentials.method === 'client_secret_basic',
+      detail,
+    );
   const client = await registry.get(credentials.clientId);
   if (!client) throw fail('unknown client_id');
   if (!client.enabled) throw fail('client is disabled');
@@ -24,7 +29,9 @@ export async function authenticateClient(
   // store bounds how often it honours that).
   const fresh = await secrets.getSecret(client.secretRef, { refresh: true });
   if (fresh !== undefined && secretsEqual(fresh, credentials.clientSecret)) return client;
-  throw fail(fresh === undefined ? 'client has no secret on record' : 'client secret does not match');
+  throw fail(
+    fresh === undefined ? 'client has no secret on record' : 'client secret does not match',
+  );
 }
 
 /**

@@ -25,7 +25,11 @@ export class InvalidClient extends OAuthError {
   readonly error = 'invalid_client';
   readonly status = 401;
   /** RFC 6749 §5.2: when the client tried HTTP Basic, the 401 carries a Basic challenge. */
-  constructor(description: string, readonly usedBasic = false, logDetail?: string) {
+  constructor(
+    description: string,
+    readonly usedBasic = false,
+    logDetail?: string,
+  ) {
     super(description);
     this.logDetail = logDetail;
   }
@@ -55,8 +59,10 @@ export class InvalidTarget extends OAuthError {
 export class TemporarilyUnavailable extends OAuthError {
   readonly error = 'temporarily_unavailable';
   readonly status = 503;
-  constructor(description: string, override readonly cause?: unknown) {
+  constructor(
+    description: string,
+    override readonly cause?: unknown,
+  ) {
     super(description);
   }
 }
-

@@ -53,13 +53,20 @@ function decideAudience(
   requested: readonly string[],
 ): string[] {
   const registered = (r: string) => client.resources.includes(r);
-  for (const [where, list] of [['assertion', assertionResources ?? []], ['request', requested]] as const) {
+  for (const [where, list] of [
+    ['assertion', assertionResources ?? []],
+    ['request', requested],
+  ] as const) {
     for (const r of list) {
       if (!isResourceIndicator(r)) {
-        throw new InvalidTarget(`${where} resource ${quote(r)} is not an absolute URI without a fragment`);
+        throw new InvalidTarget(
+          `${where} resource ${quote(r)} is not an absolute URI without a fragment`,
+        );
       }
       if (!registered(r)) {
-        throw new InvalidTarget(`${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`);
+        throw new InvalidTarget(
+          `${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`,
+        );
       }
     }
   }
@@ -67,7 +74,9 @@ function decideAudience(
     if (assertionResources) {
       const outside = requested.find((r) => !assertionResources.includes(r));
       if (outside !== undefined) {
-        throw new InvalidTarget(`requested resource ${quote(outside)} is not among the assertion's resources`);
+        throw new InvalidTarget(
+          `requested resource ${quote(outside)} is not among the assertion's resources`,
+        );
       }
     }
     return [...requested];
@@ -81,11 +90,11 @@ function decideAudience(
   );
 }
 
-
 function scopeList(value: string, where: string): string[] {
   const tokens = value.split(' ').filter(Boolean);
   for (const t of tokens) {
-    if (!SCOPE_TOKEN.test(t)) throw new InvalidScope(`${where} scope ${quote(t)} is not a valid scope token`);
+    if (!SCOPE_TOKEN.test(t))
+      throw new InvalidScope(`${where} scope ${quote(t)} is not a valid scope token`);
   }
   return [...new Set(tokens)];
 }
@@ -95,9 +104,14 @@ function scopeList(value: string, where: string): string[] {
  * the assertion are dropped, not refused (RFC 6749 §3.3 lets the server narrow); an empty result
  * when anything was asked for is invalid_scope.
  */
-function decideScopes(client: ClientRecord, assertionScope: string | undefined, requestedScope: string | undefined): string[] {
+function decideScopes(
+  client: ClientRecord,
+  assertionScope: string | undefined,
+  requestedScope: string | undefined,
+): string[] {
   const fromAssertion = assertionScope === undefined ? [] : scopeList(assertionScope, 'assertion');
-  const requested = requestedScope === undefined ? undefined : scopeList(requestedScope, 'requested');
+  const requested =
+    requestedScope === undefined ? undefined : scopeList(requestedScope, 'requested');
   let granted = fromAssertion.filter((s) => client.scopes.includes(s));
   if (requested) granted = granted.filter((s) => requested.includes(s));
   const asked = fromAssertion.length > 0 || (requested?.length ?? 0) > 0;

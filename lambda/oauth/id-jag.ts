@@ -59,7 +59,12 @@ export interface AssertionCheck {
   readonly title: string;
   /** Later checks can still run when this one fails (they do not depend on it). */
   readonly independent?: boolean;
-  run(assertion: string, s: CheckState, client: Pick<ClientRecord, 'clientId' | 'issuers'>, ctx: AssertionContext): void | Promise<void>;
+  run(
+    assertion: string,
+    s: CheckState,
+    client: Pick<ClientRecord, 'clientId' | 'issuers'>,
+    ctx: AssertionContext,
+  ): void | Promise<void>;
 }
 
 /** SPEC §5, in order. verifyIdJag stops at the first failure; checkIdJag reports on each. */
@@ -69,7 +74,12 @@ const ASSERTION_CHECKS: readonly AssertionCheck[] = [
     title: 'a compact JWS with header typ oauth-id-jag+jwt (§5.1)',
     run(assertion, s) {
       const parts = assertion.split('.');
-      if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) || !parts[0] || !parts[1]) {
+      if (
+        parts.length !== 3 ||
+        parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) ||
+        !parts[0] ||
+        !parts[1]
+      ) {
         throw new InvalidGrant('assertion is not a compact JWS (three base64url parts)');
       }
       const header = decodeSegment(parts[0], 'header');
@@ -94,7 +104,9 @@ const ASSERTION_CHECKS: readonly AssertionCheck[] = [
       const iss = s.unverified!.iss;
       if (typeof iss !== 'string') throw new InvalidGrant('assertion is missing the iss claim');
       if (iss === ctx.issuer) {
-        throw new InvalidGrant('assertion was issued by this authorization server, which accepts only other issuers');
+        throw new InvalidGrant(
+          'assertion was issued by this authorization server, which accepts only other issuers',
+        );
       }
       s.trustedIssuer = ctx.trustedIssuers.get(iss);
       if (!s.trustedIssuer) throw new InvalidGrant(`issuer ${quote(iss)} is not trusted`);
@@ -116,7 +128,8 @@ const ASSERTION_CHECKS: readonly AssertionCheck[] = [
   {
     id: 'signature',
     title: "the signature verifies with the issuer's JWKS (§5.3)",
-    run: (assertion, s, _c, ctx) => verifySignature(assertion, s.header as JWSHeaderParameters, s.trustedIssuer!, ctx.issuerKeys),
+    run: (assertion, s, _c, ctx) =>
+      verifySignature(assertion, s.header as JWSHeaderParameters, s.trustedIssuer!, ctx.issuerKeys),
   },
   {
     id: 'claims',
@@ -158,7 +171,9 @@ const ASSERTION_CHECKS: readonly AssertionCheck[] = [
     run(_a, s, client) {
       const iss = s.trustedIssuer!.issuer;
       if (client.issuers && !client.issuers.includes(iss)) {
-        throw new InvalidGrant(`client ${quote(client.clientId)} may not redeem assertions from ${iss}`);
+        throw new InvalidGrant(
+          `client ${quote(client.clientId)} may not redeem assertions from ${iss}`,
+        );
       }
     },
   },
@@ -176,8 +191,18 @@ export async function verifyIdJag(
 
 export type CheckOutcome =
   | { readonly id: string; readonly title: string; readonly status: 'pass' }
-  | { readonly id: string; readonly title: string; readonly status: 'fail'; readonly reason: string }
-  | { readonly id: string; readonly title: string; readonly status: 'skipped'; readonly reason: string };
+  | {
+      readonly id: string;
+      readonly title: string;
+      readonly status: 'fail';
+      readonly reason: string;
+    }
+  | {
+      readonly id: string;
+      readonly title: string;
+      readonly status: 'skipped';
+      readonly reason: string;
+    };
 
 /**
  * Every check, without redeeming: a report of what passed and what failed and why. Checks that
@@ -238,13 +263,19 @@ async function verifySignature(
   } catch (err) {
     if (err instanceof OAuthError) throw err;
     if (err instanceof SignatureRejected) {
-      throw new InvalidGrant(err.message.startsWith('assertion') ? err.message : `assertion cannot be verified: ${err.message}`);
+      throw new InvalidGrant(
+        err.message.startsWith('assertion')
+          ? err.message
+          : `assertion cannot be verified: ${err.message}`,
+      );
     }
     if (err instanceof joseErrors.JWKSNoMatchingKey) {
       throw new InvalidGrant(`no key in the JWKS of ${trusted.issuer} matches the assertion's kid`);
     }
     if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
-      throw new InvalidGrant(`several keys in the JWKS of ${trusted.issuer} match: the assertion needs a kid`);
+      throw new InvalidGrant(
+        `several keys in the JWKS of ${trusted.issuer} match: the assertion needs a kid`,
+      );
     }
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
       // A malformed JWS, a critical header we do not understand, a key that does not fit the alg.
@@ -262,15 +293,20 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   }
   // An ID-JAG bound to a key (draft §9, proof of possession) must not become a bearer token; this
   // server does not verify DPoP proofs, so it refuses them.
-  if (p.cnf !== undefined) throw new InvalidGrant('assertion is bound to a key (cnf): proof of possession is not supported here');
+  if (p.cnf !== undefined)
+    throw new InvalidGrant(
+      'assertion is bound to a key (cnf): proof of possession is not supported here',
+    );
   const str = (name: string): string => {
     const v = p[name];
-    if (typeof v !== 'string' || v === '') throw new InvalidGrant(`assertion ${name} claim must be a non-empty string`);
+    if (typeof v !== 'string' || v === '')
+      throw new InvalidGrant(`assertion ${name} claim must be a non-empty string`);
     return v;
   };
   const time = (name: string): number => {
     const v = p[name];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidGrant(`assertion ${name} claim must be a NumericDate`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new InvalidGrant(`assertion ${name} claim must be a NumericDate`);
     return v;
   };
   const optional = <T>(name: string, read: (name: string) => T): T | undefined =>
@@ -278,7 +314,8 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   const stringList = (name: string): string[] => {
     const v = p[name];
     if (typeof v === 'string' && v !== '') return [v];
-    if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== '')) return v as string[];
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== ''))
+      return v as string[];
     throw new InvalidGrant(`assertion ${name} claim must be a string or an array of strings`);
   };
   const amr = optional('amr', (name) => {
@@ -286,11 +323,13 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       throw new InvalidGrant('assertion amr claim must be an array of strings');
     }
-    if (v.length > 16 || v.some((x: string) => x.length > 64)) throw new InvalidGrant('assertion amr claim is larger than 16 values of 64 characters');
+    if (v.length > 16 || v.some((x: string) => x.length > 64))
+      throw new InvalidGrant('assertion amr claim is larger than 16 values of 64 characters');
     return v as string[];
   });
   const scope = optional('scope', (name) => {
-    if (typeof p[name] !== 'string') throw new InvalidGrant('assertion scope claim must be a space-separated string');
+    if (typeof p[name] !== 'string')
+      throw new InvalidGrant('assertion scope claim must be a space-separated string');
     return p[name] as string;
   });
   return {
@@ -314,7 +353,8 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
  * the token must stay well inside what any signer accepts (KMS signs at most 4 KB of raw input).
  */
 function short(value: string, name: string): string {
-  if (value.length > 255) throw new InvalidGrant(`assertion ${name} claim is longer than 255 characters`);
+  if (value.length > 255)
+    throw new InvalidGrant(`assertion ${name} claim is longer than 255 characters`);
   return value;
 }
 
@@ -322,12 +362,16 @@ function short(value: string, name: string): string {
 function checkAudience(aud: unknown, issuer: string): string {
   let value: unknown = aud;
   if (Array.isArray(aud)) {
-    if (aud.length !== 1) throw new InvalidGrant(`assertion aud must name exactly one audience, got ${aud.length}`);
+    if (aud.length !== 1)
+      throw new InvalidGrant(`assertion aud must name exactly one audience, got ${aud.length}`);
     value = aud[0];
   }
   if (typeof value !== 'string') throw new InvalidGrant('assertion aud claim must be a string');
   if (value !== issuer) {
-    const hint = value.replace(/\/$/, '') === issuer.replace(/\/$/, '') ? ' (they differ by a trailing slash)' : '';
+    const hint =
+      value.replace(/\/$/, '') === issuer.replace(/\/$/, '')
+        ? ' (they differ by a trailing slash)'
+        : '';
     throw new InvalidGrant(
       `assertion aud ${quote(value)} is not this server's issuer ${quote(issuer)}${hint}`,
     );
@@ -335,15 +379,21 @@ function checkAudience(aud: unknown, issuer: string): string {
   return value;
 }
 
-function checkTimes(c: Pick<IdJagClaims, 'exp' | 'iat' | 'nbf'>, trusted: TrustedIssuer, ctx: AssertionContext): void {
+function checkTimes(
+  c: Pick<IdJagClaims, 'exp' | 'iat' | 'nbf'>,
+  trusted: TrustedIssuer,
+  ctx: AssertionContext,
+): void {
   const now = ctx.clock.now();
   const skew = ctx.clockSkew;
   const at = (t: number) => new Date(t * 1000).toISOString();
-  if (c.exp <= now - skew) throw new InvalidGrant(`assertion expired at ${at(c.exp)} (server time ${at(now)})`);
+  if (c.exp <= now - skew)
+    throw new InvalidGrant(`assertion expired at ${at(c.exp)} (server time ${at(now)})`);
   if (c.nbf !== undefined && c.nbf > now + skew) {
     throw new InvalidGrant(`assertion is not valid before ${at(c.nbf)} (server time ${at(now)})`);
   }
-  if (c.iat > now + skew) throw new InvalidGrant(`assertion iat ${at(c.iat)} is in the future (server time ${at(now)})`);
+  if (c.iat > now + skew)
+    throw new InvalidGrant(`assertion iat ${at(c.iat)} is in the future (server time ${at(now)})`);
   if (c.exp <= c.iat) throw new InvalidGrant('assertion exp is not after its iat');
   const lifetime = c.exp - c.iat;
   if (lifetime > trusted.maxAssertionLifetime + skew) {

@@ -37,14 +37,16 @@ class IssuerKeySet {
 
   constructor(
     private readonly issuer: TrustedIssuer,
-    private readonly opts: Required<Omit<IssuerKeysOptions, 'onFetchError'>> & Pick<IssuerKeysOptions, 'onFetchError'>,
+    private readonly opts: Required<Omit<IssuerKeysOptions, 'onFetchError'>> &
+      Pick<IssuerKeysOptions, 'onFetchError'>,
   ) {}
 
   readonly resolve: KeyResolver = async (header, token) => {
     // A stale set keeps serving while it is refreshed in the background: no request waits for a
     // routine refresh, and while the issuer is failing, not every request starts one.
     let keys = this.keys;
-    if (keys && this.opts.now() - this.fetchedAt > this.opts.maxAgeMs && !this.coolingDown()) void this.refresh().catch(() => undefined);
+    if (keys && this.opts.now() - this.fetchedAt > this.opts.maxAgeMs && !this.coolingDown())
+      void this.refresh().catch(() => undefined);
     keys ??= await this.refresh();
     try {
       return await keys(header, token);
@@ -58,7 +60,11 @@ class IssuerKeySet {
 
   /** Fetch now (deduplicated); fall back to the cached set if the fetch fails and one exists. */
   refresh(): Promise<LocalSet> {
-    if (!this.keys && !this.inflight && this.opts.now() - this.failedAt < this.opts.retryAfterFailureMs) {
+    if (
+      !this.keys &&
+      !this.inflight &&
+      this.opts.now() - this.failedAt < this.opts.retryAfterFailureMs
+    ) {
       return Promise.reject(this.unavailable());
     }
     this.inflight ??= this.fetchKeys().finally(() => {
@@ -94,7 +100,10 @@ class IssuerKeySet {
   }
 
   private unavailable(cause?: unknown): TemporarilyUnavailable {
-    return new TemporarilyUnavailable(`the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`, cause);
+    return new TemporarilyUnavailable(
+      `the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`,
+      cause,
+    );
   }
 }
 
@@ -125,6 +134,8 @@ export class RemoteIssuerKeys implements IssuerKeys {
    * an issuer that cannot be reached is reported through onFetchError and fetched again on demand.
    */
   warm(): Promise<void> {
-    return Promise.allSettled([...this.sets.values()].map((s) => s.refresh())).then(() => undefined);
+    return Promise.allSettled([...this.sets.values()].map((s) => s.refresh())).then(
+      () => undefined,
+    );
   }
 }

@@ -48,7 +48,8 @@ export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
   const params = parseForm(raw.body);
   const single = (name: string): string | undefined => {
     const values = params.get(name);
-    if (values && values.length > 1) throw new InvalidRequest(`parameter ${name} is given more than once`);
+    if (values && values.length > 1)
+      throw new InvalidRequest(`parameter ${name} is given more than once`);
     return values?.[0];
   };
   for (const name of params.keys()) if (!REPEATABLE.has(name)) single(name);
@@ -115,15 +116,21 @@ function clientCredentials(
   const basic = parseBasic(authorization);
   if (basic) {
     if (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.clientId)) {
-      throw new InvalidRequest('client credentials are given both in the Authorization header and in the body');
+      throw new InvalidRequest(
+        'client credentials are given both in the Authorization header and in the body',
+      );
     }
     return registrable(basic);
   }
   if (bodyId === undefined) {
-    throw new InvalidClient('client authentication is required (client_secret_basic or client_secret_post)');
+    throw new InvalidClient(
+      'client authentication is required (client_secret_basic or client_secret_post)',
+    );
   }
   if (bodySecret === undefined) {
-    throw new InvalidClient('client_secret is required: only confidential clients may redeem assertions');
+    throw new InvalidClient(
+      'client_secret is required: only confidential clients may redeem assertions',
+    );
   }
   return registrable({ method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret });
 }
@@ -134,7 +141,11 @@ function clientCredentials(
  */
 function registrable(credentials: ClientCredentials): ClientCredentials {
   if (!CLIENT_ID.test(credentials.clientId)) {
-    throw new InvalidClient('client authentication failed', credentials.method === 'client_secret_basic', 'client_id has a form no client is registered with');
+    throw new InvalidClient(
+      'client authentication failed',
+      credentials.method === 'client_secret_basic',
+      'client_id has a form no client is registered with',
+    );
   }
   return credentials;
 }
@@ -149,7 +160,10 @@ function parseBasic(authorization: string | undefined): ClientCredentials | unde
   if (authorization === undefined || authorization.trim() === '') return undefined;
   const match = /^\s*basic(?:\s+(.*))?$/i.exec(authorization);
   if (!match) {
-    throw new InvalidClient('unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret_post', true);
+    throw new InvalidClient(
+      'unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret_post',
+      true,
+    );
   }
   const token = (match[1] ?? '').trim();
   const malformed = (why: string) => new InvalidClient(`malformed Basic credentials: ${why}`, true);

@@ -3,7 +3,15 @@
  * parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign → respond.
  */
 import type { ServiceConfig, TrustedIssuer } from '../config.js';
-import type { Clock, ClientRecord, ClientRegistry, IssuerKeys, ReplayGuard, SecretStore, Signer } from '../ports.js';
+import type {
+  Clock,
+  ClientRecord,
+  ClientRegistry,
+  IssuerKeys,
+  ReplayGuard,
+  SecretStore,
+  Signer,
+} from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
 import { InvalidGrant, OAuthError, TemporarilyUnavailable } from './errors.js';
@@ -60,7 +68,11 @@ export class TokenService {
     }
   }
 
-  private async redeem(raw: RawTokenRequest, audit: TokenAudit, deadline: Deadline): Promise<TokenResponse> {
+  private async redeem(
+    raw: RawTokenRequest,
+    audit: TokenAudit,
+    deadline: Deadline,
+  ): Promise<TokenResponse> {
     const { config, clock, registry, secrets, replay, signer } = this.deps;
     const request = parseTokenRequest(raw);
     audit.clientId = request.credentials.clientId;
@@ -68,8 +80,17 @@ export class TokenService {
 
     const client = await authenticateClient(
       request.credentials,
-      { get: (id) => deadline.call('client registry', () => registry.get(id), isClientRecordOrNone) },
-      { getSecret: (ref, o) => deadline.call('secret store', () => secrets.getSecret(ref, o), (v) => v === undefined || typeof v === 'string') },
+      {
+        get: (id) => deadline.call('client registry', () => registry.get(id), isClientRecordOrNone),
+      },
+      {
+        getSecret: (ref, o) =>
+          deadline.call(
+            'secret store',
+            () => secrets.getSecret(ref, o),
+            (v) => v === undefined || typeof v === 'string',
+          ),
+      },
     );
     const { trustedIssuer, claims } = await verifyIdJag(request.assertion, client, {
       issuer: config.issuer,
@@ -101,11 +122,15 @@ export class TokenService {
     const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
     if (claimResult.status === 'rejected') throw claimResult.reason;
-    if (!claimResult.value) throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
+    if (!claimResult.value)
+      throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
     if (signResult.status === 'rejected') {
       // No token was issued: give the jti back so the client can retry once the signer recovers.
       // Should the release fail too, the assertion stays spent, which is the safe side.
-      if (!trustedIssuer.allowReuse) await deadline.call('replay guard', () => replay.release(claims.iss, claims.jti)).catch(() => undefined);
+      if (!trustedIssuer.allowReuse)
+        await deadline
+          .call('replay guard', () => replay.release(claims.iss, claims.jti))
+          .catch(() => undefined);
       throw signResult.reason;
     }
 
@@ -131,7 +156,11 @@ class Deadline {
 
   constructor(private readonly ms: number) {}
 
-  async call<T>(name: string, run: () => Promise<T>, wellFormed?: (value: T) => boolean): Promise<T> {
+  async call<T>(
+    name: string,
+    run: () => Promise<T>,
+    wellFormed?: (value: T) => boolean,
+  ): Promise<T> {
     try {
       const value = await Promise.race([run(), this.expiry()]);
       if (wellFormed && !wellFormed(value)) throw new Error('malformed answer');
@@ -159,8 +188,13 @@ function isClientRecordOrNone(v: unknown): boolean {
   const c = v as Partial<ClientRecord> | null;
   const strings = (x: unknown) => Array.isArray(x) && x.every((e) => typeof e === 'string');
   return (
-    typeof c === 'object' && c !== null && typeof c.clientId === 'string' && typeof c.secretRef === 'string' &&
-    strings(c.scopes) && strings(c.resources) && typeof c.enabled === 'boolean' &&
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.clientId === 'string' &&
+    typeof c.secretRef === 'string' &&
+    strings(c.scopes) &&
+    strings(c.resources) &&
+    typeof c.enabled === 'boolean' &&
     (c.issuers === undefined || strings(c.issuers)) &&
     (c.tokenLifetime === undefined || (Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0))
   );

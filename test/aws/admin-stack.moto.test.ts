@@ -33,7 +33,9 @@ describeWithMoto('admin --stack on moto', () => {
           Properties: {
             TableName: tableName,
             BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [{ AttributeName: CLIENTS_TABLE.partitionKey, AttributeType: 'S' }],
+            AttributeDefinitions: [
+              { AttributeName: CLIENTS_TABLE.partitionKey, AttributeType: 'S' },
+            ],
             KeySchema: [{ AttributeName: CLIENTS_TABLE.partitionKey, KeyType: 'HASH' }],
           },
         },
@@ -45,7 +47,9 @@ describeWithMoto('admin --stack on moto', () => {
       },
     };
     const cfn = new CloudFormationClient(moto.clientConfig);
-    await cfn.send(new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }));
+    await cfn.send(
+      new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }),
+    );
     cfn.destroy();
   });
   afterAll(() => moto?.stop());
@@ -57,25 +61,50 @@ describeWithMoto('admin --stack on moto', () => {
   }
 
   test('add writes the record to the stack table and the secret under the stack prefix; list and remove follow', async () => {
-    const [line] = await admin('--stack', stackName, 'clients', 'add', '--client-id', 'acme', '--scope', 'read', '--resource', 'https://api.example.com/', '--json');
-    const { client_id, client_secret } = JSON.parse(line!) as { client_id: string; client_secret: string };
+    const [line] = await admin(
+      '--stack',
+      stackName,
+      'clients',
+      'add',
+      '--client-id',
+      'acme',
+      '--scope',
+      'read',
+      '--resource',
+      'https://api.example.com/',
+      '--json',
+    );
+    const { client_id, client_secret } = JSON.parse(line!) as {
+      client_id: string;
+      client_secret: string;
+    };
     expect(client_id).toBe('acme');
 
     const c = clients();
     const record = await new DynamoDbClientRegistry(c.dynamodb, tableName).get('acme');
     expect(record?.secretRef.startsWith(`${prefix()}acme/`)).toBe(true);
-    const stored = await c.secretsManager.send(new GetSecretValueCommand({ SecretId: record!.secretRef }));
+    const stored = await c.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: record!.secretRef }),
+    );
     expect(stored.SecretString).toBe(client_secret);
 
     // --stack may come after the command too.
-    expect(JSON.parse((await admin('clients', 'list', '--json', '--stack', stackName))[0]!)).toEqual([
+    expect(
+      JSON.parse((await admin('clients', 'list', '--json', '--stack', stackName))[0]!),
+    ).toEqual([
       { client_id: 'acme', scope: 'read', resources: ['https://api.example.com/'], enabled: true },
     ]);
-    expect(await admin('--stack', stackName, 'clients', 'remove', '--client-id', 'acme')).toEqual(['Removed client acme']);
-    await expect(c.secretsManager.send(new GetSecretValueCommand({ SecretId: record!.secretRef }))).rejects.toMatchObject({
+    expect(await admin('--stack', stackName, 'clients', 'remove', '--client-id', 'acme')).toEqual([
+      'Removed client acme',
+    ]);
+    await expect(
+      c.secretsManager.send(new GetSecretValueCommand({ SecretId: record!.secretRef })),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
-    expect(await admin('--stack', stackName, 'clients', 'list')).toEqual(['No clients registered.']);
+    expect(await admin('--stack', stackName, 'clients', 'list')).toEqual([
+      'No clients registered.',
+    ]);
     for (const client of Object.values(c)) client.destroy();
   });
 
@@ -87,6 +116,9 @@ describeWithMoto('admin --stack on moto', () => {
 
   test('a malformed stack name is a usage error before any AWS call', async () => {
     const err = await admin('--stack', 'not a stack', 'clients', 'list').catch((e: unknown) => e);
-    expect(err).toMatchObject({ exitCode: 2, message: expect.stringContaining('--stack must name a CloudFormation stack') });
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--stack must name a CloudFormation stack'),
+    });
   });
 });

@@ -11,7 +11,11 @@ const TOKEN_ENV = {
 };
 
 test('the token function reads its resource names and the shared service configuration', () => {
-  const config = loadTokenFunctionConfig({ ...TOKEN_ENV, ACCESS_TOKEN_TTL: '600', METRICS_NAMESPACE: 'MyStack' });
+  const config = loadTokenFunctionConfig({
+    ...TOKEN_ENV,
+    ACCESS_TOKEN_TTL: '600',
+    METRICS_NAMESPACE: 'MyStack',
+  });
   expect(config).toMatchObject({
     clientsTable: 'clients',
     replayTable: 'replay',
@@ -23,25 +27,36 @@ test('the token function reads its resource names and the shared service configu
   expect(loadTokenFunctionConfig(TOKEN_ENV).metricsNamespace).toBe('XaaAuthServer');
 });
 
-test.each(['CLIENTS_TABLE_NAME', 'REPLAY_TABLE_NAME', 'CLIENT_SECRET_PREFIX', 'SIGNING_KEY_ID'])('a missing %s stops start-up, naming it', (name) => {
-  const env: Record<string, string> = { ...TOKEN_ENV, [name]: ' ' };
-  const err = (() => {
-    try {
-      loadTokenFunctionConfig(env);
-    } catch (e) {
-      return e;
-    }
-  })();
-  expect(err).toBeInstanceOf(ConfigError);
-  expect((err as ConfigError).variable).toBe(name);
-});
+test.each(['CLIENTS_TABLE_NAME', 'REPLAY_TABLE_NAME', 'CLIENT_SECRET_PREFIX', 'SIGNING_KEY_ID'])(
+  'a missing %s stops start-up, naming it',
+  (name) => {
+    const env: Record<string, string> = { ...TOKEN_ENV, [name]: ' ' };
+    const err = (() => {
+      try {
+        loadTokenFunctionConfig(env);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(name);
+  },
+);
 
 test('the service configuration is validated as on the local server (an issuer with a path is refused)', () => {
-  expect(() => loadTokenFunctionConfig({ ...TOKEN_ENV, ISSUER: `${TOKEN_ENV.ISSUER}/prod` })).toThrow(/ISSUER: must have no path/);
+  expect(() =>
+    loadTokenFunctionConfig({ ...TOKEN_ENV, ISSUER: `${TOKEN_ENV.ISSUER}/prod` }),
+  ).toThrow(/ISSUER: must have no path/);
 });
 
 test('the JWKS function reads a comma-separated key list', () => {
-  expect(loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' k1, k2 ,,' }).publicKeyIds).toEqual(['k1', 'k2']);
-  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' , ' })).toThrow(/PUBLIC_KEY_IDS/);
-  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER })).toThrow(/PUBLIC_KEY_IDS: is required/);
+  expect(
+    loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' k1, k2 ,,' }).publicKeyIds,
+  ).toEqual(['k1', 'k2']);
+  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' , ' })).toThrow(
+    /PUBLIC_KEY_IDS/,
+  );
+  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER })).toThrow(
+    /PUBLIC_KEY_IDS: is required/,
+  );
 });

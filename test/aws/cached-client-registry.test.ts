@@ -2,7 +2,13 @@
 import { CachedClientRegistry } from '../../lambda/aws/cached-client-registry.js';
 import type { ClientRecord, ClientRegistry } from '../../lambda/ports.js';
 
-const record = (clientId: string, enabled = true): ClientRecord => ({ clientId, secretRef: 'r', scopes: ['read'], resources: ['https://a/'], enabled });
+const record = (clientId: string, enabled = true): ClientRecord => ({
+  clientId,
+  secretRef: 'r',
+  scopes: ['read'],
+  resources: ['https://a/'],
+  enabled,
+});
 
 function counting(records: Map<string, ClientRecord>) {
   const calls: string[] = [];

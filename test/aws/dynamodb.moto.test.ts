@@ -4,7 +4,13 @@ import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registr
 import { DynamoDbReplayGuard, recordId } from '../../lambda/aws/dynamodb-replay-guard.js';
 import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
 import type { ClientRecord } from '../../lambda/ports.js';
-import { createTable, describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
+import {
+  createTable,
+  describeWithMoto,
+  startMoto,
+  uniqueName,
+  type Moto,
+} from '../support/moto.js';
 
 describeWithMoto('DynamoDB adapters on moto', () => {
   let moto: Moto;
@@ -18,7 +24,10 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     db = new DynamoDBClient(moto.clientConfig);
     clientsTable = uniqueName('clients');
     replayTable = uniqueName('replay');
-    await Promise.all([createTable(db, clientsTable, CLIENTS_TABLE.partitionKey), createTable(db, replayTable, REPLAY_TABLE.partitionKey)]);
+    await Promise.all([
+      createTable(db, clientsTable, CLIENTS_TABLE.partitionKey),
+      createTable(db, replayTable, REPLAY_TABLE.partitionKey),
+    ]);
   });
   afterAll(async () => {
     db?.destroy();
@@ -29,7 +38,9 @@ describeWithMoto('DynamoDB adapters on moto', () => {
 
   test('of concurrent claims of one (iss, jti), exactly one wins', async () => {
     const jti = uniqueName('jti');
-    const results = await Promise.all(Array.from({ length: 10 }, () => guard().claim('https://idp.example', jti, now + 360)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => guard().claim('https://idp.example', jti, now + 360)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(false);
   });
@@ -39,7 +50,10 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     expect(await guard().claim('https://a.example', jti, now + 360)).toBe(true);
     expect(await guard().claim('https://b.example', jti, now + 360)).toBe(true);
     const { Item } = await db.send(
-      new GetItemCommand({ TableName: replayTable, Key: { [REPLAY_TABLE.partitionKey]: { S: recordId('https://a.example', jti) } } }),
+      new GetItemCommand({
+        TableName: replayTable,
+        Key: { [REPLAY_TABLE.partitionKey]: { S: recordId('https://a.example', jti) } },
+      }),
     );
     expect(Item?.[REPLAY_TABLE.ttlAttribute]).toEqual({ N: String(now + 360) });
   });
@@ -80,8 +94,12 @@ describeWithMoto('DynamoDB adapters on moto', () => {
   });
 
   test('a missing table is a clean error the caller can see', async () => {
-    await expect(new DynamoDbClientRegistry(db, 'no-such-table').get('c')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    await expect(new DynamoDbReplayGuard(db, 'no-such-table').claim('i', 'j', now + 60)).rejects.toMatchObject({
+    await expect(new DynamoDbClientRegistry(db, 'no-such-table').get('c')).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(
+      new DynamoDbReplayGuard(db, 'no-such-table').claim('i', 'j', now + 60),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
   });

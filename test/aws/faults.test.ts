@@ -4,9 +4,23 @@
  * temporarily_unavailable with no token and no stack trace.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetPublicKeyCommand, KMSClient, KMSInvalidStateException, SignCommand } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, InternalServiceError, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  GetPublicKeyCommand,
+  KMSClient,
+  KMSInvalidStateException,
+  SignCommand,
+} from '@aws-sdk/client-kms';
+import {
+  GetSecretValueCommand,
+  InternalServiceError,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadTokenFunctionConfig } from '../../lambda/aws/aws-config.js';
 import { KmsPublicKeys } from '../../lambda/aws/kms-public-keys.js';
@@ -24,10 +38,18 @@ const CLIENT_ID = 'acme';
 const SECRET = 'the-client-secret-0123456789';
 const SECRET_REF = `${PREFIX}acme/abc123`;
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-4333-8444-555555555555';
-const PUBLIC_KEY_DER = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' });
+const PUBLIC_KEY_DER = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+  type: 'spki',
+  format: 'der',
+});
 
 const awsError = (name: string, message: string, extra: Record<string, unknown> = {}) =>
-  Object.assign(new Error(message), { name, $fault: 'server', $metadata: { httpStatusCode: 500 }, ...extra });
+  Object.assign(new Error(message), {
+    name,
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+    ...extra,
+  });
 
 let idp: TestIdp;
 beforeAll(async () => {
@@ -40,7 +62,11 @@ function setUp() {
   const kms = new KMSClient({ region: 'us-east-1' });
   const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
   const secretsManager = new SecretsManagerClient({ region: 'us-east-1' });
-  const mocks = { kms: mockClient(kms), dynamodb: mockClient(dynamodb), secretsManager: mockClient(secretsManager) };
+  const mocks = {
+    kms: mockClient(kms),
+    dynamodb: mockClient(dynamodb),
+    secretsManager: mockClient(secretsManager),
+  };
   mocks.kms.on(GetPublicKeyCommand).resolves({
     KeyId: KEY_ARN,
     KeyUsage: 'SIGN_VERIFY',
@@ -72,8 +98,17 @@ function setUp() {
   });
   const log = new MemoryLog();
   const outcomes: Array<string | undefined> = [];
-  const { service } = createAwsTokenService(config, { kms, dynamodb, secretsManager }, { logger: log, issuerKeys: { timeoutMs: 1000 } });
-  const handler = createTokenHandler({ service, corsOrigins: [], logger: log, onOutcome: (e) => outcomes.push(e) });
+  const { service } = createAwsTokenService(
+    config,
+    { kms, dynamodb, secretsManager },
+    { logger: log, issuerKeys: { timeoutMs: 1000 } },
+  );
+  const handler = createTokenHandler({
+    service,
+    corsOrigins: [],
+    logger: log,
+    onOutcome: (e) => outcomes.push(e),
+  });
   const request = async () =>
     handler(
       tokenEvent({
@@ -90,7 +125,10 @@ function expectUnavailable(res: HttpResult): void {
   expect(res.statusCode).toBe(503);
   expect(res.headers['cache-control']).toBe('no-store');
   const body = bodyOf(res);
-  expect(body).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/retry later/) });
+  expect(body).toEqual({
+    error: 'temporarily_unavailable',
+    error_description: expect.stringMatching(/retry later/),
+  });
   expect(body.access_token).toBeUndefined();
   // Neither a stack frame nor the SDK's own error leaks to the client.
   expect(res.body).not.toMatch(/\bat .*[(/]|\.ts:\d|Exception|Throttl|Error\b/);
@@ -106,7 +144,12 @@ test('the set-up issues a token when nothing fails (so each fault below is what 
 
 test('KMS throttling on Sign: 503, and the jti is released so the client can retry the same assertion', async () => {
   const { mocks, request, outcomes, log } = setUp();
-  mocks.kms.on(SignCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', { $fault: 'client', $metadata: { httpStatusCode: 400 } }));
+  mocks.kms.on(SignCommand).rejects(
+    awsError('ThrottlingException', 'Rate exceeded', {
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    }),
+  );
   expectUnavailable(await request());
   expect(mocks.dynamodb.commandCalls(DeleteItemCommand)).toHaveLength(1);
   expect(outcomes).toEqual(['temporarily_unavailable']);
@@ -117,7 +160,9 @@ test('KMS throttling on Sign: 503, and the jti is released so the client can ret
 
 test('KMS unavailable for the kid (GetPublicKey fails): 503', async () => {
   const { mocks, request } = setUp();
-  mocks.kms.on(GetPublicKeyCommand).rejects(new KMSInvalidStateException({ message: 'key is disabled', $metadata: {} }));
+  mocks.kms
+    .on(GetPublicKeyCommand)
+    .rejects(new KMSInvalidStateException({ message: 'key is disabled', $metadata: {} }));
   expectUnavailable(await request());
 });
 
@@ -129,7 +174,9 @@ test('a KMS request timeout: 503', async () => {
 
 test('DynamoDB failing on the client lookup: 503', async () => {
   const { mocks, request, outcomes } = setUp();
-  mocks.dynamodb.on(GetItemCommand).rejects(awsError('InternalServerError', 'Internal server error'));
+  mocks.dynamodb
+    .on(GetItemCommand)
+    .rejects(awsError('InternalServerError', 'Internal server error'));
   expectUnavailable(await request());
   expect(mocks.kms.commandCalls(SignCommand)).toHaveLength(0);
   expect(outcomes).toEqual(['temporarily_unavailable']);
@@ -137,33 +184,47 @@ test('DynamoDB failing on the client lookup: 503', async () => {
 
 test('DynamoDB throttling the replay claim: 503, and the signature made alongside is discarded', async () => {
   const { mocks, request } = setUp();
-  mocks.dynamodb
-    .on(PutItemCommand)
-    .rejects(awsError('ProvisionedThroughputExceededException', 'Throughput exceeded', { $fault: 'client', $metadata: { httpStatusCode: 400 } }));
+  mocks.dynamodb.on(PutItemCommand).rejects(
+    awsError('ProvisionedThroughputExceededException', 'Throughput exceeded', {
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    }),
+  );
   expectUnavailable(await request());
 });
 
 test('Secrets Manager erroring: 503, never invalid_client (the client did nothing wrong)', async () => {
   const { mocks, request } = setUp();
-  mocks.secretsManager.on(GetSecretValueCommand).rejects(new InternalServiceError({ message: 'service error', $metadata: {} }));
+  mocks.secretsManager
+    .on(GetSecretValueCommand)
+    .rejects(new InternalServiceError({ message: 'service error', $metadata: {} }));
   expectUnavailable(await request());
 });
 
 test('Secrets Manager timing out: 503', async () => {
   const { mocks, request } = setUp();
-  mocks.secretsManager.on(GetSecretValueCommand).rejects(awsError('TimeoutError', 'socket hang up'));
+  mocks.secretsManager
+    .on(GetSecretValueCommand)
+    .rejects(awsError('TimeoutError', 'socket hang up'));
   expectUnavailable(await request());
 });
 
 test('the JWKS endpoint answers 503 while KMS throttles, and serves the keys once it recovers', async () => {
   const kms = new KMSClient({ region: 'us-east-1' });
   const mock = mockClient(kms);
-  mock.on(GetPublicKeyCommand).rejectsOnce(awsError('ThrottlingException', 'Rate exceeded')).resolves({
-    KeyUsage: 'SIGN_VERIFY',
-    SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
-    PublicKey: new Uint8Array(PUBLIC_KEY_DER),
+  mock
+    .on(GetPublicKeyCommand)
+    .rejectsOnce(awsError('ThrottlingException', 'Rate exceeded'))
+    .resolves({
+      KeyUsage: 'SIGN_VERIFY',
+      SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
+      PublicKey: new Uint8Array(PUBLIC_KEY_DER),
+    });
+  const jwks = createJwksHandler({
+    keys: new KmsPublicKeys(kms, [KEY_ARN]),
+    corsOrigins: [],
+    logger: new MemoryLog(),
   });
-  const jwks = createJwksHandler({ keys: new KmsPublicKeys(kms, [KEY_ARN]), corsOrigins: [], logger: new MemoryLog() });
   const first = await jwks(httpEvent('GET', '/.well-known/jwks.json'));
   expectUnavailable(first);
   const second = await jwks(httpEvent('GET', '/.well-known/jwks.json'));

@@ -17,8 +17,12 @@ describeWithMoto('KMS adapters on moto', () => {
   let signingKey: string;
   let otherKey: string;
 
-  const createKey = async (usage: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' = 'SIGN_VERIFY', spec = 'RSA_2048') =>
-    (await kms.send(new CreateKeyCommand({ KeySpec: spec as 'RSA_2048', KeyUsage: usage }))).KeyMetadata!.Arn!;
+  const createKey = async (
+    usage: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' = 'SIGN_VERIFY',
+    spec = 'RSA_2048',
+  ) =>
+    (await kms.send(new CreateKeyCommand({ KeySpec: spec as 'RSA_2048', KeyUsage: usage })))
+      .KeyMetadata!.Arn!;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -43,7 +47,16 @@ describeWithMoto('KMS adapters on moto', () => {
 
   const claims = (): AccessTokenClaims => {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: 'https://as.example.test', sub: 'alice', aud: 'https://api.example.com/', client_id: 'c', iat: now, exp: now + 60, jti: 'j', scope: 'read' };
+    return {
+      iss: 'https://as.example.test',
+      sub: 'alice',
+      aud: 'https://api.example.com/',
+      client_id: 'c',
+      iat: now,
+      exp: now + 60,
+      jti: 'j',
+      scope: 'read',
+    };
   };
 
   test('a token signed through KMS (RS256, RAW) verifies with the published JWK, found by its RFC 7638 kid', async () => {
@@ -64,7 +77,9 @@ describeWithMoto('KMS adapters on moto', () => {
     for (const key of jwks.keys) {
       expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
       expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', e: 'AQAB' });
-      expect(key.kid).toBe(await calculateJwkThumbprint({ kty: key.kty, n: key.n, e: key.e }, 'sha256'));
+      expect(key.kid).toBe(
+        await calculateJwkThumbprint({ kty: key.kty, n: key.n, e: key.e }, 'sha256'),
+      );
       expect(Buffer.from(key.n!, 'base64url')).toHaveLength(256); // RSA-2048
     }
     expect(jwks.keys[1]!.kid).toBe(protectedHeader.kid);
@@ -114,12 +129,17 @@ describeWithMoto('KMS adapters on moto', () => {
     const jwks = createJwksHandler({ keys, corsOrigins: [], logger: log });
     const res = await jwks(httpEvent('GET', '/.well-known/jwks.json'));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+    expect(bodyOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.any(String),
+    });
     expect(res.body).not.toMatch(/\bat .*\.(ts|js)/);
 
     const signer = new KmsSigner(kms, missing);
     await expect(signer.keyId()).rejects.toMatchObject({ name: 'NotFoundException' });
-    await expect(signer.sign(new Uint8Array([1]))).rejects.toMatchObject({ name: 'NotFoundException' });
+    await expect(signer.sign(new Uint8Array([1]))).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
   });
 
   test('a listed key that cannot sign RS256 is named in the error', async () => {

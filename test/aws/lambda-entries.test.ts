@@ -5,7 +5,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -28,7 +33,11 @@ let savedEnv: NodeJS.ProcessEnv;
 let stdout: string[];
 const realWrite = process.stdout.write.bind(process.stdout);
 
-const context = { functionName: 'token-fn', awsRequestId: 'lambda-req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:token-fn' } as Context;
+const context = {
+  functionName: 'token-fn',
+  awsRequestId: 'lambda-req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:token-fn',
+} as Context;
 
 beforeAll(async () => {
   idp = await TestIdp.start();
@@ -91,17 +100,28 @@ const jsonLines = () =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('discovery: the metadata for the issuer in the environment', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/discovery.js')) as { handler: HttpHandler };
+  const { handler } = (await import('../../lambda/aws/handlers/discovery.js')) as {
+    handler: HttpHandler;
+  };
   const res = await handler(httpEvent('GET', '/.well-known/openid-configuration'));
   expect(res.statusCode).toBe(200);
-  expect(bodyOf(res)).toMatchObject({ issuer: ISSUER, jwks_uri: `${ISSUER}/.well-known/jwks.json`, token_endpoint: `${ISSUER}/token` });
+  expect(bodyOf(res)).toMatchObject({
+    issuer: ISSUER,
+    jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+    token_endpoint: `${ISSUER}/token`,
+  });
 });
 
 test('jwks: every listed key, fetched at init, so requests make no KMS call', async () => {
   kms.resetHistory();
-  const { handler } = (await import('../../lambda/aws/handlers/jwks.js')) as { handler: LambdaHttpHandler };
+  const { handler } = (await import('../../lambda/aws/handlers/jwks.js')) as {
+    handler: LambdaHttpHandler;
+  };
   expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
-  const res = await handler(httpEvent('GET', '/.well-known/jwks.json', { headers: { origin: 'https://app.example.com' } }), context);
+  const res = await handler(
+    httpEvent('GET', '/.well-known/jwks.json', { headers: { origin: 'https://app.example.com' } }),
+    context,
+  );
   expect(res.statusCode).toBe(200);
   expect((bodyOf(res).keys as unknown[]).length).toBe(2);
   expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
@@ -109,10 +129,21 @@ test('jwks: every listed key, fetched at init, so requests make no KMS call', as
 });
 
 test('token: issues through the module-scope clients; logs the outcome with request ids and emits metrics', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as { handler: LambdaHttpHandler };
-  const assertion = await idp.mint({ audience: ISSUER, clientId: 'acme', now: Math.floor(Date.now() / 1000) });
+  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as {
+    handler: LambdaHttpHandler;
+  };
+  const assertion = await idp.mint({
+    audience: ISSUER,
+    clientId: 'acme',
+    now: Math.floor(Date.now() / 1000),
+  });
   const res = await handler(
-    tokenEvent({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion, client_id: 'acme', client_secret: SECRET }),
+    tokenEvent({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion,
+      client_id: 'acme',
+      client_secret: SECRET,
+    }),
     context,
   );
   expect(res.statusCode).toBe(200);
@@ -120,7 +151,13 @@ test('token: issues through the module-scope clients; logs the outcome with requ
 
   const lines = jsonLines();
   const outcome = lines.find((l) => l.message === 'token issued');
-  expect(outcome).toMatchObject({ level: 'INFO', outcome: 'issued', clientId: 'acme', issuer: idp.issuer, scope: 'read' });
+  expect(outcome).toMatchObject({
+    level: 'INFO',
+    outcome: 'issued',
+    clientId: 'acme',
+    issuer: idp.issuer,
+    scope: 'read',
+  });
   expect(outcome).toMatchObject({ function_request_id: 'lambda-req-1', api_request_id: 'req-1' });
   const metrics = lines.find((l) => l._aws !== undefined);
   expect(metrics).toMatchObject({ TokensIssued: 1, TokenRequests: 1 });
@@ -132,17 +169,33 @@ test('token: issues through the module-scope clients; logs the outcome with requ
 });
 
 test('token: a refusal is logged with its error code and counted by that code', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as { handler: LambdaHttpHandler };
+  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as {
+    handler: LambdaHttpHandler;
+  };
   const assertion = await idp.mint({ audience: ISSUER, clientId: 'acme' });
-  const event = tokenEvent({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion, client_id: 'acme', client_secret: 'wrong-secret-wrong-secret' });
+  const event = tokenEvent({
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion,
+    client_id: 'acme',
+    client_secret: 'wrong-secret-wrong-secret',
+  });
   event.requestContext.requestId = 'req-2';
   const res = await handler(event, { ...context, awsRequestId: 'lambda-req-2' });
   expect(res.statusCode).toBe(401);
   const lines = jsonLines();
-  expect(lines.find((l) => l.message === 'token refused')).toMatchObject({ outcome: 'refused', error: 'invalid_client', clientId: 'acme' });
-  expect(lines.find((l) => l.TokenRequestsRefused === 1)).toMatchObject({ error: 'invalid_client' });
+  expect(lines.find((l) => l.message === 'token refused')).toMatchObject({
+    outcome: 'refused',
+    error: 'invalid_client',
+    clientId: 'acme',
+  });
+  expect(lines.find((l) => l.TokenRequestsRefused === 1)).toMatchObject({
+    error: 'invalid_client',
+  });
   expect(stdout.join('')).not.toContain('wrong-secret-wrong-secret');
   // This invocation's lines carry its own ids, none of the previous one's.
-  expect(lines.find((l) => l.message === 'token refused')).toMatchObject({ api_request_id: 'req-2', function_request_id: 'lambda-req-2' });
+  expect(lines.find((l) => l.message === 'token refused')).toMatchObject({
+    api_request_id: 'req-2',
+    function_request_id: 'lambda-req-2',
+  });
   expect(stdout.join('')).not.toMatch(/"(req-1|lambda-req-1)"/);
 });

@@ -1,5 +1,10 @@
 /** The Secrets Manager secret store and the admin's writer against moto's Secrets Manager. */
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager-secret-store.js';
 import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
 import { describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
@@ -32,13 +37,15 @@ describeWithMoto('Secrets Manager adapters on moto', () => {
     await moto?.stop();
   });
 
-  const store = () => new SecretsManagerSecretStore(sm, { prefix: PREFIX, refreshIntervalMs: 5000, now: () => now });
+  const store = () =>
+    new SecretsManagerSecretStore(sm, { prefix: PREFIX, refreshIntervalMs: 5000, now: () => now });
   const newSecret = async (value: string) => {
     const name = `${PREFIX}${uniqueName('c')}/abc`;
     await sm.send(new CreateSecretCommand({ Name: name, SecretString: value }));
     return name;
   };
-  const rotate = (name: string, value: string) => sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+  const rotate = (name: string, value: string) =>
+    sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
 
   test('a secret is read once and then served from the cache', async () => {
     const name = await newSecret('first-secret-value');
@@ -92,9 +99,13 @@ describeWithMoto('Secrets Manager adapters on moto', () => {
     const writer = new SecretsManagerSecretWriter(sm);
     const name = `${PREFIX}${uniqueName('w')}/abc`;
     await writer.putSecret(name, 'written-by-admin-1');
-    expect((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('written-by-admin-1');
+    expect((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe(
+      'written-by-admin-1',
+    );
     await writer.deleteSecret(name);
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: name }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: name }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
     expect(await store().getSecret(name)).toBeUndefined();
     await expect(writer.deleteSecret(name)).resolves.toBeUndefined();
   });

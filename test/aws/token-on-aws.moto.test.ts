@@ -18,7 +18,13 @@ import type { HttpHandler } from '../../lambda/http/types.js';
 import { tokenEvent } from '../support/events.js';
 import { bodyOf, ISSUER, MemoryLog, RESOURCE } from '../support/harness.js';
 import { TestIdp } from '../support/test-idp.js';
-import { createTable, describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
+import {
+  createTable,
+  describeWithMoto,
+  startMoto,
+  uniqueName,
+  type Moto,
+} from '../support/moto.js';
 
 const PREFIX = 'xaa-auth-server/Test/clients/';
 
@@ -33,8 +39,16 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
   let keyArn: string;
 
   const handlerFor = (cfg: TokenFunctionConfig): HttpHandler => {
-    const { service } = createAwsTokenService(cfg, clients, { logger: log, issuerKeys: { timeoutMs: 1000 } });
-    return createTokenHandler({ service, corsOrigins: [], logger: log, onOutcome: (e) => outcomes.push(e) });
+    const { service } = createAwsTokenService(cfg, clients, {
+      logger: log,
+      issuerKeys: { timeoutMs: 1000 },
+    });
+    return createTokenHandler({
+      service,
+      corsOrigins: [],
+      logger: log,
+      onOutcome: (e) => outcomes.push(e),
+    });
   };
 
   beforeAll(async () => {
@@ -49,7 +63,9 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
       createTable(clients.dynamodb, tables.clients, CLIENTS_TABLE.partitionKey),
       createTable(clients.dynamodb, tables.replay, REPLAY_TABLE.partitionKey),
     ]);
-    keyArn = (await clients.kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    keyArn = (
+      await clients.kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))
+    ).KeyMetadata!.Arn!;
     // The variables the stack gives the token function.
     config = loadTokenFunctionConfig({
       ISSUER,
@@ -59,7 +75,11 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
       CLIENT_SECRET_PREFIX: PREFIX,
       SIGNING_KEY_ID: keyArn,
     });
-    admin = new ClientAdmin(new DynamoDbClientRegistry(clients.dynamodb, tables.clients), new SecretsManagerSecretWriter(clients.secretsManager), PREFIX);
+    admin = new ClientAdmin(
+      new DynamoDbClientRegistry(clients.dynamodb, tables.clients),
+      new SecretsManagerSecretWriter(clients.secretsManager),
+      PREFIX,
+    );
   });
   beforeEach(() => {
     log = new MemoryLog();
@@ -71,22 +91,41 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
   });
 
   const register = async () => {
-    const { client, clientSecret } = await admin.add({ clientId: uniqueName('client'), scopes: ['read', 'write'], resources: [RESOURCE] });
+    const { client, clientSecret } = await admin.add({
+      clientId: uniqueName('client'),
+      scopes: ['read', 'write'],
+      resources: [RESOURCE],
+    });
     return { clientId: client.clientId, clientSecret, secretRef: client.secretRef };
   };
   const request = (clientId: string, clientSecret: string, assertion: string) =>
-    tokenEvent({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion, client_id: clientId, client_secret: clientSecret });
+    tokenEvent({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion,
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
 
   test('a token is issued, signed by KMS, and verifies with the JWKS built from KMS', async () => {
     const token = handlerFor(config);
     const { clientId, clientSecret } = await register();
-    const res = await token(request(clientId, clientSecret, await idp.mint({ audience: ISSUER, clientId })));
+    const res = await token(
+      request(clientId, clientSecret, await idp.mint({ audience: ISSUER, clientId })),
+    );
     expect(res.statusCode).toBe(200);
     const body = bodyOf(res);
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'read write', expires_in: 3600 });
     const jwks = await new KmsPublicKeys(clients.kms, [keyArn]).jwks();
-    const { payload } = await jwtVerify(body.access_token as string, createLocalJWKSet(jwks), { issuer: ISSUER, audience: RESOURCE, typ: 'at+jwt' });
-    expect(payload).toMatchObject({ client_id: clientId, sub: 'alice@example.com', scope: 'read write' });
+    const { payload } = await jwtVerify(body.access_token as string, createLocalJWKSet(jwks), {
+      issuer: ISSUER,
+      audience: RESOURCE,
+      typ: 'at+jwt',
+    });
+    expect(payload).toMatchObject({
+      client_id: clientId,
+      sub: 'alice@example.com',
+      scope: 'read write',
+    });
     expect(outcomes).toEqual([undefined]);
     // The outcome line names the client and issuer, and carries neither secret nor token.
     const text = log.text();
@@ -99,7 +138,10 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
     const token = handlerFor(config);
     const { clientId, clientSecret } = await register();
     const assertion = await idp.mint({ audience: ISSUER, clientId });
-    const results = await Promise.all([token(request(clientId, clientSecret, assertion)), token(request(clientId, clientSecret, assertion))]);
+    const results = await Promise.all([
+      token(request(clientId, clientSecret, assertion)),
+      token(request(clientId, clientSecret, assertion)),
+    ]);
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400]);
     const refused = results.find((r) => r.statusCode === 400)!;
     expect(bodyOf(refused)).toMatchObject({ error: 'invalid_grant' });
@@ -115,7 +157,9 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
     expect((await token(request(clientId, clientSecret, await mint()))).statusCode).toBe(200);
 
     const rotated = 'rotated-secret-value-0123456789';
-    await clients.secretsManager.send(new PutSecretValueCommand({ SecretId: secretRef, SecretString: rotated }));
+    await clients.secretsManager.send(
+      new PutSecretValueCommand({ SecretId: secretRef, SecretString: rotated }),
+    );
     expect((await token(request(clientId, rotated, await mint()))).statusCode).toBe(200);
     const old = await token(request(clientId, clientSecret, await mint()));
     expect(old.statusCode).toBe(401);
@@ -126,7 +170,9 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
     const token = handlerFor(config);
     const { clientId, clientSecret, secretRef } = await register();
     await new SecretsManagerSecretWriter(clients.secretsManager).deleteSecret(secretRef);
-    const res = await token(request(clientId, clientSecret, await idp.mint({ audience: ISSUER, clientId })));
+    const res = await token(
+      request(clientId, clientSecret, await idp.mint({ audience: ISSUER, clientId })),
+    );
     expect(res.statusCode).toBe(401);
     expect(bodyOf(res)).toMatchObject({ error: 'invalid_client' });
   });
@@ -134,13 +180,21 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
   test('a missing signing key is a clean 503: no token, no stack trace, and the assertion can be redeemed later', async () => {
     const { clientId, clientSecret } = await register();
     const assertion = await idp.mint({ audience: ISSUER, clientId });
-    const broken = handlerFor({ ...config, signingKeyId: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000' });
+    const broken = handlerFor({
+      ...config,
+      signingKeyId: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000',
+    });
     const res = await broken(request(clientId, clientSecret, assertion));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+    expect(bodyOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.any(String),
+    });
     expect(res.body).not.toMatch(/NotFoundException|\bat .*\.(ts|js)/);
     expect(outcomes).toEqual(['temporarily_unavailable']);
     // The failed attempt released its jti: once the key is back, the same assertion works.
-    expect((await handlerFor(config)(request(clientId, clientSecret, assertion))).statusCode).toBe(200);
+    expect((await handlerFor(config)(request(clientId, clientSecret, assertion))).statusCode).toBe(
+      200,
+    );
   });
 });

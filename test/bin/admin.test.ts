@@ -22,12 +22,24 @@ async function admin(...argv: string[]): Promise<string[]> {
 }
 
 async function adminError(...argv: string[]): Promise<AdminError> {
-  const err = await admin(...argv).then(() => undefined, (e: unknown) => e);
+  const err = await admin(...argv).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AdminError);
   return err as AdminError;
 }
 
-const ADD = ['clients', 'add', '--client-id', 'acme', '--scope', 'read write', '--resource', 'https://api.example.com/'];
+const ADD = [
+  'clients',
+  'add',
+  '--client-id',
+  'acme',
+  '--scope',
+  'read write',
+  '--resource',
+  'https://api.example.com/',
+];
 
 test('add generates a secret of at least 256 bits and prints it once; --json prints one object', async () => {
   const [line, ...rest] = await admin(...ADD, '--json');
@@ -37,25 +49,66 @@ test('add generates a secret of at least 256 bits and prints it once; --json pri
   expect(Buffer.from(out.client_secret, 'base64url').length).toBeGreaterThanOrEqual(32);
   const listed = (await admin('clients', 'list', '--json')).join('\n');
   expect(listed).not.toContain(out.client_secret);
-  expect(JSON.parse(listed)).toEqual([{ client_id: 'acme', scope: 'read write', resources: ['https://api.example.com/'], enabled: true }]);
+  expect(JSON.parse(listed)).toEqual([
+    {
+      client_id: 'acme',
+      scope: 'read write',
+      resources: ['https://api.example.com/'],
+      enabled: true,
+    },
+  ]);
   // The secret lives only in the 0600 secret file.
   expect(await readFile(join(dataDir, 'client-secrets.json'), 'utf8')).toContain(out.client_secret);
 });
 
 test('two generated secrets differ', async () => {
   const a = JSON.parse((await admin(...ADD, '--json'))[0]!) as { client_secret: string };
-  const b = JSON.parse((await admin('clients', 'add', '--client-id', 'b', '--scope', 'x', '--resource', 'https://x.example/', '--json'))[0]!) as { client_secret: string };
+  const b = JSON.parse(
+    (
+      await admin(
+        'clients',
+        'add',
+        '--client-id',
+        'b',
+        '--scope',
+        'x',
+        '--resource',
+        'https://x.example/',
+        '--json',
+      )
+    )[0]!,
+  ) as { client_secret: string };
   expect(a.client_secret).not.toBe(b.client_secret);
 });
 
 test('a given secret, several resources, a token lifetime and issuers are recorded', async () => {
   await admin(
-    'clients', 'add', '--client-id', 'full', '--client-secret', 'a-very-long-secret-value',
-    '--scope', 'read', '--resource', 'https://a.example/', '--resource', 'https://b.example/',
-    '--token-lifetime', '600', '--issuer', 'https://idp.example',
+    'clients',
+    'add',
+    '--client-id',
+    'full',
+    '--client-secret',
+    'a-very-long-secret-value',
+    '--scope',
+    'read',
+    '--resource',
+    'https://a.example/',
+    '--resource',
+    'https://b.example/',
+    '--token-lifetime',
+    '600',
+    '--issuer',
+    'https://idp.example',
   );
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)).toEqual([
-    { client_id: 'full', scope: 'read', resources: ['https://a.example/', 'https://b.example/'], enabled: true, token_lifetime: 600, issuers: ['https://idp.example'] },
+    {
+      client_id: 'full',
+      scope: 'read',
+      resources: ['https://a.example/', 'https://b.example/'],
+      enabled: true,
+      token_lifetime: 600,
+      issuers: ['https://idp.example'],
+    },
   ]);
 });
 
@@ -64,7 +117,9 @@ test('a client id already registered is refused, and the first client\u2019s sec
   const err = await adminError(...ADD, '--client-secret', 'another-secret-value-123');
   expect(err.message).toMatch(/already registered/);
   expect(err.exitCode).toBe(1);
-  const secrets = JSON.parse(await readFile(join(dataDir, 'client-secrets.json'), 'utf8')) as Record<string, string>;
+  const secrets = JSON.parse(
+    await readFile(join(dataDir, 'client-secrets.json'), 'utf8'),
+  ) as Record<string, string>;
   expect(Object.values(secrets)).toEqual([first.client_secret]);
 });
 
@@ -73,7 +128,9 @@ test('remove deletes the record and its secret', async () => {
   expect(await admin('clients', 'remove', '--client-id', 'acme')).toEqual(['Removed client acme']);
   expect(await admin('clients', 'list')).toEqual(['No clients registered.']);
   expect(JSON.parse(await readFile(join(dataDir, 'client-secrets.json'), 'utf8'))).toEqual({});
-  expect((await adminError('clients', 'remove', '--client-id', 'acme')).message).toMatch(/not registered/);
+  expect((await adminError('clients', 'remove', '--client-id', 'acme')).message).toMatch(
+    /not registered/,
+  );
 });
 
 test.each([
@@ -83,12 +140,52 @@ test.each([
   [['clients', 'add', '--scope', 'a', '--resource', 'https://x/'], /--client-id is required/],
   [['clients', 'add', '--client-id', 'x', '--resource', 'https://x/'], /--scope is required/],
   [['clients', 'add', '--client-id', 'x', '--scope', 'a'], /--resource is required/],
-  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', '/relative'], /absolute URI/],
-  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/#f'], /absolute URI without a fragment/],
-  [['clients', 'add', '--client-id', 'has space', '--scope', 'a', '--resource', 'https://x/'], /--client-id must be/],
-  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/', '--client-secret', 'short'], /at least 16/],
-  [['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/', '--token-lifetime', '1h'], /--token-lifetime/],
-  [['clients', 'add', '--client-id', 'x', '--scope', 'a "b"', '--resource', 'https://x/'], /not a valid scope token/],
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', '/relative'],
+    /absolute URI/,
+  ],
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x/#f'],
+    /absolute URI without a fragment/,
+  ],
+  [
+    ['clients', 'add', '--client-id', 'has space', '--scope', 'a', '--resource', 'https://x/'],
+    /--client-id must be/,
+  ],
+  [
+    [
+      'clients',
+      'add',
+      '--client-id',
+      'x',
+      '--scope',
+      'a',
+      '--resource',
+      'https://x/',
+      '--client-secret',
+      'short',
+    ],
+    /at least 16/,
+  ],
+  [
+    [
+      'clients',
+      'add',
+      '--client-id',
+      'x',
+      '--scope',
+      'a',
+      '--resource',
+      'https://x/',
+      '--token-lifetime',
+      '1h',
+    ],
+    /--token-lifetime/,
+  ],
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'a "b"', '--resource', 'https://x/'],
+    /not a valid scope token/,
+  ],
   [['clients', 'list', '--bogus'], /Unknown option/],
   [['clients', 'remove'], /--client-id is required/],
 ])('bad arguments %j: usage, exit code 2', async (argv, message) => {
@@ -112,11 +209,15 @@ test('as a command: add --json prints only the JSON object on stdout', async () 
 
 test('disable and enable a client', async () => {
   await admin(...ADD);
-  expect(await admin('clients', 'disable', '--client-id', 'acme')).toEqual(['Disabled client acme']);
+  expect(await admin('clients', 'disable', '--client-id', 'acme')).toEqual([
+    'Disabled client acme',
+  ]);
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)[0].enabled).toBe(false);
   await admin('clients', 'enable', '--client-id', 'acme');
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)[0].enabled).toBe(true);
-  expect((await adminError('clients', 'disable', '--client-id', 'ghost')).message).toMatch(/not registered/);
+  expect((await adminError('clients', 'disable', '--client-id', 'ghost')).message).toMatch(
+    /not registered/,
+  );
 });
 
 describe('assertion check', () => {
@@ -125,23 +226,39 @@ describe('assertion check', () => {
     idp = await TestIdp.start();
   });
   afterAll(() => idp.stop());
-  const checkEnv = () => ({ ...env, ISSUER: 'http://localhost:3000', TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) });
+  const checkEnv = () => ({
+    ...env,
+    ISSUER: 'http://localhost:3000',
+    TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+  });
   const check = async (jag: string, ...extra: string[]) => {
     const lines: string[] = [];
-    const err = await runAdmin(['assertion', 'check', jag, ...extra], checkEnv(), (l) => lines.push(l)).then(() => undefined, (e: unknown) => e);
+    const err = await runAdmin(['assertion', 'check', jag, ...extra], checkEnv(), (l) =>
+      lines.push(l),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     return { lines: lines.join('\n'), err };
   };
 
   test('a good assertion for a registered client: every check passes, exit 0', async () => {
     await runAdmin([...ADD], checkEnv(), () => undefined);
-    const { lines, err } = await check(await idp.mint({ audience: 'http://localhost:3000', clientId: 'acme' }), '--client-id', 'acme');
+    const { lines, err } = await check(
+      await idp.mint({ audience: 'http://localhost:3000', clientId: 'acme' }),
+      '--client-id',
+      'acme',
+    );
     expect(err).toBeUndefined();
     expect(lines).toMatch(/Every check passed/);
     expect(lines.match(/\u2714/g)).toHaveLength(9);
   });
 
   test('a bad assertion: each failing check says why, exit 1, and nothing is redeemed', async () => {
-    const jag = await idp.mint({ audience: 'http://localhost:3000/', clientId: 'other' }, { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 700 });
+    const jag = await idp.mint(
+      { audience: 'http://localhost:3000/', clientId: 'other' },
+      { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 700 },
+    );
     const { lines, err } = await check(jag, '--client-id', 'acme');
     expect((err as AdminError).exitCode).toBe(1);
     expect(lines).toMatch(/\u2718 aud is this server's issuer.*\n.*trailing slash/);
@@ -154,10 +271,19 @@ describe('assertion check', () => {
   test('an untrusted issuer and garbage, as JSON', async () => {
     const other = await TestIdp.start();
     try {
-      const { lines } = await check(await other.mint({ audience: 'http://localhost:3000', clientId: 'x' }), '--json');
-      const report = JSON.parse(lines) as { valid: boolean; checks: Array<{ id: string; status: string; reason?: string }> };
+      const { lines } = await check(
+        await other.mint({ audience: 'http://localhost:3000', clientId: 'x' }),
+        '--json',
+      );
+      const report = JSON.parse(lines) as {
+        valid: boolean;
+        checks: Array<{ id: string; status: string; reason?: string }>;
+      };
       expect(report.valid).toBe(false);
-      expect(report.checks.find((c) => c.id === 'issuer')).toMatchObject({ status: 'fail', reason: expect.stringMatching(/not trusted/) });
+      expect(report.checks.find((c) => c.id === 'issuer')).toMatchObject({
+        status: 'fail',
+        reason: expect.stringMatching(/not trusted/),
+      });
     } finally {
       await other.stop();
     }

@@ -18,9 +18,16 @@ afterAll(async () => {
 
 test('npm start serves discovery and prints the issuer, endpoints, trusted issuers and how to add a client', async () => {
   const port = await freePort();
-  const server = startProcess('npm', ['start'], { PORT: String(port), DATA_DIR: dataDir, TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) });
+  const server = startProcess('npm', ['start'], {
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+  });
   try {
-    const res = await waitForHttp(`http://localhost:${port}/.well-known/oauth-authorization-server`, 30_000);
+    const res = await waitForHttp(
+      `http://localhost:${port}/.well-known/oauth-authorization-server`,
+      30_000,
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://localhost:${port}`);
     // The trusted issuer's JWKS was fetched at start-up, before any token request.
@@ -38,7 +45,10 @@ test('npm start serves discovery and prints the issuer, endpoints, trusted issue
 }, 60_000);
 
 test('a malformed variable stops start-up with a message naming it', async () => {
-  const run = await npmRun('start', [], { DATA_DIR: dataDir, TRUSTED_ISSUERS: '[{"issuer":"https://x.example"}]' });
+  const run = await npmRun('start', [], {
+    DATA_DIR: dataDir,
+    TRUSTED_ISSUERS: '[{"issuer":"https://x.example"}]',
+  });
   expect(run.code).toBe(1);
   expect(run.stderr).toMatch(/Configuration error: TRUSTED_ISSUERS: entry 0 needs "jwks_uri"/);
 }, 60_000);

@@ -19,5 +19,6 @@ test('the demo walks the flow and every step passes', async () => {
   expect(out).not.toContain('\u2718');
   expect(out).toMatch(/client_secret=.{4}\*{12}/);
   // Every address the demo used is on loopback.
-  for (const url of out.match(/https?:\/\/[^\s"/]+/g) ?? []) expect(url).toMatch(/^http:\/\/(localhost|127\.0\.0\.1):\d+$/);
+  for (const url of out.match(/https?:\/\/[^\s"/]+/g) ?? [])
+    expect(url).toMatch(/^http:\/\/(localhost|127\.0\.0\.1):\d+$/);
 }, 30_000);

@@ -12,16 +12,39 @@ let signer: KeyFileSigner;
 let handler: ReturnType<typeof createResourceHandler>;
 
 beforeAll(async () => {
-  signer = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  signer = await KeyFileSigner.fromPrivateKey(
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  );
   const keys = createLocalJWKSet((await signer.jwks()) as JSONWebKeySet);
-  handler = createResourceHandler({ issuer: ISSUER, resource: RESOURCE, jwksUri: 'https://unused.example/jwks', keys });
+  handler = createResourceHandler({
+    issuer: ISSUER,
+    resource: RESOURCE,
+    jwksUri: 'https://unused.example/jwks',
+    keys,
+  });
 });
 
 const now = () => Math.floor(Date.now() / 1000);
 const token = (claims: Record<string, unknown> = {}, typ = 'at+jwt') =>
-  signJwt(typ, { iss: ISSUER, sub: 'alice', aud: RESOURCE, client_id: 'c', jti: 'j', iat: now(), exp: now() + 600, scope: 'read', ...claims }, signer);
+  signJwt(
+    typ,
+    {
+      iss: ISSUER,
+      sub: 'alice',
+      aud: RESOURCE,
+      client_id: 'c',
+      jti: 'j',
+      iat: now(),
+      exp: now() + 600,
+      scope: 'read',
+      ...claims,
+    },
+    signer,
+  );
 const call = (method: string, path: string, bearer?: string) =>
-  handler(httpEvent(method, path, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} }));
+  handler(
+    httpEvent(method, path, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} }),
+  );
 
 test('a valid token with the route\u2019s scope is accepted', async () => {
   const res = await call('GET', '/api/profile', await token());
@@ -32,7 +55,9 @@ test('a valid token with the route\u2019s scope is accepted', async () => {
 test('no token: 401 with a bare Bearer challenge pointing at the resource metadata (RFC 9728 §5.1)', async () => {
   const res = await call('GET', '/api/profile');
   expect(res.statusCode).toBe(401);
-  expect(res.headers['www-authenticate']).toBe(`Bearer resource_metadata="${RESOURCE}.well-known/oauth-protected-resource"`);
+  expect(res.headers['www-authenticate']).toBe(
+    `Bearer resource_metadata="${RESOURCE}.well-known/oauth-protected-resource"`,
+  );
 });
 
 test.each([
@@ -50,8 +75,23 @@ test.each([
 });
 
 test('a token signed by another key is 401 invalid_token', async () => {
-  const other = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
-  const forged = await signJwt('at+jwt', { iss: ISSUER, sub: 'x', aud: RESOURCE, client_id: 'c', jti: 'j', iat: now(), exp: now() + 60, scope: 'read write' }, other);
+  const other = await KeyFileSigner.fromPrivateKey(
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  );
+  const forged = await signJwt(
+    'at+jwt',
+    {
+      iss: ISSUER,
+      sub: 'x',
+      aud: RESOURCE,
+      client_id: 'c',
+      jti: 'j',
+      iat: now(),
+      exp: now() + 60,
+      scope: 'read write',
+    },
+    other,
+  );
   expect((await call('GET', '/api/profile', forged)).statusCode).toBe(401);
 });
 
@@ -62,8 +102,12 @@ test('a garbage bearer token is 401 invalid_token', async () => {
 test('a token without the route\u2019s scope is 403 insufficient_scope naming the scope', async () => {
   const res = await call('POST', '/api/notes', await token({ scope: 'read' }));
   expect(res.statusCode).toBe(403);
-  expect(res.headers['www-authenticate']).toMatch(/^Bearer error="insufficient_scope", scope="write"/);
-  expect((await call('POST', '/api/notes', await token({ scope: 'read write' }))).statusCode).toBe(200);
+  expect(res.headers['www-authenticate']).toMatch(
+    /^Bearer error="insufficient_scope", scope="write"/,
+  );
+  expect((await call('POST', '/api/notes', await token({ scope: 'read write' }))).statusCode).toBe(
+    200,
+  );
 });
 
 test('serves its protected-resource metadata (RFC 9728)', async () => {

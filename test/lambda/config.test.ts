@@ -14,24 +14,45 @@ describe('defaults', () => {
       clockSkew: 60,
     });
     expect(c.trustedIssuers).toEqual([
-      { issuer: 'https://idp.xaa.dev', jwksUri: 'https://idp.xaa.dev/jwks', algorithms: ['RS256'], maxAssertionLifetime: 300, allowReuse: false, subjectPrefix: '' },
+      {
+        issuer: 'https://idp.xaa.dev',
+        jwksUri: 'https://idp.xaa.dev/jwks',
+        algorithms: ['RS256'],
+        maxAssertionLifetime: 300,
+        allowReuse: false,
+        subjectPrefix: '',
+      },
     ]);
   });
 
   test('ISSUER follows PORT unless set', () => {
     expect(loadLocalConfig({ PORT: '8080' }).issuer).toBe('http://localhost:8080');
-    expect(loadLocalConfig({ PORT: '8080', ISSUER: 'https://as.example.com' }).issuer).toBe('https://as.example.com');
+    expect(loadLocalConfig({ PORT: '8080', ISSUER: 'https://as.example.com' }).issuer).toBe(
+      'https://as.example.com',
+    );
   });
 
   test('a trusted issuer\u2019s options are read', () => {
     const c = loadServiceConfig({
       ISSUER: 'https://as.example.com',
       TRUSTED_ISSUERS: JSON.stringify([
-        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/keys', algorithms: ['ES256', 'RS256'], max_assertion_lifetime: 600, allow_reuse: true, subject_prefix: 'idp|' },
+        {
+          issuer: 'https://idp.example',
+          jwks_uri: 'https://idp.example/keys',
+          algorithms: ['ES256', 'RS256'],
+          max_assertion_lifetime: 600,
+          allow_reuse: true,
+          subject_prefix: 'idp|',
+        },
       ]),
     });
     expect(c.trustedIssuers[0]).toEqual({
-      issuer: 'https://idp.example', jwksUri: 'https://idp.example/keys', algorithms: ['ES256', 'RS256'], maxAssertionLifetime: 600, allowReuse: true, subjectPrefix: 'idp|',
+      issuer: 'https://idp.example',
+      jwksUri: 'https://idp.example/keys',
+      algorithms: ['ES256', 'RS256'],
+      maxAssertionLifetime: 600,
+      allowReuse: true,
+      subjectPrefix: 'idp|',
     });
   });
 
@@ -42,7 +63,10 @@ describe('defaults', () => {
 
 describe('a malformed value stops start-up, naming the variable', () => {
   const issuer = { ISSUER: 'https://as.example.com' };
-  const trusted = (entries: unknown) => ({ ...issuer, TRUSTED_ISSUERS: typeof entries === 'string' ? entries : JSON.stringify(entries) });
+  const trusted = (entries: unknown) => ({
+    ...issuer,
+    TRUSTED_ISSUERS: typeof entries === 'string' ? entries : JSON.stringify(entries),
+  });
   test.each([
     ['PORT', { PORT: 'abc' }, /PORT: must be a whole number/],
     ['PORT', { PORT: '70000' }, /PORT: must be a port number/],
@@ -52,23 +76,106 @@ describe('a malformed value stops start-up, naming the variable', () => {
     ['ISSUER', { ISSUER: 'https://as.example.com?x=1' }, /ISSUER: .*no query or fragment/],
     ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '1h' }, /ACCESS_TOKEN_TTL: must be a whole number/],
     ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '0' }, /ACCESS_TOKEN_TTL: must be a positive/],
-    ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '7200', MAX_ACCESS_TOKEN_TTL: '3600' }, /ACCESS_TOKEN_TTL: must not exceed MAX_ACCESS_TOKEN_TTL/],
+    [
+      'ACCESS_TOKEN_TTL',
+      { ACCESS_TOKEN_TTL: '7200', MAX_ACCESS_TOKEN_TTL: '3600' },
+      /ACCESS_TOKEN_TTL: must not exceed MAX_ACCESS_TOKEN_TTL/,
+    ],
     ['CLOCK_SKEW', { CLOCK_SKEW: '-5' }, /CLOCK_SKEW: must be a whole number/],
-    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://xaa.dev/' }, /CORS_ORIGINS: .* no path or trailing slash/],
+    [
+      'CORS_ORIGINS',
+      { CORS_ORIGINS: 'https://xaa.dev/' },
+      /CORS_ORIGINS: .* no path or trailing slash/,
+    ],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'xaa.dev' }, /CORS_ORIGINS: .* is not an origin/],
     ['TRUSTED_ISSUERS', trusted('{not json'), /TRUSTED_ISSUERS: .* not valid JSON/],
-    ['TRUSTED_ISSUERS', trusted({ issuer: 'https://idp.example' }), /TRUSTED_ISSUERS: must be a JSON array/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example' }]), /TRUSTED_ISSUERS: entry 0 needs "jwks_uri"/],
-    ['TRUSTED_ISSUERS', trusted([{ jwks_uri: 'https://idp.example/jwks' }]), /entry 0 needs "issuer"/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'http://idp.example/jwks' }]), /entry 0 "jwks_uri" must use https/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', algorithms: ['HS256'] }]), /"algorithms" may hold only/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', algorithms: ['none'] }]), /"algorithms" may hold only/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', algorithms: [] }]), /non-empty array/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', max_assertion_lifetime: '300' }]), /max_assertion_lifetime/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', allow_reuse: 'yes' }]), /allow_reuse/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', jwks: 'typo' }]), /unknown key "jwks"/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://as.example.com', jwks_uri: 'https://as.example.com/jwks' }]), /names this server's own issuer/],
-    ['TRUSTED_ISSUERS', trusted([{ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/a' }, { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/b' }]), /repeats issuer/],
+    [
+      'TRUSTED_ISSUERS',
+      trusted({ issuer: 'https://idp.example' }),
+      /TRUSTED_ISSUERS: must be a JSON array/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([{ issuer: 'https://idp.example' }]),
+      /TRUSTED_ISSUERS: entry 0 needs "jwks_uri"/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([{ jwks_uri: 'https://idp.example/jwks' }]),
+      /entry 0 needs "issuer"/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([{ issuer: 'https://idp.example', jwks_uri: 'http://idp.example/jwks' }]),
+      /entry 0 "jwks_uri" must use https/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        {
+          issuer: 'https://idp.example',
+          jwks_uri: 'https://idp.example/jwks',
+          algorithms: ['HS256'],
+        },
+      ]),
+      /"algorithms" may hold only/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        {
+          issuer: 'https://idp.example',
+          jwks_uri: 'https://idp.example/jwks',
+          algorithms: ['none'],
+        },
+      ]),
+      /"algorithms" may hold only/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', algorithms: [] },
+      ]),
+      /non-empty array/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        {
+          issuer: 'https://idp.example',
+          jwks_uri: 'https://idp.example/jwks',
+          max_assertion_lifetime: '300',
+        },
+      ]),
+      /max_assertion_lifetime/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', allow_reuse: 'yes' },
+      ]),
+      /allow_reuse/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', jwks: 'typo' },
+      ]),
+      /unknown key "jwks"/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([{ issuer: 'https://as.example.com', jwks_uri: 'https://as.example.com/jwks' }]),
+      /names this server's own issuer/,
+    ],
+    [
+      'TRUSTED_ISSUERS',
+      trusted([
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/a' },
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/b' },
+      ]),
+      /repeats issuer/,
+    ],
   ])('%s %j', (variable, env, message) => {
     let error: unknown;
     try {

@@ -11,7 +11,11 @@ interface Report {
     pluginName: string;
     conclusion: string;
     violations: unknown[];
-    suppressedViolations: Array<{ ruleName: string; reason: string; violatingConstructs: Array<{ constructPath: string }> }>;
+    suppressedViolations: Array<{
+      ruleName: string;
+      reason: string;
+      violatingConstructs: Array<{ constructPath: string }>;
+    }>;
   }>;
 }
 
@@ -22,13 +26,18 @@ beforeEach(() => {
 afterEach(() => rmSync(outdir, { recursive: true, force: true }));
 
 test('AwsSolutions passes with only the acknowledged findings below, each with a reason', () => {
-  const { app } = buildStack({ signingKeys: [{ id: 'old' }, { id: 'new', active: true }] }, { nag: true, outdir });
+  const { app } = buildStack(
+    { signingKeys: [{ id: 'old' }, { id: 'new', active: true }] },
+    { nag: true, outdir },
+  );
   app.synth();
   const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report;
   const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
   expect(nag.conclusion).toBe('success');
   expect(nag.violations).toEqual([]);
-  const acknowledged = nag.suppressedViolations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} @ ${c.constructPath}`)).sort();
+  const acknowledged = nag.suppressedViolations
+    .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} @ ${c.constructPath}`))
+    .sort();
   expect(acknowledged).toEqual(
     [
       ...['Discovery', 'Jwks', 'Token'].flatMap((f) => [
@@ -36,9 +45,12 @@ test('AwsSolutions passes with only the acknowledged findings below, each with a
         `AwsSolutions-L1 @ XaaAuthServer/${f}Function/Function/Resource`,
       ]),
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:xaa-auth-server/XaaAuthServer/clients/*] @ XaaAuthServer/TokenFunction/Role/DefaultPolicy/Resource',
-      ...['GET--.well-known--oauth-authorization-server', 'GET--.well-known--openid-configuration', 'GET--.well-known--jwks.json', 'POST--token'].map(
-        (r) => `AwsSolutions-APIG4 @ XaaAuthServer/Api/HttpApi/${r}/Resource`,
-      ),
+      ...[
+        'GET--.well-known--oauth-authorization-server',
+        'GET--.well-known--openid-configuration',
+        'GET--.well-known--jwks.json',
+        'POST--token',
+      ].map((r) => `AwsSolutions-APIG4 @ XaaAuthServer/Api/HttpApi/${r}/Resource`),
     ].sort(),
   );
   for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
@@ -46,12 +58,14 @@ test('AwsSolutions passes with only the acknowledged findings below, each with a
 
 test('a finding nobody acknowledged stops the synth (error level) or fails the check above (warning level)', () => {
   const { app, stack } = buildStack({}, { nag: true, outdir });
-  new Role(stack, 'TooWide', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
-    new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }),
-  );
+  new Role(stack, 'TooWide', {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+  }).addToPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
   new Table(stack, 'Unprotected', { partitionKey: { name: 'id', type: AttributeType.STRING } });
   expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
   const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report;
-  const violations = JSON.stringify(report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!.violations);
+  const violations = JSON.stringify(
+    report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!.violations,
+  );
   expect(violations).toContain('AwsSolutions-DDB3');
 });

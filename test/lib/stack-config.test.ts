@@ -28,7 +28,13 @@ test('defaults: the playground IdP and origins, one active key, 30-day logs', ()
 });
 
 test('values given with -c arrive as strings and are parsed like cdk.json values', () => {
-  const trusted = [{ issuer: 'https://idp.example.com', jwks_uri: 'https://idp.example.com/jwks', allow_reuse: true }];
+  const trusted = [
+    {
+      issuer: 'https://idp.example.com',
+      jwks_uri: 'https://idp.example.com/jwks',
+      allow_reuse: true,
+    },
+  ];
   const fromCli = parse({
     trustedIssuers: JSON.stringify(trusted),
     corsOrigins: 'https://a.example, https://b.example',
@@ -64,20 +70,46 @@ test('values given with -c arrive as strings and are parsed like cdk.json values
 
 test.each([
   [{ signingKeys: [{ id: 'a' }, { id: 'b' }] }, /signingKeys.*exactly one key active, found 0/],
-  [{ signingKeys: [{ id: 'a', active: true }, { id: 'b', active: true }] }, /exactly one key active, found 2/],
+  [
+    {
+      signingKeys: [
+        { id: 'a', active: true },
+        { id: 'b', active: true },
+      ],
+    },
+    /exactly one key active, found 2/,
+  ],
   [{ signingKeys: [{ id: 'a', active: true }, { id: 'a' }] }, /repeats id a/],
   [{ signingKeys: [{ id: 'no/slash', active: true }] }, /"id" must be 1-32 characters/],
   [{ signingKeys: [{ id: 'a', active: 'yes' }] }, /"active" must be true or false/],
   [{ signingKeys: [] }, /non-empty array/],
   [{ trustedIssuers: '[{"issuer":"https://x"' }, /trustedIssuers.*not valid JSON/],
-  [{ trustedIssuers: [{ issuer: 'http://idp.example.com', jwks_uri: 'https://idp.example.com/jwks' }] }, /trustedIssuers.*must use https/],
+  [
+    {
+      trustedIssuers: [
+        { issuer: 'http://idp.example.com', jwks_uri: 'https://idp.example.com/jwks' },
+      ],
+    },
+    /trustedIssuers.*must use https/,
+  ],
   [{ corsOrigins: 'https://xaa.dev/' }, /corsOrigins.*not an origin/],
   [{ accessTokenTtl: 'an hour' }, /accessTokenTtl.*whole number/],
   [{ throttle: { rateLimit: 0 } }, /throttle.*rateLimit/],
   [{ tokenThrottle: { burstLimit: 2.5 } }, /tokenThrottle.*burstLimit/],
   [{ throttle: { rate: 1 } }, /throttle.*unknown key "rate"/],
-  [{ customDomain: { domainName: 'https://auth.example.com', certificateArn: 'x' } }, /customDomain.*domainName/],
-  [{ customDomain: { domainName: 'auth.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' } }, /certificateArn/],
+  [
+    { customDomain: { domainName: 'https://auth.example.com', certificateArn: 'x' } },
+    /customDomain.*domainName/,
+  ],
+  [
+    {
+      customDomain: {
+        domainName: 'auth.example.com',
+        certificateArn: 'arn:aws:iam::123456789012:role/x',
+      },
+    },
+    /certificateArn/,
+  ],
   [{ customDomain: { domainName: 'auth.example.com' } }, /certificateArn/],
   [{ logRetentionDays: 10 }, /logRetentionDays.*must be one of 1, 3, 5, 7, 14, 30/],
 ])('%j is refused at synth time', (context, message) => {
@@ -85,9 +117,17 @@ test.each([
 });
 
 test('a custom domain is its own issuer, so a trusted issuer with that name is refused (draft §9.3)', () => {
-  const customDomain = { domainName: 'auth.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123' };
+  const customDomain = {
+    domainName: 'auth.example.com',
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+  };
   expect(parse({ customDomain }).customDomain).toEqual(customDomain);
-  expect(problem({ customDomain, trustedIssuers: [{ issuer: 'https://auth.example.com', jwks_uri: 'https://auth.example.com/jwks' }] })).toMatch(
-    /own issuer/,
-  );
+  expect(
+    problem({
+      customDomain,
+      trustedIssuers: [
+        { issuer: 'https://auth.example.com', jwks_uri: 'https://auth.example.com/jwks' },
+      ],
+    }),
+  ).toMatch(/own issuer/);
 });

@@ -21,19 +21,25 @@ beforeAll(() => {
     const name = id.replace(/Function[0-9A-F]{8}$/, '');
     const dir = join(outdir, `asset.${r.Properties.Code!.S3Key.replace(/\.zip$/, '')}`);
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-    const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
+      sources: string[];
+    };
     bundles[name] = { code, size: statSync(join(dir, 'index.mjs')).size, sources: map.sources };
   }
 }, 120_000);
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-const from = (name: string, pkg: string) => bundles[name]!.sources.some((s) => s.includes(`node_modules/${pkg}/`));
+const from = (name: string, pkg: string) =>
+  bundles[name]!.sources.some((s) => s.includes(`node_modules/${pkg}/`));
 
 test('three bundles, each a minified ES module with an external source map', () => {
   expect(Object.keys(bundles).sort()).toEqual(['Discovery', 'Jwks', 'Token']);
   // Booleans, not toMatch on the code: a failure must not make jest print (and diff) half a megabyte.
   for (const [name, { code }] of Object.entries(bundles)) {
-    expect([name, /^import\{createRequire as \w+\}from"node:module"|^import \{ createRequire \}/.test(code)]).toEqual([name, true]);
+    expect([
+      name,
+      /^import\{createRequire as \w+\}from"node:module"|^import \{ createRequire \}/.test(code),
+    ]).toEqual([name, true]);
     expect([name, /export\{[\w$]+ as handler\}/.test(code)]).toEqual([name, true]);
     expect(code.length / code.split('\n').length).toBeGreaterThan(500); // minified: long lines
     expect([name, code.includes('//# sourceMappingURL=index.mjs.map')]).toEqual([name, true]);
@@ -47,9 +53,13 @@ test('the discovery bundle holds no AWS SDK client and no Powertools: only confi
   expect(bundles.Discovery!.size).toBeLessThan(20_000);
 });
 
-test('the JWKS bundle holds the KMS client (bundled, not the runtime\'s) and nothing for tokens', () => {
+test("the JWKS bundle holds the KMS client (bundled, not the runtime's) and nothing for tokens", () => {
   expect(from('Jwks', '@aws-sdk/client-kms')).toBe(true);
-  for (const pkg of ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-lambda-powertools/tracer']) {
+  for (const pkg of [
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-lambda-powertools/tracer',
+  ]) {
     expect([pkg, from('Jwks', pkg)]).toEqual([pkg, false]);
   }
   expect(bundles.Jwks!.sources.some((s) => s.includes('lambda/oauth/token-service'))).toBe(false);

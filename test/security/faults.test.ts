@@ -9,14 +9,24 @@ import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
 type Fault = 'error' | 'throttle' | 'hang' | 'garbage';
 type Port = 'client registry' | 'secret store' | 'replay guard' | 'signer';
 
-const faults: Record<Port, Fault | undefined> = { 'client registry': undefined, 'secret store': undefined, 'replay guard': undefined, signer: undefined };
+const faults: Record<Port, Fault | undefined> = {
+  'client registry': undefined,
+  'secret store': undefined,
+  'replay guard': undefined,
+  signer: undefined,
+};
 
 function fail<T>(port: Port, garbage: unknown, real: () => Promise<T>): Promise<T> {
   switch (faults[port]) {
     case 'error':
       return Promise.reject(new Error(`${port} exploded: connection reset`));
     case 'throttle':
-      return Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+      return Promise.reject(
+        Object.assign(new Error('Rate exceeded'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
     case 'hang':
       return new Promise<T>(() => undefined);
     case 'garbage':
@@ -31,17 +41,34 @@ let client: { clientId: string; clientSecret: string };
 beforeAll(async () => {
   h = await Harness.start({
     dependencyTimeoutMs: 150,
-    registry: (r) => ({ get: (id) => fail('client registry', { clientId: 7, scopes: 'all' }, () => r.get(id)) }),
-    secrets: (s) => ({ getSecret: (ref, o) => fail('secret store', 42, () => s.getSecret(ref, o)) }),
-    replay: (g) => ({ claim: (i, j, e) => fail('replay guard', 'yes', () => g.claim(i, j, e)), release: (i, j) => g.release(i, j) }),
-    signer: (s) => ({ keyId: () => s.keyId(), sign: (input) => fail('signer', 'c2lnbmF0dXJl', () => s.sign(input)) }),
+    registry: (r) => ({
+      get: (id) => fail('client registry', { clientId: 7, scopes: 'all' }, () => r.get(id)),
+    }),
+    secrets: (s) => ({
+      getSecret: (ref, o) => fail('secret store', 42, () => s.getSecret(ref, o)),
+    }),
+    replay: (g) => ({
+      claim: (i, j, e) => fail('replay guard', 'yes', () => g.claim(i, j, e)),
+      release: (i, j) => g.release(i, j),
+    }),
+    signer: (s) => ({
+      keyId: () => s.keyId(),
+      sign: (input) => fail('signer', 'c2lnbmF0dXJl', () => s.sign(input)),
+    }),
   });
   client = await h.addClient();
 });
 afterAll(() => h.close());
 
 const redeem = async () =>
-  h.token(tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(client.clientId), client_id: client.clientId, client_secret: client.clientSecret }));
+  h.token(
+    tokenEvent({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: await h.mint(client.clientId),
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+    }),
+  );
 
 const PORTS: Port[] = ['client registry', 'secret store', 'replay guard', 'signer'];
 const FAULTS: Fault[] = ['error', 'throttle', 'hang', 'garbage'];
@@ -53,7 +80,10 @@ test.each(PORTS.flatMap((port) => FAULTS.map((fault) => [port, fault] as const))
     try {
       const res = await redeem();
       expect(res.statusCode).toBe(503);
-      expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: `the ${port} is unavailable; retry later` });
+      expect(bodyOf(res)).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: `the ${port} is unavailable; retry later`,
+      });
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).not.toMatch(/exploded|Rate exceeded|\n\s+at /);
     } finally {
@@ -71,5 +101,8 @@ test('faults are logged as errors with their cause, and the response says only "
     faults['replay guard'] = undefined;
   }
   const line = h.log.lines.filter((l) => l.level === 'error').at(-1);
-  expect(line?.extra[0]).toMatchObject({ error: 'temporarily_unavailable', cause: { message: expect.stringMatching(/replay guard exploded/) } });
+  expect(line?.extra[0]).toMatchObject({
+    error: 'temporarily_unavailable',
+    cause: { message: expect.stringMatching(/replay guard exploded/) },
+  });
 });

@@ -14,7 +14,12 @@ const CLIENT_SECRET = 'fuzz-client-secret-0123456789';
 let h: Harness;
 beforeAll(async () => {
   h = await Harness.start();
-  await h.admin.add({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: ['read', 'write'], resources: ['https://api.example.com/'] });
+  await h.admin.add({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    scopes: ['read', 'write'],
+    resources: ['https://api.example.com/'],
+  });
 });
 afterAll(() => h.close());
 
@@ -29,15 +34,32 @@ function expectRefusal(res: { statusCode: number; body?: string }) {
 test(`arbitrary bytes, content types and headers are refused cleanly (${RUNS} runs)`, async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.oneof(fc.uint8Array({ maxLength: 2048 }), fc.string({ maxLength: 2048, unit: 'binary' }).map((s) => Buffer.from(s))),
-      fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', '', 'application/x-www-form-urlencoded; charset=latin1'),
-      fc.option(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ maxLength: 100 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`)), { nil: undefined }),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.string({ maxLength: 2048, unit: 'binary' }).map((s) => Buffer.from(s)),
+      ),
+      fc.constantFrom(
+        'application/x-www-form-urlencoded',
+        'application/json',
+        'text/plain',
+        '',
+        'application/x-www-form-urlencoded; charset=latin1',
+      ),
+      fc.option(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.string({ maxLength: 100 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
+        ),
+        { nil: undefined },
+      ),
       fc.constantFrom('POST', 'GET', 'PUT', 'PATCH'),
       fc.boolean(),
       async (body, contentType, authorization, method, base64) => {
         const headers: Record<string, string> = { 'content-type': contentType };
         if (authorization !== undefined) headers.authorization = authorization;
-        const res = await h.token(httpEvent(method, '/token', { headers, body: Buffer.from(body), base64 }));
+        const res = await h.token(
+          httpEvent(method, '/token', { headers, body: Buffer.from(body), base64 }),
+        );
         expectRefusal(res);
       },
     ),
@@ -60,23 +82,50 @@ const PARAMS = ['grant_type', 'assertion', 'client_id', 'client_secret'];
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), param: fc.constantFrom(...PARAMS) }),
-  fc.record({ kind: fc.constant('duplicate' as const), param: fc.constantFrom(...PARAMS, 'scope') }),
-  fc.record({ kind: fc.constant('replace' as const), param: fc.constantFrom(...PARAMS), value: fc.string({ minLength: 1, maxLength: 64 }) }),
-  fc.record({ kind: fc.constant('flip' as const), segment: fc.constantFrom(0 as const, 1 as const), at: fc.nat(), char: fc.constantFrom(...B64URL) }),
+  fc.record({
+    kind: fc.constant('duplicate' as const),
+    param: fc.constantFrom(...PARAMS, 'scope'),
+  }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    param: fc.constantFrom(...PARAMS),
+    value: fc.string({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    segment: fc.constantFrom(0 as const, 1 as const),
+    at: fc.nat(),
+    char: fc.constantFrom(...B64URL),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), keep: fc.nat() }),
-  fc.record({ kind: fc.constant('append' as const), junk: fc.string({ minLength: 1, maxLength: 16 }) }),
+  fc.record({
+    kind: fc.constant('append' as const),
+    junk: fc.string({ minLength: 1, maxLength: 16 }),
+  }),
   fc.record({
     kind: fc.constant('claim' as const),
     claim: fc.constantFrom('iss', 'sub', 'aud', 'client_id', 'jti', 'exp', 'iat', 'nbf'),
-    value: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.constant(ISSUER + '/')),
+    value: fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+      fc.constant(ISSUER + '/'),
+    ),
   }),
-  fc.record({ kind: fc.constant('header' as const), name: fc.constantFrom('typ', 'alg', 'kid'), value: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }),
+  fc.record({
+    kind: fc.constant('header' as const),
+    name: fc.constantFrom('typ', 'alg', 'kid'),
+    value: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+  }),
 );
 
 function payloadOf(jwt: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -91,7 +140,10 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
       return true;
     case 'duplicate': {
       const i = at(m.param);
-      params.push(i >= 0 ? [m.param, params[i]![1]] : [m.param, 'read'], [m.param, i >= 0 ? params[i]![1] : 'read']);
+      params.push(i >= 0 ? [m.param, params[i]![1]] : [m.param, 'read'], [
+        m.param,
+        i >= 0 ? params[i]![1] : 'read',
+      ]);
       return true;
     }
     case 'replace': {
@@ -127,19 +179,42 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
       // A new value in the claim's own type may still be valid (a later exp, say): keep to ones that are not.
       if (JSON.stringify(current[m.claim]) === JSON.stringify(m.value)) return false;
       if (['exp', 'nbf'].includes(m.claim) && typeof m.value === 'number') return false;
-      if (m.claim === 'iat' && typeof m.value === 'number' && m.value <= h.clock.now() + 60 && (current.exp as number) - m.value <= 360 && m.value < (current.exp as number)) return false;
-      if (m.claim === 'sub' && typeof m.value === 'string' && m.value !== '' && m.value.length <= 255) return false;
+      if (
+        m.claim === 'iat' &&
+        typeof m.value === 'number' &&
+        m.value <= h.clock.now() + 60 &&
+        (current.exp as number) - m.value <= 360 &&
+        m.value < (current.exp as number)
+      )
+        return false;
+      if (
+        m.claim === 'sub' &&
+        typeof m.value === 'string' &&
+        m.value !== '' &&
+        m.value.length <= 255
+      )
+        return false;
       if (m.claim === 'jti' && typeof m.value === 'string' && m.value !== '') return false;
       params[i]![1] = await h.mint(CLIENT_ID, { ...current, [m.claim]: m.value });
       return true;
     }
     case 'header': {
       const i = at('assertion');
-      if (m.name === 'typ' && typeof m.value === 'string' && ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'].includes(m.value.toLowerCase())) return false;
+      if (
+        m.name === 'typ' &&
+        typeof m.value === 'string' &&
+        ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'].includes(m.value.toLowerCase())
+      )
+        return false;
       if (m.name === 'alg' && m.value === 'RS256') return false;
       const current = payloadOf(params[i]![1]);
       if (!current) return false;
-      const header = { alg: 'RS256', typ: 'oauth-id-jag+jwt', kid: h.idp.key.kid, [m.name]: m.value };
+      const header = {
+        alg: 'RS256',
+        typ: 'oauth-id-jag+jwt',
+        kid: h.idp.key.kid,
+        [m.name]: m.value,
+      };
       params[i]![1] = await h.idp.signRaw(header, current);
       return true;
     }
@@ -150,7 +225,9 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
   await fc.assert(
     fc.asyncProperty(
       fc.array(mutation, { minLength: 0, maxLength: 3 }),
-      fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 24 })), { maxLength: 3 }),
+      fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 24 })), {
+        maxLength: 3,
+      }),
       fc.boolean(),
       async (mutations, extras, shuffle) => {
         const params: [string, string][] = [
@@ -161,23 +238,42 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
         ];
         let invalidated = false;
         for (const m of mutations) {
-          if (m.kind !== 'duplicate' && m.kind !== 'drop' && !params.some(([n]) => n === (m.kind === 'replace' ? m.param : 'assertion'))) continue;
+          if (
+            m.kind !== 'duplicate' &&
+            m.kind !== 'drop' &&
+            !params.some(([n]) => n === (m.kind === 'replace' ? m.param : 'assertion'))
+          )
+            continue;
           if (m.kind === 'drop' && !params.some(([n]) => n === m.param)) continue;
-          if (m.kind === 'flip' || m.kind === 'claim' || m.kind === 'header' || m.kind === 'truncate' || m.kind === 'append') {
+          if (
+            m.kind === 'flip' ||
+            m.kind === 'claim' ||
+            m.kind === 'header' ||
+            m.kind === 'truncate' ||
+            m.kind === 'append'
+          ) {
             const a = params.find(([n]) => n === 'assertion');
-            if (!a || a[1].split('.').length !== 3 || !a[1].split('.')[0] || !a[1].split('.')[1]) continue;
+            if (!a || a[1].split('.').length !== 3 || !a[1].split('.')[0] || !a[1].split('.')[1])
+              continue;
           }
           invalidated = (await apply(m, params)) || invalidated;
         }
         // Unknown parameters are ignored (RFC 6749 §3.2): they never make a valid request invalid.
         const known = new Set([...PARAMS, 'scope', 'resource']);
-        for (const [name, value] of extras) if (!known.has(name) && !params.some(([n]) => n === name)) params.push([name, value]);
+        for (const [name, value] of extras)
+          if (!known.has(name) && !params.some(([n]) => n === name)) params.push([name, value]);
         if (shuffle) params.reverse();
 
-        const body = params.map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`).join('&');
+        const body = params
+          .map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`)
+          .join('&');
         const res = await h.token(tokenEvent(body));
         if (invalidated) expectRefusal(res);
-        else expect({ status: res.statusCode, token: typeof JSON.parse(res.body!).access_token }).toEqual({ status: 200, token: 'string' });
+        else
+          expect({
+            status: res.statusCode,
+            token: typeof JSON.parse(res.body!).access_token,
+          }).toEqual({ status: 200, token: 'string' });
       },
     ),
     { numRuns: RUNS },

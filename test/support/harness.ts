@@ -18,11 +18,21 @@ import { createTokenHandler } from '../../lambda/handlers/token.js';
 import type { HttpHandler, HttpResult } from '../../lambda/http/types.js';
 import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
 import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
-import { LOCAL_TABLES, startLocalDynamo, type LocalDynamo } from '../../lambda/local/local-dynamodb.js';
+import {
+  LOCAL_TABLES,
+  startLocalDynamo,
+  type LocalDynamo,
+} from '../../lambda/local/local-dynamodb.js';
 import type { Log } from '../../lambda/logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/oauth/issuer-keys.js';
 import { TokenService } from '../../lambda/oauth/token-service.js';
-import type { ClientRegistry, Clock, ReplayGuard, SecretStore, Signer } from '../../lambda/ports.js';
+import type {
+  ClientRegistry,
+  Clock,
+  ReplayGuard,
+  SecretStore,
+  Signer,
+} from '../../lambda/ports.js';
 import { TestIdp } from './test-idp.js';
 
 export const ISSUER = 'https://as.example.test';
@@ -30,10 +40,14 @@ export const RESOURCE = 'https://api.example.com/';
 
 export class MemoryLog implements Log {
   readonly lines: Array<{ level: string; message: string; extra: unknown[] }> = [];
-  debug = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'debug', message: String(message), extra });
-  info = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'info', message: String(message), extra });
-  warn = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'warn', message: String(message), extra });
-  error = (message: unknown, ...extra: unknown[]) => void this.lines.push({ level: 'error', message: String(message), extra });
+  debug = (message: unknown, ...extra: unknown[]) =>
+    void this.lines.push({ level: 'debug', message: String(message), extra });
+  info = (message: unknown, ...extra: unknown[]) =>
+    void this.lines.push({ level: 'info', message: String(message), extra });
+  warn = (message: unknown, ...extra: unknown[]) =>
+    void this.lines.push({ level: 'warn', message: String(message), extra });
+  error = (message: unknown, ...extra: unknown[]) =>
+    void this.lines.push({ level: 'error', message: String(message), extra });
   text(): string {
     return JSON.stringify(this.lines);
   }
@@ -86,18 +100,26 @@ export class Harness {
     try {
       const config = loadServiceConfig({
         ISSUER,
-        TRUSTED_ISSUERS: JSON.stringify([idp.trusted(options.trusted), ...(options.moreIssuers ?? []).map((i) => i.trusted())]),
+        TRUSTED_ISSUERS: JSON.stringify([
+          idp.trusted(options.trusted),
+          ...(options.moreIssuers ?? []).map((i) => i.trusted()),
+        ]),
         ...options.env,
       });
       dynamo = await startLocalDynamo(undefined);
       const clock = new FixedClock();
       const log = new MemoryLog();
       const handlerLog = options.log ?? log;
-      const signer = await KeyFileSigner.fromPrivateKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+      const signer = await KeyFileSigner.fromPrivateKey(
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      );
       const secrets = new FileSecretStore(join(dir, 'secrets.json'));
       const registry = new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients);
       const replay = new DynamoDbReplayGuard(dynamo.db, LOCAL_TABLES.replay, () => clock.now());
-      const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, { timeoutMs: 500, ...options.issuerKeys });
+      const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
+        timeoutMs: 500,
+        ...options.issuerKeys,
+      });
       const service = new TokenService({
         config,
         registry: options.registry ? options.registry(registry) : registry,
@@ -136,7 +158,9 @@ export class Harness {
   }
 
   /** Registers a client (defaults: scopes read write admin, the one resource RESOURCE). */
-  async addClient(overrides: Partial<NewClient> = {}): Promise<{ clientId: string; clientSecret: string }> {
+  async addClient(
+    overrides: Partial<NewClient> = {},
+  ): Promise<{ clientId: string; clientSecret: string }> {
     const { client, clientSecret } = await this.admin.add({
       clientId: `client-${Math.random().toString(36).slice(2, 10)}`,
       scopes: ['read', 'write', 'admin'],
@@ -147,7 +171,11 @@ export class Harness {
   }
 
   /** An ID-JAG from the test IdP for this server and client, stamped with the harness clock. */
-  mint(clientId: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) {
+  mint(
+    clientId: string,
+    claims: Record<string, unknown> = {},
+    header: Record<string, unknown> = {},
+  ) {
     return this.idp.mint({ audience: ISSUER, clientId, now: this.clock.now() }, claims, header);
   }
 

@@ -26,14 +26,41 @@ export class LocalFixture {
   static async start(): Promise<LocalFixture> {
     const idp = await TestIdp.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
-    const env = { DATA_DIR: dataDir, PORT: '0', ISSUER: LOCAL_ISSUER, TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) };
-    return new LocalFixture(idp, dataDir, env, await startLocalServer(loadLocalConfig(env), { logger: new MemoryLog() }));
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ISSUER: LOCAL_ISSUER,
+      TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+    };
+    return new LocalFixture(
+      idp,
+      dataDir,
+      env,
+      await startLocalServer(loadLocalConfig(env), { logger: new MemoryLog() }),
+    );
   }
 
   /** Registers a client through `npm run admin`'s own code, while the server runs. */
-  async addClient(clientId = `c${Math.random().toString(36).slice(2, 9)}`, scope = 'read write'): Promise<RegisteredClient> {
+  async addClient(
+    clientId = `c${Math.random().toString(36).slice(2, 9)}`,
+    scope = 'read write',
+  ): Promise<RegisteredClient> {
     const lines: string[] = [];
-    await runAdmin(['clients', 'add', '--client-id', clientId, '--scope', scope, '--resource', 'https://api.example.com/', '--json'], this.env, (l) => lines.push(l));
+    await runAdmin(
+      [
+        'clients',
+        'add',
+        '--client-id',
+        clientId,
+        '--scope',
+        scope,
+        '--resource',
+        'https://api.example.com/',
+        '--json',
+      ],
+      this.env,
+      (l) => lines.push(l),
+    );
     return JSON.parse(lines.join('\n')) as RegisteredClient;
   }
 

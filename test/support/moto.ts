@@ -37,19 +37,25 @@ export function describeWithMoto(name: string, suite: () => void): void {
   if (process.env.CI === 'true') {
     describe(name, () => {
       test('moto_server is installed (required when CI=true)', () => {
-        throw new Error('moto_server is not on the PATH: install it (pip install "moto[server]") to run the AWS adapter tests');
+        throw new Error(
+          'moto_server is not on the PATH: install it (pip install "moto[server]") to run the AWS adapter tests',
+        );
       });
     });
     return;
   }
-  process.stderr.write(`\n*** SKIPPED "${name}": moto_server is not on the PATH (pip install "moto[server]"); CI=true makes this a failure ***\n\n`);
+  process.stderr.write(
+    `\n*** SKIPPED "${name}": moto_server is not on the PATH (pip install "moto[server]"); CI=true makes this a failure ***\n\n`,
+  );
   describe.skip(name, suite);
 }
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = once(child, 'exit');
@@ -62,9 +68,12 @@ export async function startMoto(): Promise<Moto> {
   };
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null)
+      throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
     try {
-      const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${endpoint}/moto-api/data.json`, {
+        signal: AbortSignal.timeout(1000),
+      });
       if (res.ok) break;
     } catch {
       // not listening yet

@@ -6,7 +6,14 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  calculateJwkThumbprint,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
 
 export interface SigningKey {
   kid: string;
@@ -48,7 +55,11 @@ export class TestIdp {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(idp.mode === 'garbage' ? '{"keys": "nope"' : JSON.stringify({ keys: idp.published.map((k) => k.publicJwk) }));
+      res.end(
+        idp.mode === 'garbage'
+          ? '{"keys": "nope"'
+          : JSON.stringify({ keys: idp.published.map((k) => k.publicJwk) }),
+      );
     });
     idp.server.listen(0, '127.0.0.1');
     await once(idp.server, 'listening');
@@ -85,15 +96,30 @@ export class TestIdp {
       resource: 'https://api.example.com/',
       ...claims,
     });
-    const protectedHeader = strip({ alg: key.alg, typ: 'oauth-id-jag+jwt', kid: key.kid, ...header });
-    return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+    const protectedHeader = strip({
+      alg: key.alg,
+      typ: 'oauth-id-jag+jwt',
+      kid: key.kid,
+      ...header,
+    });
+    return new SignJWT(payload)
+      .setProtectedHeader(protectedHeader as { alg: string })
+      .sign(key.privateKey);
   }
 
   /** Signs any header and payload as given (RS256), bypassing jose's own checks on what it signs. */
-  async signRaw(header: Record<string, unknown>, payload: Record<string, unknown>, key: SigningKey = this.key): Promise<string> {
+  async signRaw(
+    header: Record<string, unknown>,
+    payload: Record<string, unknown>,
+    key: SigningKey = this.key,
+  ): Promise<string> {
     const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const input = `${enc(header)}.${enc(payload)}`;
-    const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key.privateKey, new TextEncoder().encode(input));
+    const sig = await crypto.subtle.sign(
+      'RSASSA-PKCS1-v1_5',
+      key.privateKey,
+      new TextEncoder().encode(input),
+    );
     return `${input}.${Buffer.from(sig).toString('base64url')}`;
   }
 

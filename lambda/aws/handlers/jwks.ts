@@ -14,4 +14,7 @@ const keys = new KmsPublicKeys(new KMSClient(SDK_CLIENT_CONFIG), config.publicKe
 // cold start, is then answered from memory.
 await keys.warm();
 
-export const handler = instrumented(createJwksHandler({ keys, corsOrigins: config.service.corsOrigins, logger }), { logger });
+export const handler = instrumented(
+  createJwksHandler({ keys, corsOrigins: config.service.corsOrigins, logger }),
+  { logger },
+);

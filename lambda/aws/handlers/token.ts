@@ -28,6 +28,11 @@ const { service, warm } = createAwsTokenService(config, clients, { logger });
 await warm();
 
 export const handler = instrumented(
-  createTokenHandler({ service, corsOrigins: config.service.corsOrigins, logger, onOutcome: recordTokenOutcome(metrics) }),
+  createTokenHandler({
+    service,
+    corsOrigins: config.service.corsOrigins,
+    logger,
+    onOutcome: recordTokenOutcome(metrics),
+  }),
   { logger, metrics, tracer },
 );

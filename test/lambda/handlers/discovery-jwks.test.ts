@@ -80,7 +80,11 @@ describe('JWKS', () => {
 
   test('keys that cannot be read are a 503, not a 500 or an empty set', async () => {
     const log = new MemoryLog();
-    const handler = createJwksHandler({ keys: { jwks: () => Promise.reject(new Error('KMS down')) }, corsOrigins: [], logger: log });
+    const handler = createJwksHandler({
+      keys: { jwks: () => Promise.reject(new Error('KMS down')) },
+      corsOrigins: [],
+      logger: log,
+    });
     const res = await handler(httpEvent('GET', '/.well-known/jwks.json'));
     expect(res.statusCode).toBe(503);
     expect(bodyOf(res).error).toBe('temporarily_unavailable');
@@ -98,21 +102,26 @@ describe('CORS for the playground (SPEC §8)', () => {
   });
   const preflight = (origin: string, method: string) =>
     httpEvent('OPTIONS', '/x', {
-      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin,
+        'access-control-request-method': method,
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
 
-  test.each(allowed.flatMap((o) => (['discovery', 'jwks', 'token'] as const).map((n) => [o, n] as const)))(
-    'a preflight from %s to %s is granted',
-    async (origin, name) => {
-      const res = await handlers()[name](preflight(origin, name === 'token' ? 'POST' : 'GET'));
-      expect(res.statusCode).toBe(204);
-      expect(res.headers['access-control-allow-origin']).toBe(origin);
-      expect(res.headers['access-control-allow-methods']).toContain(name === 'token' ? 'POST' : 'GET');
-      expect(res.headers['access-control-allow-headers']).toMatch(/authorization/);
-      expect(res.headers['access-control-allow-headers']).toMatch(/content-type/);
-      expect(res.headers.vary).toBe('Origin');
-    },
-  );
+  test.each(
+    allowed.flatMap((o) => (['discovery', 'jwks', 'token'] as const).map((n) => [o, n] as const)),
+  )('a preflight from %s to %s is granted', async (origin, name) => {
+    const res = await handlers()[name](preflight(origin, name === 'token' ? 'POST' : 'GET'));
+    expect(res.statusCode).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe(origin);
+    expect(res.headers['access-control-allow-methods']).toContain(
+      name === 'token' ? 'POST' : 'GET',
+    );
+    expect(res.headers['access-control-allow-headers']).toMatch(/authorization/);
+    expect(res.headers['access-control-allow-headers']).toMatch(/content-type/);
+    expect(res.headers.vary).toBe('Origin');
+  });
 
   test.each(['https://evil.example', 'https://xaa.dev.evil.example', 'http://xaa.dev', 'null'])(
     'a preflight from %s is refused without CORS grants',
@@ -126,16 +135,27 @@ describe('CORS for the playground (SPEC §8)', () => {
   );
 
   test('actual responses carry the grant for an allowed origin only', async () => {
-    const ok = await h.discovery(httpEvent('GET', '/.well-known/openid-configuration', { headers: { origin: 'https://app.xaa.dev' } }));
+    const ok = await h.discovery(
+      httpEvent('GET', '/.well-known/openid-configuration', {
+        headers: { origin: 'https://app.xaa.dev' },
+      }),
+    );
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.xaa.dev');
-    const refused = await h.discovery(httpEvent('GET', '/.well-known/openid-configuration', { headers: { origin: 'https://evil.example' } }));
+    const refused = await h.discovery(
+      httpEvent('GET', '/.well-known/openid-configuration', {
+        headers: { origin: 'https://evil.example' },
+      }),
+    );
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     expect(refused.headers.vary).toBe('Origin');
   });
 
   test('token errors carry the grant too, so the playground can read them', async () => {
     const res = await h.token(
-      httpEvent('POST', '/token', { headers: { origin: 'https://xaa.dev', 'content-type': 'text/plain' }, body: 'x' }),
+      httpEvent('POST', '/token', {
+        headers: { origin: 'https://xaa.dev', 'content-type': 'text/plain' },
+        body: 'x',
+      }),
     );
     expect(res.statusCode).toBe(400);
     expect(res.headers['access-control-allow-origin']).toBe('https://xaa.dev');

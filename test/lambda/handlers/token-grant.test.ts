@@ -22,11 +22,19 @@ interface Case {
 async function redeem({ client = {}, claims = {}, form = {} }: Case) {
   const c = await h.addClient(client);
   const res = await h.token(
-    tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(c.clientId, claims), client_id: c.clientId, client_secret: c.clientSecret, ...form }),
+    tokenEvent({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: await h.mint(c.clientId, claims),
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      ...form,
+    }),
   );
   const body = bodyOf(res);
   const claimsOut = body.access_token
-    ? (JSON.parse(Buffer.from((body.access_token as string).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>)
+    ? (JSON.parse(
+        Buffer.from((body.access_token as string).split('.')[1]!, 'base64url').toString(),
+      ) as Record<string, unknown>)
     : undefined;
   return { status: res.statusCode, body, token: claimsOut };
 }
@@ -45,12 +53,18 @@ describe('resource (RFC 8707)', () => {
   test('no resource anywhere and several registered: invalid_target', async () => {
     const r = await redeem({ claims: { resource: undefined }, client: { resources: [API, MCP] } });
     expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/resource is required/) });
+    expect(r.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/resource is required/),
+    });
   });
 
   test('an assertion resource the client is not registered for: invalid_target', async () => {
     const r = await redeem({ claims: { resource: OTHER } });
-    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/not registered/) });
+    expect(r.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/not registered/),
+    });
     expect(r.token).toBeUndefined();
   });
 
@@ -60,19 +74,32 @@ describe('resource (RFC 8707)', () => {
   });
 
   test('an assertion resource array: each must be registered, all are granted', async () => {
-    expect((await redeem({ claims: { resource: [API, OTHER] } })).body.error).toBe('invalid_target');
+    expect((await redeem({ claims: { resource: [API, OTHER] } })).body.error).toBe(
+      'invalid_target',
+    );
     const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] } });
     expect(r.token?.aud).toEqual([API, MCP]);
   });
 
   test('a requested resource narrows the assertion\u2019s', async () => {
-    const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] }, form: { resource: MCP } });
+    const r = await redeem({
+      claims: { resource: [API, MCP] },
+      client: { resources: [API, MCP] },
+      form: { resource: MCP },
+    });
     expect(r.token?.aud).toBe(MCP);
   });
 
   test('a requested resource outside the assertion\u2019s: invalid_target', async () => {
-    const r = await redeem({ claims: { resource: API }, client: { resources: [API, MCP] }, form: { resource: MCP } });
-    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/not among the assertion's resources/) });
+    const r = await redeem({
+      claims: { resource: API },
+      client: { resources: [API, MCP] },
+      form: { resource: MCP },
+    });
+    expect(r.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/not among the assertion's resources/),
+    });
   });
 
   test('a requested resource the client is not registered for: invalid_target', async () => {
@@ -81,7 +108,11 @@ describe('resource (RFC 8707)', () => {
   });
 
   test('a requested resource with no assertion resource, registered: granted', async () => {
-    const r = await redeem({ claims: { resource: undefined }, client: { resources: [API, MCP] }, form: { resource: API } });
+    const r = await redeem({
+      claims: { resource: undefined },
+      client: { resources: [API, MCP] },
+      form: { resource: API },
+    });
     expect(r.token?.aud).toBe(API);
   });
 
@@ -91,16 +122,26 @@ describe('resource (RFC 8707)', () => {
     ['not a URI', 'api.example.com'],
   ])('a requested resource that is %s: invalid_target', async (_n, resource) => {
     const r = await redeem({ claims: { resource: undefined }, form: { resource } });
-    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/absolute URI without a fragment/) });
+    expect(r.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/absolute URI without a fragment/),
+    });
   });
 
   test('an assertion resource with a fragment: invalid_target, for that reason', async () => {
     const r = await redeem({ claims: { resource: 'https://api.example.com/#x' } });
-    expect(r.body).toMatchObject({ error: 'invalid_target', error_description: expect.stringMatching(/absolute URI without a fragment/) });
+    expect(r.body).toMatchObject({
+      error: 'invalid_target',
+      error_description: expect.stringMatching(/absolute URI without a fragment/),
+    });
   });
 
   test('several requested resources within the assertion\u2019s: all granted, aud is the list', async () => {
-    const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] }, form: { resource: [MCP, API] } });
+    const r = await redeem({
+      claims: { resource: [API, MCP] },
+      client: { resources: [API, MCP] },
+      form: { resource: [MCP, API] },
+    });
     expect(r.token?.aud).toEqual([MCP, API]);
   });
 
@@ -112,7 +153,10 @@ describe('resource (RFC 8707)', () => {
 
 describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
   test('granted = assertion scope \u2229 client scopes', async () => {
-    const r = await redeem({ claims: { scope: 'read write delete' }, client: { scopes: ['read', 'delete', 'admin'] } });
+    const r = await redeem({
+      claims: { scope: 'read write delete' },
+      client: { scopes: ['read', 'delete', 'admin'] },
+    });
     expect(r.body.scope).toBe('read delete');
     expect(r.token?.scope).toBe('read delete');
   });
@@ -142,7 +186,10 @@ describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
 
   test('a malformed requested scope token: invalid_scope', async () => {
     const r = await redeem({ form: { scope: 'read "quoted"' } });
-    expect(r.body).toMatchObject({ error: 'invalid_scope', error_description: expect.stringMatching(/not a valid scope token/) });
+    expect(r.body).toMatchObject({
+      error: 'invalid_scope',
+      error_description: expect.stringMatching(/not a valid scope token/),
+    });
   });
 
   test('no scope anywhere: an empty scope, still in the response', async () => {

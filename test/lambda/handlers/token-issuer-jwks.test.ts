@@ -22,7 +22,10 @@ test.each<[string, JwksMode]>([
     const c = await h.addClient();
     const res = await h.token(tokenEvent(form(c, await h.mint(c.clientId))));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/JWKS of .* cannot be fetched/) });
+    expect(bodyOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.stringMatching(/JWKS of .* cannot be fetched/),
+    });
     expect(res.headers['cache-control']).toBe('no-store');
     // Service resumes when the issuer does; the refused assertion was not spent.
     h.idp.mode = 'ok';

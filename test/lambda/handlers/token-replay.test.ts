@@ -32,18 +32,26 @@ test('a second redemption is invalid_grant "assertion already used"', async () =
   expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
   const again = await h.token(tokenEvent(form(c, assertion)));
   expect(again.statusCode).toBe(400);
-  expect(bodyOf(again)).toEqual({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+  expect(bodyOf(again)).toEqual({
+    error: 'invalid_grant',
+    error_description: expect.stringMatching(/already used/),
+  });
 });
 
 test('20 concurrent redemptions of one ID-JAG yield exactly one token', async () => {
   const c = await h.addClient();
   const assertion = await h.mint(c.clientId);
-  const results = await Promise.all(Array.from({ length: 20 }, () => h.token(tokenEvent(form(c, assertion)))));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => h.token(tokenEvent(form(c, assertion)))),
+  );
   const issued = results.filter((r) => r.statusCode === 200);
   expect(issued).toHaveLength(1);
   expect(bodyOf(issued[0]!).access_token).toEqual(expect.any(String));
   for (const r of results.filter((x) => x.statusCode !== 200)) {
-    expect(bodyOf(r)).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+    expect(bodyOf(r)).toMatchObject({
+      error: 'invalid_grant',
+      error_description: expect.stringMatching(/already used/),
+    });
   }
 });
 
@@ -70,7 +78,10 @@ test('when the signer fails, no token, 503, and the assertion can be redeemed on
   try {
     const res = await h.token(tokenEvent(form(c, assertion)));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/signer/) });
+    expect(bodyOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.stringMatching(/signer/),
+    });
   } finally {
     signerDown = false;
   }
@@ -83,7 +94,10 @@ test('the record is (iss, jti): the same jti from two issuers is two assertions'
   try {
     const c = await two.addClient();
     const fromFirst = await two.mint(c.clientId, { jti: 'same-jti' });
-    const fromSecond = await other.mint({ audience: ISSUER, clientId: c.clientId, now: two.clock.now() }, { jti: 'same-jti' });
+    const fromSecond = await other.mint(
+      { audience: ISSUER, clientId: c.clientId, now: two.clock.now() },
+      { jti: 'same-jti' },
+    );
     expect((await two.token(tokenEvent(form(c, fromFirst)))).statusCode).toBe(200);
     expect((await two.token(tokenEvent(form(c, fromSecond)))).statusCode).toBe(200);
     expect((await two.token(tokenEvent(form(c, fromSecond)))).statusCode).toBe(400);
@@ -102,7 +116,10 @@ test('the record outlives the assertion\u2019s exp by the clock skew, while it c
     // 55 s past exp: still within the skew, so still acceptable, so its record must still count.
     h.clock.t = t0 + 65;
     const again = await h.token(tokenEvent(form(c, assertion)));
-    expect(bodyOf(again)).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/already used/) });
+    expect(bodyOf(again)).toMatchObject({
+      error: 'invalid_grant',
+      error_description: expect.stringMatching(/already used/),
+    });
   } finally {
     h.clock.t = t0;
   }
@@ -123,13 +140,19 @@ test('an issuer configured with allow_reuse accepts the same assertion again', a
 
 test('a replay guard that fails is a 503 and no token: it fails closed', async () => {
   const broken = await Harness.start({
-    replay: () => ({ claim: () => Promise.reject(new Error('DynamoDB unavailable')), release: () => Promise.resolve() }),
+    replay: () => ({
+      claim: () => Promise.reject(new Error('DynamoDB unavailable')),
+      release: () => Promise.resolve(),
+    }),
   });
   try {
     const c = await broken.addClient();
     const res = await broken.token(tokenEvent(form(c, await broken.mint(c.clientId))));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/replay guard/) });
+    expect(bodyOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.stringMatching(/replay guard/),
+    });
     expect(res.body).not.toContain('DynamoDB unavailable');
   } finally {
     await broken.close();

@@ -45,27 +45,50 @@ describe('the request (SPEC §4)', () => {
   });
 
   test('Content-Type parameters and case are accepted', async () => {
-    const event = tokenEvent(await validForm(), { 'content-type': 'Application/X-WWW-Form-URLEncoded; charset=UTF-8' });
+    const event = tokenEvent(await validForm(), {
+      'content-type': 'Application/X-WWW-Form-URLEncoded; charset=UTF-8',
+    });
     expect((await h.token(event)).statusCode).toBe(200);
   });
 
-  test.each(['authorization_code', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange', 'password'])(
-    'grant_type %s is unsupported_grant_type',
-    async (grantType) => {
-      expectError(await h.token(tokenEvent(await validForm({ grant_type: grantType }))), 400, 'unsupported_grant_type');
-    },
-  );
+  test.each([
+    'authorization_code',
+    'client_credentials',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+    'password',
+  ])('grant_type %s is unsupported_grant_type', async (grantType) => {
+    expectError(
+      await h.token(tokenEvent(await validForm({ grant_type: grantType }))),
+      400,
+      'unsupported_grant_type',
+    );
+  });
 
   test('a missing grant_type is invalid_request', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ grant_type: undefined }))), 400, 'invalid_request', /grant_type/);
+    expectError(
+      await h.token(tokenEvent(await validForm({ grant_type: undefined }))),
+      400,
+      'invalid_request',
+      /grant_type/,
+    );
   });
 
   test('a missing assertion is invalid_request', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ assertion: undefined }))), 400, 'invalid_request', /assertion/);
+    expectError(
+      await h.token(tokenEvent(await validForm({ assertion: undefined }))),
+      400,
+      'invalid_request',
+      /assertion/,
+    );
   });
 
   test('an empty assertion counts as missing (RFC 6749 §3.1)', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ assertion: '' }))), 400, 'invalid_request', /assertion is required/);
+    expectError(
+      await h.token(tokenEvent(await validForm({ assertion: '' }))),
+      400,
+      'invalid_request',
+      /assertion is required/,
+    );
   });
 
   test.each(['grant_type', 'assertion', 'client_id', 'client_secret', 'scope'])(
@@ -73,12 +96,21 @@ describe('the request (SPEC §4)', () => {
     async (name) => {
       const form = await validForm({ scope: 'read' });
       const value = form[name] as string;
-      expectError(await h.token(tokenEvent({ ...form, [name]: [value, value] })), 400, 'invalid_request', new RegExp(name));
+      expectError(
+        await h.token(tokenEvent({ ...form, [name]: [value, value] })),
+        400,
+        'invalid_request',
+        new RegExp(name),
+      );
     },
   );
 
   test('resource may be repeated (RFC 8707 §2)', async () => {
-    const res = await h.token(tokenEvent(await validForm({ resource: ['https://api.example.com/', 'https://api.example.com/'] })));
+    const res = await h.token(
+      tokenEvent(
+        await validForm({ resource: ['https://api.example.com/', 'https://api.example.com/'] }),
+      ),
+    );
     expect(res.statusCode).toBe(200);
   });
 
@@ -96,7 +128,12 @@ describe('the request (SPEC §4)', () => {
   });
 
   test('a broken percent escape is invalid_request', async () => {
-    expectError(await h.token(tokenEvent('grant_type=%E0%A4%A&assertion=x')), 400, 'invalid_request', /form encoding/);
+    expectError(
+      await h.token(tokenEvent('grant_type=%E0%A4%A&assertion=x')),
+      400,
+      'invalid_request',
+      /form encoding/,
+    );
   });
 
   test('an empty body is invalid_request', async () => {
@@ -114,20 +151,32 @@ describe('the request (SPEC §4)', () => {
 
 describe('client authentication (SPEC §4)', () => {
   test('no credentials at all is invalid_client, 401', async () => {
-    const res = await h.token(tokenEvent(await validForm({ client_id: undefined, client_secret: undefined })));
+    const res = await h.token(
+      tokenEvent(await validForm({ client_id: undefined, client_secret: undefined })),
+    );
     expectError(res, 401, 'invalid_client', /authentication is required/);
   });
 
   test('client_id without a secret is invalid_client: confidential clients only (draft §9.1)', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ client_secret: undefined }))), 401, 'invalid_client', /client_secret/);
+    expectError(
+      await h.token(tokenEvent(await validForm({ client_secret: undefined }))),
+      401,
+      'invalid_client',
+      /client_secret/,
+    );
   });
 
   test('a secret without client_id is invalid_client', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ client_id: undefined }))), 401, 'invalid_client');
+    expectError(
+      await h.token(tokenEvent(await validForm({ client_id: undefined }))),
+      401,
+      'invalid_client',
+    );
   });
 
   /** What the handler logged as the reason of the last refusal: the client is told less. */
-  const lastDetail = () => (h.log.lines.at(-1)?.extra[0] as { detail?: string } | undefined)?.detail;
+  const lastDetail = () =>
+    (h.log.lines.at(-1)?.extra[0] as { detail?: string } | undefined)?.detail;
 
   test('an unknown client is invalid_client, without a Basic challenge when the body was used', async () => {
     const res = await h.token(tokenEvent(await validForm({ client_id: 'nobody' })));
@@ -138,13 +187,17 @@ describe('client authentication (SPEC §4)', () => {
 
   test('an unknown client over Basic gets the Basic challenge', async () => {
     const form = await validForm({ client_id: undefined, client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization: basicAuth('nobody', 'whatever-secret-1') }));
+    const res = await h.token(
+      tokenEvent(form, { authorization: basicAuth('nobody', 'whatever-secret-1') }),
+    );
     expectError(res, 401, 'invalid_client');
     expect(res.headers['www-authenticate']).toMatch(/^Basic /);
   });
 
   test('a wrong secret is invalid_client, and says no more than an unknown client does', async () => {
-    const res = await h.token(tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' })));
+    const res = await h.token(
+      tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' })),
+    );
     expectError(res, 401, 'invalid_client', /^client authentication failed$/);
     expect(lastDetail()).toBe('client secret does not match');
     expect(res.body).not.toContain(client.clientSecret.slice(0, 6));
@@ -155,11 +208,20 @@ describe('client authentication (SPEC §4)', () => {
       expectError(await h.token(tokenEvent(form)), 401, 'invalid_client');
     }
     const basic = await validForm({ client_id: undefined, client_secret: undefined });
-    expectError(await h.token(tokenEvent(basic, { authorization: basicAuth('c'.repeat(3000), 'x') })), 401, 'invalid_client');
+    expectError(
+      await h.token(tokenEvent(basic, { authorization: basicAuth('c'.repeat(3000), 'x') })),
+      401,
+      'invalid_client',
+    );
   });
 
   test('an unknown parameter given twice is invalid_request too', async () => {
-    expectError(await h.token(tokenEvent(await validForm({ foo: ['1', '2'] }))), 400, 'invalid_request', /foo/);
+    expectError(
+      await h.token(tokenEvent(await validForm({ foo: ['1', '2'] }))),
+      400,
+      'invalid_request',
+      /foo/,
+    );
   });
 
   test('a secret that differs only in case or length is refused', async () => {
@@ -173,7 +235,12 @@ describe('client authentication (SPEC §4)', () => {
     const disabled = await h.addClient();
     await h.admin.setEnabled(disabled.clientId, false);
     const res = await h.token(
-      tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(disabled.clientId), client_id: disabled.clientId, client_secret: disabled.clientSecret }),
+      tokenEvent({
+        grant_type: JWT_BEARER_GRANT,
+        assertion: await h.mint(disabled.clientId),
+        client_id: disabled.clientId,
+        client_secret: disabled.clientSecret,
+      }),
     );
     expectError(res, 401, 'invalid_client');
     expect(lastDetail()).toBe('client is disabled');
@@ -181,15 +248,22 @@ describe('client authentication (SPEC §4)', () => {
 
   test('a wrong secret over Basic is invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)', async () => {
     const form = await validForm({ client_id: undefined, client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, 'wrong-secret-wrong') }));
+    const res = await h.token(
+      tokenEvent(form, { authorization: basicAuth(client.clientId, 'wrong-secret-wrong') }),
+    );
     expectError(res, 401, 'invalid_client');
     expect(res.headers['www-authenticate']).toMatch(/^Basic /);
   });
 
   test('Basic credentials are form-url-decoded (RFC 6749 §2.3.1)', async () => {
-    const odd = await h.addClient({ clientId: 'odd+id@example', clientSecret: 'a secret: with % and + signs' });
+    const odd = await h.addClient({
+      clientId: 'odd+id@example',
+      clientSecret: 'a secret: with % and + signs',
+    });
     const form = { grant_type: JWT_BEARER_GRANT, assertion: await h.mint(odd.clientId) };
-    const res = await h.token(tokenEvent(form, { authorization: basicAuth(odd.clientId, odd.clientSecret) }));
+    const res = await h.token(
+      tokenEvent(form, { authorization: basicAuth(odd.clientId, odd.clientSecret) }),
+    );
     expect(res.statusCode).toBe(200);
   });
 
@@ -200,32 +274,46 @@ describe('client authentication (SPEC §4)', () => {
     ['empty secret', `Basic ${Buffer.from('id:').toString('base64')}`],
     ['nothing after the scheme', 'Basic'],
     ['bad percent escape', `Basic ${Buffer.from('id%:secret').toString('base64')}`],
-  ])('a malformed Basic header (%s) is invalid_client with a Basic challenge', async (_name, authorization) => {
-    const form = await validForm({ client_id: undefined, client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization }));
-    expectError(res, 401, 'invalid_client', /malformed Basic/);
-    expect(res.headers['www-authenticate']).toMatch(/^Basic /);
-  });
+  ])(
+    'a malformed Basic header (%s) is invalid_client with a Basic challenge',
+    async (_name, authorization) => {
+      const form = await validForm({ client_id: undefined, client_secret: undefined });
+      const res = await h.token(tokenEvent(form, { authorization }));
+      expectError(res, 401, 'invalid_client', /malformed Basic/);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic /);
+    },
+  );
 
   test('credentials both in the header and in the body are invalid_request', async () => {
-    const res = await h.token(tokenEvent(await validForm(), { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    const res = await h.token(
+      tokenEvent(await validForm(), {
+        authorization: basicAuth(client.clientId, client.clientSecret),
+      }),
+    );
     expectError(res, 400, 'invalid_request', /both/);
   });
 
   test('Basic plus a different client_id in the body is invalid_request', async () => {
     const form = await validForm({ client_id: 'someone-else', client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    const res = await h.token(
+      tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }),
+    );
     expectError(res, 400, 'invalid_request');
   });
 
   test('Basic plus the same client_id in the body is accepted', async () => {
     const form = await validForm({ client_secret: undefined });
-    const res = await h.token(tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }));
+    const res = await h.token(
+      tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }),
+    );
     expect(res.statusCode).toBe(200);
   });
 
   test('a non-Basic Authorization scheme is an unsupported attempt: invalid_client with a Basic challenge', async () => {
-    for (const form of [await validForm({ client_id: undefined, client_secret: undefined }), await validForm()]) {
+    for (const form of [
+      await validForm({ client_id: undefined, client_secret: undefined }),
+      await validForm(),
+    ]) {
       const res = await h.token(tokenEvent(form, { authorization: 'Bearer abc' }));
       expectError(res, 401, 'invalid_client', /unsupported Authorization scheme/);
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
@@ -236,9 +324,22 @@ describe('client authentication (SPEC §4)', () => {
     const rotating = await h.addClient();
     const record = (await h.admin.list()).find((c) => c.clientId === rotating.clientId)!;
     await h.secrets.putSecret(record.secretRef, 'rotated-secret-0123456789');
-    const form = { grant_type: JWT_BEARER_GRANT, assertion: await h.mint(rotating.clientId), client_id: rotating.clientId };
-    expect((await h.token(tokenEvent({ ...form, client_secret: 'rotated-secret-0123456789' }))).statusCode).toBe(200);
-    const old = await h.token(tokenEvent({ ...form, assertion: await h.mint(rotating.clientId), client_secret: rotating.clientSecret }));
+    const form = {
+      grant_type: JWT_BEARER_GRANT,
+      assertion: await h.mint(rotating.clientId),
+      client_id: rotating.clientId,
+    };
+    expect(
+      (await h.token(tokenEvent({ ...form, client_secret: 'rotated-secret-0123456789' })))
+        .statusCode,
+    ).toBe(200);
+    const old = await h.token(
+      tokenEvent({
+        ...form,
+        assertion: await h.mint(rotating.clientId),
+        client_secret: rotating.clientSecret,
+      }),
+    );
     expectError(old, 401, 'invalid_client');
   });
 });

@@ -30,11 +30,17 @@ test.each([
   ['client_secret_basic', true],
 ])('%s: issues an RFC 9068 access token that verifies against our JWKS', async (_method, basic) => {
   const { clientId, clientSecret } = await h.addClient();
-  const assertion = await h.mint(clientId, { auth_time: h.clock.now() - 30, acr: 'phr', amr: ['mfa', 'hwk'] });
+  const assertion = await h.mint(clientId, {
+    auth_time: h.clock.now() - 30,
+    acr: 'phr',
+    amr: ['mfa', 'hwk'],
+  });
   const form = basic
     ? { grant_type: JWT_BEARER_GRANT, assertion }
     : { grant_type: JWT_BEARER_GRANT, assertion, client_id: clientId, client_secret: clientSecret };
-  const res = await h.token(tokenEvent(form, basic ? { authorization: basicAuth(clientId, clientSecret) } : {}));
+  const res = await h.token(
+    tokenEvent(form, basic ? { authorization: basicAuth(clientId, clientSecret) } : {}),
+  );
 
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toBe('application/json');
@@ -66,7 +72,12 @@ test.each([
 test('no refresh token is ever issued (draft §4.4.3)', async () => {
   const { clientId, clientSecret } = await h.addClient();
   const res = await h.token(
-    tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(clientId), client_id: clientId, client_secret: clientSecret }),
+    tokenEvent({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: await h.mint(clientId),
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
   );
   expect(res.statusCode).toBe(200);
   expect(bodyOf(res)).not.toHaveProperty('refresh_token');
@@ -77,7 +88,12 @@ test('each token has its own jti', async () => {
   const tokens = await Promise.all(
     [1, 2, 3].map(async () => {
       const res = await h.token(
-        tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(clientId), client_id: clientId, client_secret: clientSecret }),
+        tokenEvent({
+          grant_type: JWT_BEARER_GRANT,
+          assertion: await h.mint(clientId),
+          client_id: clientId,
+          client_secret: clientSecret,
+        }),
       );
       return (await verifyAccessToken(bodyOf(res).access_token as string)).payload.jti;
     }),
@@ -86,15 +102,28 @@ test('each token has its own jti', async () => {
 });
 
 test('a client token lifetime is used, capped by MAX_ACCESS_TOKEN_TTL', async () => {
-  const capped = await Harness.start({ env: { ACCESS_TOKEN_TTL: '600', MAX_ACCESS_TOKEN_TTL: '900' } });
+  const capped = await Harness.start({
+    env: { ACCESS_TOKEN_TTL: '600', MAX_ACCESS_TOKEN_TTL: '900' },
+  });
   try {
-    for (const [lifetime, expected] of [[undefined, 600], [120, 120], [5000, 900]] as const) {
+    for (const [lifetime, expected] of [
+      [undefined, 600],
+      [120, 120],
+      [5000, 900],
+    ] as const) {
       const { clientId, clientSecret } = await capped.addClient({ tokenLifetime: lifetime });
       const res = await capped.token(
-        tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await capped.mint(clientId), client_id: clientId, client_secret: clientSecret }),
+        tokenEvent({
+          grant_type: JWT_BEARER_GRANT,
+          assertion: await capped.mint(clientId),
+          client_id: clientId,
+          client_secret: clientSecret,
+        }),
       );
       expect(bodyOf(res).expires_in).toBe(expected);
-      const claims = JSON.parse(Buffer.from((bodyOf(res).access_token as string).split('.')[1]!, 'base64url').toString());
+      const claims = JSON.parse(
+        Buffer.from((bodyOf(res).access_token as string).split('.')[1]!, 'base64url').toString(),
+      );
       expect(claims.exp - claims.iat).toBe(expected);
     }
   } finally {
@@ -107,9 +136,16 @@ test('a per-issuer subject prefix keeps two IdPs\u2019 users apart (SPEC §6 pol
   try {
     const { clientId, clientSecret } = await prefixed.addClient();
     const res = await prefixed.token(
-      tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await prefixed.mint(clientId), client_id: clientId, client_secret: clientSecret }),
+      tokenEvent({
+        grant_type: JWT_BEARER_GRANT,
+        assertion: await prefixed.mint(clientId),
+        client_id: clientId,
+        client_secret: clientSecret,
+      }),
     );
-    const claims = JSON.parse(Buffer.from((bodyOf(res).access_token as string).split('.')[1]!, 'base64url').toString());
+    const claims = JSON.parse(
+      Buffer.from((bodyOf(res).access_token as string).split('.')[1]!, 'base64url').toString(),
+    );
     expect(claims.sub).toBe('acme|alice@example.com');
   } finally {
     await prefixed.close();
@@ -119,9 +155,18 @@ test('a per-issuer subject prefix keeps two IdPs\u2019 users apart (SPEC §6 pol
 test('a form body that API Gateway did not base64-encode is read as well', async () => {
   const { clientId, clientSecret } = await h.addClient();
   const assertion = await h.mint(clientId);
-  const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion, client_id: clientId, client_secret: clientSecret }).toString();
+  const body = new URLSearchParams({
+    grant_type: JWT_BEARER_GRANT,
+    assertion,
+    client_id: clientId,
+    client_secret: clientSecret,
+  }).toString();
   const res = await h.token(
-    httpEvent('POST', '/token', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, base64: false }),
+    httpEvent('POST', '/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      base64: false,
+    }),
   );
   expect(res.statusCode).toBe(200);
 });
@@ -129,12 +174,33 @@ test('a form body that API Gateway did not base64-encode is read as well', async
 test('the log line says who and what, never the secret, the assertion or the token', async () => {
   const { clientId, clientSecret } = await h.addClient();
   const assertion = await h.mint(clientId);
-  const res = await h.token(tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion, client_id: clientId, client_secret: clientSecret }));
+  const res = await h.token(
+    tokenEvent({
+      grant_type: JWT_BEARER_GRANT,
+      assertion,
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
+  );
   const token = bodyOf(res).access_token as string;
-  const line = h.log.lines.find((l) => l.message === 'token issued' && JSON.stringify(l.extra).includes(clientId));
-  expect(line?.extra[0]).toMatchObject({ outcome: 'issued', clientId, issuer: h.idp.issuer, scope: 'read write', audience: RESOURCE });
+  const line = h.log.lines.find(
+    (l) => l.message === 'token issued' && JSON.stringify(l.extra).includes(clientId),
+  );
+  expect(line?.extra[0]).toMatchObject({
+    outcome: 'issued',
+    clientId,
+    issuer: h.idp.issuer,
+    scope: 'read write',
+    audience: RESOURCE,
+  });
   const text = h.log.text();
-  for (const secret of [clientSecret, assertion, token, assertion.split('.')[2]!, token.split('.')[2]!]) {
+  for (const secret of [
+    clientSecret,
+    assertion,
+    token,
+    assertion.split('.')[2]!,
+    token.split('.')[2]!,
+  ]) {
     expect(text).not.toContain(secret);
   }
 });
@@ -142,7 +208,15 @@ test('the log line says who and what, never the secret, the assertion or the tok
 test('a token response to the playground\u2019s origin carries its CORS grant', async () => {
   const { clientId, clientSecret } = await h.addClient();
   const res = await h.token(
-    tokenEvent({ grant_type: JWT_BEARER_GRANT, assertion: await h.mint(clientId), client_id: clientId, client_secret: clientSecret }, { origin: 'https://xaa.dev' }),
+    tokenEvent(
+      {
+        grant_type: JWT_BEARER_GRANT,
+        assertion: await h.mint(clientId),
+        client_id: clientId,
+        client_secret: clientSecret,
+      },
+      { origin: 'https://xaa.dev' },
+    ),
   );
   expect(res.statusCode).toBe(200);
   expect(res.headers['access-control-allow-origin']).toBe('https://xaa.dev');
@@ -152,11 +226,18 @@ test('a failure that is our fault is a 500 with a fixed message: no stack, no de
   const { createTokenHandler } = await import('../../../lambda/handlers/token.js');
   const { MemoryLog } = await import('../../support/harness.js');
   const log = new MemoryLog();
-  const broken = { token: async () => { throw new TypeError('cannot read properties of undefined (secret)'); } };
+  const broken = {
+    token: async () => {
+      throw new TypeError('cannot read properties of undefined (secret)');
+    },
+  };
   const handler = createTokenHandler({ service: broken as never, corsOrigins: [], logger: log });
   const res = await handler(tokenEvent('grant_type=x'));
   expect(res.statusCode).toBe(500);
-  expect(JSON.parse(res.body!)).toEqual({ error: 'server_error', error_description: 'the server failed to process the request' });
+  expect(JSON.parse(res.body!)).toEqual({
+    error: 'server_error',
+    error_description: 'the server failed to process the request',
+  });
   expect(res.headers['cache-control']).toBe('no-store');
   expect(log.lines.at(-1)).toMatchObject({ level: 'error', message: 'token request failed' });
 });

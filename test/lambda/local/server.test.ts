@@ -28,12 +28,21 @@ const post = (body: Record<string, string> | string, headers: Record<string, str
 test('a client added by the admin command while the server runs is accepted on its next request', async () => {
   const c = await addClient();
   const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
-  const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
+  const res = await post({
+    grant_type: JWT_BEARER_GRANT,
+    assertion,
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('cache-control')).toBe('no-store');
   const { access_token } = (await res.json()) as { access_token: string };
   const jwks = createRemoteJWKSet(new URL(`${f.server.url}/.well-known/jwks.json`));
-  const { payload, protectedHeader } = await jwtVerify(access_token, jwks, { issuer: ISSUER, audience: 'https://api.example.com/', typ: 'at+jwt' });
+  const { payload, protectedHeader } = await jwtVerify(access_token, jwks, {
+    issuer: ISSUER,
+    audience: 'https://api.example.com/',
+    typ: 'at+jwt',
+  });
   expect(protectedHeader.alg).toBe('RS256');
   expect(payload.client_id).toBe(c.client_id);
 });
@@ -41,7 +50,10 @@ test('a client added by the admin command while the server runs is accepted on i
 test('client_secret_basic works over HTTP', async () => {
   const c = await addClient();
   const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
-  const res = await post({ grant_type: JWT_BEARER_GRANT, assertion }, { authorization: basicAuth(c.client_id, c.client_secret) });
+  const res = await post(
+    { grant_type: JWT_BEARER_GRANT, assertion },
+    { authorization: basicAuth(c.client_id, c.client_secret) },
+  );
   expect(res.status).toBe(200);
 });
 
@@ -49,7 +61,12 @@ test('a removed client is refused', async () => {
   const c = await addClient();
   await runAdmin(['clients', 'remove', '--client-id', c.client_id], f.env, () => undefined);
   const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
-  const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
+  const res = await post({
+    grant_type: JWT_BEARER_GRANT,
+    assertion,
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+  });
   expect(res.status).toBe(401);
   expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
 });
@@ -57,8 +74,15 @@ test('a removed client is refused', async () => {
 test('20 concurrent redemptions of one ID-JAG over HTTP yield exactly one token', async () => {
   const c = await addClient();
   const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
-  const form = { grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret };
-  const statuses = await Promise.all(Array.from({ length: 20 }, () => post(form).then((r) => r.status)));
+  const form = {
+    grant_type: JWT_BEARER_GRANT,
+    assertion,
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+  };
+  const statuses = await Promise.all(
+    Array.from({ length: 20 }, () => post(form).then((r) => r.status)),
+  );
   expect(statuses.filter((s) => s === 200)).toHaveLength(1);
   expect(statuses.filter((s) => s === 400)).toHaveLength(19);
 });
@@ -66,12 +90,18 @@ test('20 concurrent redemptions of one ID-JAG over HTTP yield exactly one token'
 test('a huge body is invalid_request, and the server keeps serving', async () => {
   const res = await post('grant_type=' + 'x'.repeat(1024 * 1024));
   expect(res.status).toBe(400);
-  expect(await res.json()).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(/exceeds/) });
+  expect(await res.json()).toEqual({
+    error: 'invalid_request',
+    error_description: expect.stringMatching(/exceeds/),
+  });
   expect((await fetch(`${f.server.url}/.well-known/openid-configuration`)).status).toBe(200);
 });
 
 test('discovery is served at both paths; unknown paths are a JSON 404', async () => {
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+  for (const path of [
+    '/.well-known/oauth-authorization-server',
+    '/.well-known/openid-configuration',
+  ]) {
     const res = await fetch(f.server.url + path);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { issuer: string }).issuer).toBe(ISSUER);
@@ -102,6 +132,11 @@ test('the signing key and the clients survive a restart on the same DATA_DIR', a
   await f.restart();
   expect(await (await fetch(`${f.server.url}/.well-known/jwks.json`)).json()).toEqual(before);
   const assertion = await f.idp.mint({ audience: ISSUER, clientId: c.client_id });
-  const res = await post({ grant_type: JWT_BEARER_GRANT, assertion, client_id: c.client_id, client_secret: c.client_secret });
+  const res = await post({
+    grant_type: JWT_BEARER_GRANT,
+    assertion,
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+  });
   expect(res.status).toBe(200);
 });

@@ -3,13 +3,22 @@ import { authenticateClient, secretsEqual } from '../../../lambda/oauth/client-a
 import { InvalidClient } from '../../../lambda/oauth/errors.js';
 import type { ClientRecord, SecretStore } from '../../../lambda/ports.js';
 
-const record: ClientRecord = { clientId: 'c1', secretRef: 'ref', scopes: [], resources: [], enabled: true };
+const record: ClientRecord = {
+  clientId: 'c1',
+  secretRef: 'ref',
+  scopes: [],
+  resources: [],
+  enabled: true,
+};
 const registry = { get: async (id: string) => (id === 'c1' ? record : undefined) };
 
 /** A store that, like a cache, keeps serving the old value until asked for a fresh one. */
 class CachingStore implements SecretStore {
   fresh = 0;
-  constructor(private cached: string, private current: string) {}
+  constructor(
+    private cached: string,
+    private current: string,
+  ) {}
   async getSecret(_ref: string, options: { refresh?: boolean } = {}) {
     if (options.refresh) {
       this.fresh++;
@@ -21,19 +30,33 @@ class CachingStore implements SecretStore {
 
 test('a secret rotated behind a cache is accepted after one fresh read', async () => {
   const store = new CachingStore('old-secret', 'new-secret');
-  await expect(authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'new-secret' }, registry, store)).resolves.toBe(record);
+  await expect(
+    authenticateClient(
+      { method: 'client_secret_post', clientId: 'c1', clientSecret: 'new-secret' },
+      registry,
+      store,
+    ),
+  ).resolves.toBe(record);
   expect(store.fresh).toBe(1);
 });
 
 test('a matching cached secret needs no fresh read', async () => {
   const store = new CachingStore('s3cret-value', 's3cret-value');
-  await authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 's3cret-value' }, registry, store);
+  await authenticateClient(
+    { method: 'client_secret_post', clientId: 'c1', clientSecret: 's3cret-value' },
+    registry,
+    store,
+  );
   expect(store.fresh).toBe(0);
 });
 
 test('a wrong secret is InvalidClient after the fresh read, marked Basic when Basic was used', async () => {
   const store = new CachingStore('right', 'right');
-  const err = await authenticateClient({ method: 'client_secret_basic', clientId: 'c1', clientSecret: 'wrong' }, registry, store).catch((e: unknown) => e);
+  const err = await authenticateClient(
+    { method: 'client_secret_basic', clientId: 'c1', clientSecret: 'wrong' },
+    registry,
+    store,
+  ).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(InvalidClient);
   expect((err as InvalidClient).usedBasic).toBe(true);
   expect(store.fresh).toBe(1);
@@ -41,8 +64,15 @@ test('a wrong secret is InvalidClient after the fresh read, marked Basic when Ba
 
 test('a client whose secret is missing from the store cannot authenticate', async () => {
   const store: SecretStore = { getSecret: async () => undefined };
-  const err = await authenticateClient({ method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' }, registry, store).catch((e: unknown) => e);
-  expect(err).toMatchObject({ description: 'client authentication failed', logDetail: 'client has no secret on record' });
+  const err = await authenticateClient(
+    { method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' },
+    registry,
+    store,
+  ).catch((e: unknown) => e);
+  expect(err).toMatchObject({
+    description: 'client authentication failed',
+    logDetail: 'client has no secret on record',
+  });
 });
 
 test('secretsEqual compares whole values of any length', () => {

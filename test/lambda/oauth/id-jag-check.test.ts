@@ -22,8 +22,10 @@ beforeAll(async () => {
 });
 afterAll(() => idp.stop());
 
-const statuses = (outcomes: CheckOutcome[]) => Object.fromEntries(outcomes.map((o) => [o.id, o.status]));
-const mint = (claims: Record<string, unknown> = {}) => idp.mint({ audience: ISSUER, clientId: 'c1', now }, claims);
+const statuses = (outcomes: CheckOutcome[]) =>
+  Object.fromEntries(outcomes.map((o) => [o.id, o.status]));
+const mint = (claims: Record<string, unknown> = {}) =>
+  idp.mint({ audience: ISSUER, clientId: 'c1', now }, claims);
 
 test('a good assertion passes every check', async () => {
   const outcomes = await checkIdJag(await mint(), { clientId: 'c1' }, ctx);
@@ -34,27 +36,57 @@ test('independent failures are each reported: audience, times and client_id at o
   const jag = await mint({ aud: `${ISSUER}/`, exp: now - 120, iat: now - 300 });
   const outcomes = await checkIdJag(jag, { clientId: 'someone-else' }, ctx);
   expect(statuses(outcomes)).toEqual({
-    format: 'pass', issuer: 'pass', algorithm: 'pass', signature: 'pass', claims: 'pass',
-    audience: 'fail', times: 'fail', client_id: 'fail', client_issuer: 'pass',
+    format: 'pass',
+    issuer: 'pass',
+    algorithm: 'pass',
+    signature: 'pass',
+    claims: 'pass',
+    audience: 'fail',
+    times: 'fail',
+    client_id: 'fail',
+    client_issuer: 'pass',
   });
-  expect(outcomes.find((o) => o.id === 'audience')).toMatchObject({ reason: expect.stringMatching(/trailing slash/) });
+  expect(outcomes.find((o) => o.id === 'audience')).toMatchObject({
+    reason: expect.stringMatching(/trailing slash/),
+  });
 });
 
 test('a bad signature stops the checks that would trust its claims', async () => {
   const rogue = await makeKey();
-  const jag = await idp.mint({ audience: ISSUER, clientId: 'c1', now }, {}, {}, { ...rogue, kid: idp.key.kid });
+  const jag = await idp.mint(
+    { audience: ISSUER, clientId: 'c1', now },
+    {},
+    {},
+    { ...rogue, kid: idp.key.kid },
+  );
   const outcomes = await checkIdJag(jag, { clientId: 'c1' }, ctx);
-  expect(statuses(outcomes)).toMatchObject({ signature: 'fail', claims: 'skipped', audience: 'skipped', times: 'skipped' });
+  expect(statuses(outcomes)).toMatchObject({
+    signature: 'fail',
+    claims: 'skipped',
+    audience: 'skipped',
+    times: 'skipped',
+  });
 });
 
 test('without a client, the client checks are skipped, not failed', async () => {
   const outcomes = await checkIdJag(await mint(), undefined, ctx);
-  expect(statuses(outcomes)).toMatchObject({ client_id: 'skipped', client_issuer: 'skipped', times: 'pass' });
+  expect(statuses(outcomes)).toMatchObject({
+    client_id: 'skipped',
+    client_issuer: 'skipped',
+    times: 'pass',
+  });
 });
 
 test('an untrusted issuer fails at "issuer" and says which', async () => {
-  const outcomes = await checkIdJag(await mint({ iss: 'https://evil.example' }), { clientId: 'c1' }, ctx);
-  expect(outcomes.find((o) => o.id === 'issuer')).toMatchObject({ status: 'fail', reason: expect.stringMatching(/evil.example.* not trusted/) });
+  const outcomes = await checkIdJag(
+    await mint({ iss: 'https://evil.example' }),
+    { clientId: 'c1' },
+    ctx,
+  );
+  expect(outcomes.find((o) => o.id === 'issuer')).toMatchObject({
+    status: 'fail',
+    reason: expect.stringMatching(/evil.example.* not trusted/),
+  });
 });
 
 test('garbage fails at "format"', async () => {

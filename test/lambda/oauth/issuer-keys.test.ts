@@ -14,12 +14,22 @@ beforeEach(async () => {
 afterEach(() => idp.stop());
 
 function keysFor(options: ConstructorParameters<typeof RemoteIssuerKeys>[1] = {}) {
-  const config = loadServiceConfig({ ISSUER: 'https://as.example', TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]) });
-  return new RemoteIssuerKeys(config.trustedIssuers, { now: () => now, timeoutMs: 300, ...options });
+  const config = loadServiceConfig({
+    ISSUER: 'https://as.example',
+    TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+  });
+  return new RemoteIssuerKeys(config.trustedIssuers, {
+    now: () => now,
+    timeoutMs: 300,
+    ...options,
+  });
 }
 
 const resolve = (keys: RemoteIssuerKeys, kid: string) =>
-  keys.resolverFor(idp.issuer)({ alg: 'RS256', kid }, { payload: '', signature: '', protected: '' });
+  keys.resolverFor(idp.issuer)(
+    { alg: 'RS256', kid },
+    { payload: '', signature: '', protected: '' },
+  );
 
 test('warm() fetches before the first request, which then needs no fetch', async () => {
   const keys = keysFor();
@@ -44,8 +54,12 @@ test('after a failed fetch with nothing cached, requests fail fast for a moment 
   idp.mode = 'error';
   const keys = keysFor({ retryAfterFailureMs: 2_000 });
   await expect(resolve(keys, idp.key.kid)).rejects.toBeInstanceOf(TemporarilyUnavailable);
-  const results = await Promise.allSettled(Array.from({ length: 20 }, () => resolve(keys, idp.key.kid)));
-  expect(results.every((r) => r.status === 'rejected' && r.reason instanceof TemporarilyUnavailable)).toBe(true);
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, () => resolve(keys, idp.key.kid)),
+  );
+  expect(
+    results.every((r) => r.status === 'rejected' && r.reason instanceof TemporarilyUnavailable),
+  ).toBe(true);
   expect(idp.jwksFetches).toBe(1);
   idp.mode = 'ok';
   now += 2_001;
@@ -56,8 +70,12 @@ test('after a failed fetch with nothing cached, requests fail fast for a moment 
 test('a flood of unknown kids is one refetch per cooldown, not one per request', async () => {
   const keys = keysFor({ cooldownMs: 30_000 });
   await keys.warm();
-  const unknown = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => resolve(keys, `unknown-${i}`)));
-  expect(unknown.every((r) => r.status === 'rejected' && r.reason instanceof errors.JWKSNoMatchingKey)).toBe(true);
+  const unknown = await Promise.allSettled(
+    Array.from({ length: 50 }, (_, i) => resolve(keys, `unknown-${i}`)),
+  );
+  expect(
+    unknown.every((r) => r.status === 'rejected' && r.reason instanceof errors.JWKSNoMatchingKey),
+  ).toBe(true);
   expect(idp.jwksFetches).toBe(1); // the warm-up fetch is within the cooldown
   now += 30_001;
   await expect(resolve(keys, 'unknown-again')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
@@ -124,7 +142,9 @@ test('a redirect is not followed: the JWKS location is configuration', async () 
   try {
     const config = loadServiceConfig({
       ISSUER: 'https://as.example',
-      TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: `http://127.0.0.1:${port}/jwks` }]),
+      TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: idp.issuer, jwks_uri: `http://127.0.0.1:${port}/jwks` },
+      ]),
     });
     const keys = new RemoteIssuerKeys(config.trustedIssuers);
     await expect(resolve(keys, idp.key.kid)).rejects.toBeInstanceOf(TemporarilyUnavailable);
