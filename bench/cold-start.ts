@@ -32,7 +32,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 async function bundle(name: FunctionName, outdir: string): Promise<string> {
   const outfile = join(outdir, name, 'index.mjs');
   await build({
-    entryPoints: [join(root, 'lambda/aws/handlers', `${name}.ts`)],
+    entryPoints: [join(root, 'lambda/aws/entries', `${name}.ts`)],
     outfile,
     bundle: true,
     platform: 'node',

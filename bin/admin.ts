@@ -12,7 +12,7 @@ import { connectLocalDynamo, LOCAL_TABLES } from '../lambda/local/local-dynamodb
 import { localPaths } from '../lambda/local/server.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
 import { checkIdJag } from '../lambda/oauth/id-jag.js';
-import { RemoteIssuerKeys } from '../lambda/oauth/issuer-keys.js';
+import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
 

@@ -22,6 +22,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS } from '../lambda/oauth/metadata.js';
 import type { CustomDomain, Throttle } from './stack-config.js';
+import { CORS_POLICY } from '../lambda/http/cors-policy.js';
 
 export interface AuthorizationServerApiProps {
   readonly discovery: IFunction;
@@ -72,9 +73,9 @@ export class AuthorizationServerApi extends Construct {
       ...(props.corsOrigins.length > 0 && {
         corsPreflight: {
           allowOrigins: [...props.corsOrigins],
-          allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
-          allowHeaders: ['authorization', 'content-type'],
-          maxAge: Duration.minutes(10),
+          allowMethods: [...CORS_POLICY.allowMethods, 'OPTIONS'].map((m) => m as CorsHttpMethod),
+          allowHeaders: [...CORS_POLICY.allowHeaders],
+          maxAge: Duration.seconds(CORS_POLICY.maxAgeSeconds),
         },
       }),
     });

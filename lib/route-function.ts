@@ -26,7 +26,7 @@ export const BUNDLING = {
 };
 
 export interface RouteFunctionProps {
-  /** The Lambda entry module (lambda/aws/handlers/*.ts), exporting `handler`. */
+  /** The Lambda entry module (lambda/aws/entries/*.ts), exporting `handler`. */
   readonly entry: string;
   readonly description: string;
   readonly environment: Record<string, string>;

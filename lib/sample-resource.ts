@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import {
   PROTECTED_RESOURCE_METADATA_PATH,
   RESOURCE_ROUTES,
-} from '../examples/protected-resource/resource-server.js';
+} from '../lambda/sample-resource/resource-server.js';
 import { RouteFunction } from './route-function.js';
 
 export interface SampleResourceProps {

@@ -21,7 +21,7 @@ export interface XaaAuthServerStackProps extends StackProps {
 }
 
 const entry = (name: string) =>
-  fileURLToPath(new URL(`../lambda/aws/handlers/${name}.ts`, import.meta.url));
+  fileURLToPath(new URL(`../lambda/aws/entries/${name}.ts`, import.meta.url));
 
 export class XaaAuthServerStack extends Stack {
   readonly signingKeys: SigningKeys;
@@ -119,7 +119,7 @@ export class XaaAuthServerStack extends Stack {
         issuer,
         resource: config.sampleResource.resource ?? `${issuer}/`,
         logRetention: config.logRetention,
-        entry: fileURLToPath(new URL('../examples/protected-resource/lambda.ts', import.meta.url)),
+        entry: fileURLToPath(new URL('../lambda/sample-resource/lambda.ts', import.meta.url)),
       });
     }
 

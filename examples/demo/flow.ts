@@ -26,7 +26,7 @@ import {
   createResourceHandler,
   PROTECTED_RESOURCE_METADATA_PATH,
   RESOURCE_ROUTES,
-} from '../protected-resource/resource-server.js';
+} from '../../lambda/sample-resource/resource-server.js';
 
 export type Print = (line: string) => void;
 

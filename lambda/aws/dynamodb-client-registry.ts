@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { ClientRecord, ClientRegistry } from '../ports.js';
 import { CLIENTS_TABLE } from './tables.js';
+import { conditionalWrite } from './conditional-write.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -32,26 +33,22 @@ export class DynamoDbClientRegistry implements ClientRegistry {
 
   /** Registers a client; refuses to overwrite one that exists. Resolves false if it did. */
   async add(client: ClientRecord): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionalWrite(() =>
+      this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: toItem(client),
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Enables or disables a client; resolves false if it is not registered. */
   async setEnabled(clientId: string, enabled: boolean): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionalWrite(() =>
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } },
@@ -60,12 +57,8 @@ export class DynamoDbClientRegistry implements ClientRegistry {
           ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
           ExpressionAttributeValues: { ':enabled': { BOOL: enabled } },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async list(): Promise<ClientRecord[]> {

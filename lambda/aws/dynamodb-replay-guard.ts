@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
 import { REPLAY_TABLE } from './tables.js';
+import { conditionalWrite } from './conditional-write.js';
 
 export class DynamoDbReplayGuard implements ReplayGuard {
   constructor(
@@ -15,8 +16,8 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   ) {}
 
   async claim(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionalWrite(() =>
+      this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -31,12 +32,8 @@ export class DynamoDbReplayGuard implements ReplayGuard {
           },
           ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   async release(issuer: string, jti: string): Promise<void> {

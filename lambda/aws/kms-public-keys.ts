@@ -4,7 +4,8 @@
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { PublicKeys } from '../ports.js';
-import { kmsPublicJwk, once, type PublicJwk } from './kms-public-key.js';
+import { once } from '../once.js';
+import { kmsPublicJwk, type PublicJwk } from './kms-key-to-jwk.js';
 
 export class KmsPublicKeys implements PublicKeys {
   private readonly keys: () => Promise<PublicJwk[]>;

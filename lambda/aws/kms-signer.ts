@@ -1,7 +1,8 @@
 /** The Signer port on AWS KMS: RS256 is RSASSA_PKCS1_V1_5_SHA_256 over the raw signing input. */
 import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Signer } from '../ports.js';
-import { KMS_SIGNING_ALGORITHM, kmsPublicJwk, once } from './kms-public-key.js';
+import { once } from '../once.js';
+import { KMS_SIGNING_ALGORITHM, kmsPublicJwk } from './kms-key-to-jwk.js';
 
 export class KmsSigner implements Signer {
   /** The kid comes from the public key, which never changes for a key id: fetch it once. */

@@ -6,7 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeError, type Log } from '../logging.js';
-import { RemoteIssuerKeys, type IssuerKeysOptions } from '../oauth/issuer-keys.js';
+import { RemoteIssuerKeys, type IssuerKeysOptions } from '../remote/issuer-keys.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
 import type { TokenFunctionConfig } from './aws-config.js';

@@ -1,5 +1,6 @@
 /** JSON responses, OAuth error responses and CORS: the one place errors become HTTP (SPEC §7, §8). */
 import { InvalidClient, type OAuthError } from '../oauth/errors.js';
+import { CORS_POLICY } from './cors-policy.js';
 import { header, method, type HttpEvent, type HttpResult } from './types.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -67,8 +68,8 @@ export class Cors {
       headers: {
         ...this.allow(origin),
         'access-control-allow-methods': [...this.methods, 'OPTIONS'].join(', '),
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-max-age': '600',
+        'access-control-allow-headers': CORS_POLICY.allowHeaders.join(', '),
+        'access-control-max-age': String(CORS_POLICY.maxAgeSeconds),
       },
       body: '',
     };

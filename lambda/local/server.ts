@@ -13,7 +13,7 @@ import { createDiscoveryHandler } from '../handlers/discovery.js';
 import { createJwksHandler } from '../handlers/jwks.js';
 import { createTokenHandler } from '../handlers/token.js';
 import { describeError, type Log } from '../logging.js';
-import { RemoteIssuerKeys, type IssuerKeysOptions } from '../oauth/issuer-keys.js';
+import { RemoteIssuerKeys, type IssuerKeysOptions } from '../remote/issuer-keys.js';
 import { PATHS } from '../oauth/metadata.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';

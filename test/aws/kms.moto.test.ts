@@ -3,7 +3,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
 import { KmsPublicKeys } from '../../lambda/aws/kms-public-keys.js';
 import { KmsSigner } from '../../lambda/aws/kms-signer.js';
-import { UnusableSigningKey } from '../../lambda/aws/kms-public-key.js';
+import { UnusableSigningKey } from '../../lambda/aws/kms-key-to-jwk.js';
 import { signAccessToken, type AccessTokenClaims } from '../../lambda/oauth/access-token.js';
 import { createJwksHandler } from '../../lambda/handlers/jwks.js';
 import { httpEvent } from '../support/events.js';

@@ -100,7 +100,7 @@ const jsonLines = () =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('discovery: the metadata for the issuer in the environment', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/discovery.js')) as {
+  const { handler } = (await import('../../lambda/aws/entries/discovery.js')) as {
     handler: HttpHandler;
   };
   const res = await handler(httpEvent('GET', '/.well-known/openid-configuration'));
@@ -114,7 +114,7 @@ test('discovery: the metadata for the issuer in the environment', async () => {
 
 test('jwks: every listed key, fetched at init, so requests make no KMS call', async () => {
   kms.resetHistory();
-  const { handler } = (await import('../../lambda/aws/handlers/jwks.js')) as {
+  const { handler } = (await import('../../lambda/aws/entries/jwks.js')) as {
     handler: LambdaHttpHandler;
   };
   expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
@@ -129,7 +129,7 @@ test('jwks: every listed key, fetched at init, so requests make no KMS call', as
 });
 
 test('token: issues through the module-scope clients; logs the outcome with request ids and emits metrics', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as {
+  const { handler } = (await import('../../lambda/aws/entries/token.js')) as {
     handler: LambdaHttpHandler;
   };
   const assertion = await idp.mint({
@@ -169,7 +169,7 @@ test('token: issues through the module-scope clients; logs the outcome with requ
 });
 
 test('token: a refusal is logged with its error code and counted by that code', async () => {
-  const { handler } = (await import('../../lambda/aws/handlers/token.js')) as {
+  const { handler } = (await import('../../lambda/aws/entries/token.js')) as {
     handler: LambdaHttpHandler;
   };
   const assertion = await idp.mint({ audience: ISSUER, clientId: 'acme' });

@@ -24,7 +24,7 @@ import {
   type LocalDynamo,
 } from '../../lambda/local/local-dynamodb.js';
 import type { Log } from '../../lambda/logging.js';
-import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/oauth/issuer-keys.js';
+import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/remote/issuer-keys.js';
 import { TokenService } from '../../lambda/oauth/token-service.js';
 import type {
   ClientRegistry,

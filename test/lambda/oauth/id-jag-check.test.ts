@@ -1,7 +1,7 @@
 /** checkIdJag: every SPEC §5 check reported on its own, without redeeming the assertion. */
 import { loadServiceConfig } from '../../../lambda/config.js';
 import { checkIdJag, type CheckOutcome } from '../../../lambda/oauth/id-jag.js';
-import { RemoteIssuerKeys } from '../../../lambda/oauth/issuer-keys.js';
+import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';
 import { makeKey, TestIdp } from '../../support/test-idp.js';
 
 const ISSUER = 'https://as.example.test';

@@ -4,7 +4,7 @@
  * the same handler runs behind the local bridge and on Lambda.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { HttpEvent, HttpHandler, HttpResult } from '../../lambda/http/types.js';
+import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
 
 export interface ResourceServerOptions {
   /** Our authorization server's issuer identifier: the only accepted `iss`. */

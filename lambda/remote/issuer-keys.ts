@@ -7,7 +7,7 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { IssuerKeys, KeyResolver } from '../ports.js';
-import { TemporarilyUnavailable } from './errors.js';
+import { TemporarilyUnavailable } from '../oauth/errors.js';
 
 export interface IssuerKeysOptions {
   /** Give up on a JWKS fetch after this many milliseconds. */

@@ -1,7 +1,7 @@
 /** The trusted issuers' key cache (SPEC §5.3): timeout, cache, cooldown on unknown kids, stale on error. */
 import { errors } from 'jose';
 import { loadServiceConfig } from '../../../lambda/config.js';
-import { RemoteIssuerKeys } from '../../../lambda/oauth/issuer-keys.js';
+import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';
 import { TemporarilyUnavailable } from '../../../lambda/oauth/errors.js';
 import { makeKey, TestIdp } from '../../support/test-idp.js';
 

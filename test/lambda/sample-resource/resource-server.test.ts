@@ -1,10 +1,10 @@
 /** The sample protected resource: RFC 9068 validation, RFC 6750 challenges, RFC 9728 metadata. */
 import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { createResourceHandler } from '../../examples/protected-resource/resource-server.js';
-import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
-import { signJwt } from '../../lambda/oauth/access-token.js';
-import { httpEvent } from '../support/events.js';
+import { createResourceHandler } from '../../../lambda/sample-resource/resource-server.js';
+import { KeyFileSigner } from '../../../lambda/local/key-file-signer.js';
+import { signJwt } from '../../../lambda/oauth/access-token.js';
+import { httpEvent } from '../../support/events.js';
 
 const ISSUER = 'https://as.example.test';
 const RESOURCE = 'https://api.example.test/';
