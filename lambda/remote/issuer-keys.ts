@@ -4,7 +4,7 @@
  * of fetches, and served stale while a refresh fails. A fetch that fails with nothing cached is
  * TemporarilyUnavailable (503), never invalid_grant: the client did nothing wrong.
  */
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, importJWK, type JWK } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { IssuerKeys, KeyResolver } from '../ports.js';
 import { TemporarilyUnavailable } from '../oauth/errors.js';
@@ -21,6 +21,15 @@ export interface IssuerKeysOptions {
    * again: a flood of requests for a down IdP is not a flood of fetches that each wait the timeout.
    */
   readonly retryAfterFailureMs?: number;
+  /**
+   * Stop trusting a cached key set this old while every refresh fails: a key the issuer revoked
+   * must not stay trusted for as long as its JWKS endpoint is down.
+   */
+  readonly maxStaleMs?: number;
+  /** A JWKS body larger than this is refused unread: parsing is bounded, not just the fetch. */
+  readonly maxJwksBytes?: number;
+  /** A JWKS with more keys than this is refused: every request would otherwise scan them all. */
+  readonly maxKeys?: number;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
   readonly onFetchError?: (issuer: string, error: unknown) => void;
@@ -45,7 +54,12 @@ class IssuerKeySet {
     // A stale set keeps serving while it is refreshed in the background: no request waits for a
     // routine refresh, and while the issuer is failing, not every request starts one.
     let keys = this.keys;
-    if (keys && this.opts.now() - this.fetchedAt > this.opts.maxAgeMs && !this.coolingDown())
+    const age = this.opts.now() - this.fetchedAt;
+    if (keys && age > this.opts.maxStaleMs) {
+      // Too old to trust any longer: this request waits for a fresh set, or is answered 503.
+      this.keys = keys = undefined;
+    }
+    if (keys && age > this.opts.maxAgeMs && !this.coolingDown())
       void this.refresh().catch(() => undefined);
     keys ??= await this.refresh();
     try {
@@ -85,9 +99,14 @@ class IssuerKeySet {
         redirect: 'error',
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
-      if (res.status !== 200) throw new Error(`JWKS answered HTTP ${res.status}`);
-      const body = (await res.json()) as JSONWebKeySet;
-      const keys = createLocalJWKSet(body); // validates the {"keys": [...]} shape
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`JWKS answered HTTP ${res.status}`);
+      }
+      const body = JSON.parse(await readCapped(res, this.opts.maxJwksBytes)) as unknown;
+      const keys = createLocalJWKSet({
+        keys: await usableKeys(body, this.issuer.algorithms, this.opts.maxKeys),
+      });
       this.keys = keys;
       this.fetchedAt = this.opts.now();
       return keys;
@@ -116,6 +135,9 @@ export class RemoteIssuerKeys implements IssuerKeys {
       cooldownMs: options.cooldownMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 10 * 60_000,
       retryAfterFailureMs: options.retryAfterFailureMs ?? 2_000,
+      maxStaleMs: options.maxStaleMs ?? 60 * 60_000,
+      maxJwksBytes: options.maxJwksBytes ?? 256 * 1024,
+      maxKeys: options.maxKeys ?? 64,
       fetch: options.fetch ?? globalThis.fetch,
       now: options.now ?? Date.now,
       onFetchError: options.onFetchError,
@@ -138,4 +160,83 @@ export class RemoteIssuerKeys implements IssuerKeys {
       () => undefined,
     );
   }
+}
+
+/** The body as text, refusing (and cancelling) it as soon as it passes `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const tooLarge = () => new Error(`JWKS is larger than ${max} bytes`);
+  if (Number(res.headers.get('content-length')) > max) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Which key types each accepted JWS algorithm verifies with. */
+const ALG_KEY: Readonly<Record<string, { kty: string; crv?: string }>> = {
+  RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' },
+  PS384: { kty: 'RSA' },
+  PS512: { kty: 'RSA' },
+  ES256: { kty: 'EC', crv: 'P-256' },
+  ES384: { kty: 'EC', crv: 'P-384' },
+  ES512: { kty: 'EC', crv: 'P-521' },
+  EdDSA: { kty: 'OKP' },
+  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
+};
+
+const fits = (alg: string, jwk: JWK): boolean => {
+  const want = ALG_KEY[alg];
+  return !!want && want.kty === jwk.kty && (!want.crv || want.crv === jwk.crv);
+};
+
+/**
+ * The keys of a fetched JWKS that can verify an assertion, each pinned to one algorithm (RFC 8725
+ * §3.1: one key, one algorithm). A key without `alg` is pinned to the issuer's only accepted
+ * algorithm for its type, and dropped when there are several to choose from. Each key is imported
+ * here, once per fetch, so a malformed key (an off-curve point, a truncated modulus) is dropped
+ * instead of failing a request later. A set that is not a JWKS, or has more than `maxKeys` keys,
+ * is refused whole.
+ */
+async function usableKeys(
+  body: unknown,
+  algorithms: readonly string[],
+  maxKeys: number,
+): Promise<JWK[]> {
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array');
+  if (keys.length > maxKeys) throw new Error(`JWKS has ${keys.length} keys, more than ${maxKeys}`);
+  const usable: JWK[] = [];
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key)) continue;
+    const jwk = key as JWK;
+    // A private key published by mistake is not used: only public members are read.
+    if (jwk.d !== undefined) continue;
+    const candidates = algorithms.filter((alg) => fits(alg, jwk));
+    const alg = jwk.alg ?? (candidates.length === 1 ? candidates[0] : undefined);
+    if (alg === undefined || !candidates.includes(alg)) continue;
+    try {
+      await importJWK({ ...jwk, alg }, alg);
+    } catch {
+      continue;
+    }
+    usable.push({ ...jwk, alg });
+  }
+  return usable;
 }
