@@ -94,15 +94,21 @@ test('a key rotated in at the issuer is found by refetching on its unknown kid',
 });
 
 test('a stale set keeps serving while it is refreshed in the background, and while that refresh fails', async () => {
-  const keys = keysFor({ maxAgeMs: 60_000, cooldownMs: 5_000, timeoutMs: 1_500 });
+  const refreshErrors: unknown[] = [];
+  const keys = keysFor({
+    maxAgeMs: 60_000,
+    cooldownMs: 5_000,
+    timeoutMs: 300,
+    onFetchError: (_i, e) => refreshErrors.push(e),
+  });
   await keys.warm();
   now += 60_001;
-  idp.mode = 'hang'; // a refresh that would take the whole timeout
-  const started = Date.now();
+  idp.mode = 'hang'; // a refresh that can only end by its timeout
+  // Ordering, not elapsed time: the request is served while the refresh is still hanging.
   await expect(resolve(keys, idp.key.kid)).resolves.toBeDefined();
-  expect(Date.now() - started).toBeLessThan(1_000); // served from the stale set, before the fetch could end
+  expect(refreshErrors).toHaveLength(0);
   await eventually(() => idp.jwksFetches === 2);
-  await new Promise((r) => setTimeout(r, 1_600)); // the hung refresh times out in the background
+  await eventually(() => refreshErrors.length === 1); // the hung refresh times out in the background
   idp.mode = 'error';
   await resolve(keys, idp.key.kid); // within the cooldown: no new fetch
   expect(idp.jwksFetches).toBe(2);
@@ -112,12 +118,9 @@ test('a stale set keeps serving while it is refreshed in the background, and whi
   await eventually(() => idp.jwksFetches === 3);
 });
 
-async function eventually(condition: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits for a condition with no deadline of its own: jest's test timeout bounds it. */
+async function eventually(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
 }
 
 test('concurrent first requests share one fetch', async () => {
@@ -129,9 +132,9 @@ test('concurrent first requests share one fetch', async () => {
 test('a fetch that hangs is cut off by the timeout as TemporarilyUnavailable', async () => {
   idp.mode = 'hang';
   const keys = keysFor({ timeoutMs: 100 });
-  const started = Date.now();
+  // The IdP never answers, so only the client's own timeout can settle this (no elapsed-time check).
   await expect(resolve(keys, idp.key.kid)).rejects.toBeInstanceOf(TemporarilyUnavailable);
-  expect(Date.now() - started).toBeLessThan(5000);
+  expect(idp.jwksFetches).toBe(1);
 });
 
 test('a redirect is not followed: the JWKS location is configuration', async () => {
