@@ -117,7 +117,7 @@ export class Harness {
       const registry = new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients);
       const replay = new DynamoDbReplayGuard(dynamo.db, LOCAL_TABLES.replay, () => clock.now());
       const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
-        timeoutMs: 500,
+        timeoutMs: 5_000, // generous: a loaded machine must not turn a slow loopback fetch into a 503
         ...options.issuerKeys,
       });
       const service = new TokenService({
