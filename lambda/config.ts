@@ -24,9 +24,9 @@ export interface TrustedIssuer {
   readonly algorithms: readonly string[];
   /** Longest accepted `exp - iat`, in seconds (the clock skew is added on top). */
   readonly maxAssertionLifetime: number;
-  /** Accept the same `jti` more than once (SPEC §5.8 policy switch). */
+  /** Accept the same `jti` more than once (JAG-REPLAY policy switch). */
   readonly allowReuse: boolean;
-  /** Prepended to `sub` in access tokens, to keep two IdPs' users apart (SPEC §6 policy). */
+  /** Prepended to `sub` in access tokens, to keep IdPs' users apart (GRANT-SUBJECT). */
   readonly subjectPrefix: string;
 }
 
@@ -158,6 +158,14 @@ function parseIssuer(raw: string | undefined): string {
   if (url.pathname !== '/') {
     throw new ConfigError('ISSUER', `must have no path, got ${JSON.stringify(raw)}`);
   }
+  // The issuer is compared byte for byte (DISC-ISSUER, JAG-AUDIENCE): with a trailing slash every
+  // ID-JAG minted for the usual form would be refused, so the ambiguous form is refused here.
+  if (raw.endsWith('/')) {
+    throw new ConfigError(
+      'ISSUER',
+      `must not end with "/" (ID-JAGs must name it byte for byte as their aud): use ${JSON.stringify(raw.replace(/\/+$/, ''))}`,
+    );
+  }
   return raw;
 }
 
@@ -184,7 +192,7 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
   if (!Array.isArray(parsed))
     throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects');
   const seen = new Set<string>();
-  return parsed.map((entry: unknown, i) => {
+  const issuers = parsed.map((entry: unknown, i): TrustedIssuer => {
     const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw new ConfigError(V, `${at} must be an object with "issuer" and "jwks_uri"`);
@@ -239,6 +247,36 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
       allowReuse,
       subjectPrefix,
     };
+  });
+  checkSubjectsStayApart(issuers);
+  return issuers;
+}
+
+/**
+ * GRANT-SUBJECT: an access token's `sub` must name one user of one IdP. With a single IdP its `sub`
+ * is used as it is. With several, each IdP's subjects get its own prefix, and no prefix may begin
+ * another: then `prefix + sub` can be split back into exactly one (issuer, sub), so no IdP can mint
+ * a `sub` that lands on another IdP's user (an unprefixed IdP could mint "acme|alice" to become the
+ * "acme|" IdP's alice; a prefix "a" could mint "cme|alice" to reach "acme|alice").
+ */
+function checkSubjectsStayApart(issuers: readonly TrustedIssuer[]): void {
+  if (issuers.length < 2) return;
+  const why =
+    'with several trusted issuers, each needs its own "subject_prefix" and no prefix may begin ' +
+    'another, so that two IdPs can never produce the same access-token sub';
+  issuers.forEach((t, i) => {
+    if (t.subjectPrefix === '') {
+      throw new ConfigError('TRUSTED_ISSUERS', `${why}: entry ${i} (${t.issuer}) has none`);
+    }
+    issuers.forEach((other, j) => {
+      if (i !== j && other.subjectPrefix.startsWith(t.subjectPrefix)) {
+        throw new ConfigError(
+          'TRUSTED_ISSUERS',
+          `${why}: entry ${i}'s prefix ${JSON.stringify(t.subjectPrefix)} begins entry ${j}'s ` +
+            `${JSON.stringify(other.subjectPrefix)} (${t.issuer}, ${other.issuer})`,
+        );
+      }
+    });
   });
 }
 

@@ -188,3 +188,56 @@ describe('a malformed value stops start-up, naming the variable', () => {
     expect((error as ConfigError).message).toMatch(message);
   });
 });
+
+describe('GRANT-SUBJECT: no two IdPs can yield the same access-token sub', () => {
+  const two = (a: string | undefined, b: string | undefined) =>
+    JSON.stringify([
+      { issuer: 'https://a.example', jwks_uri: 'https://a.example/jwks', subject_prefix: a },
+      { issuer: 'https://b.example', jwks_uri: 'https://b.example/jwks', subject_prefix: b },
+    ]);
+  const load = (trustedIssuers: string) =>
+    loadServiceConfig({ ISSUER: 'https://as.example', TRUSTED_ISSUERS: trustedIssuers });
+  const refusal = (trustedIssuers: string) => {
+    try {
+      load(trustedIssuers);
+    } catch (err) {
+      return err as ConfigError;
+    }
+    throw new Error('accepted');
+  };
+
+  test('one IdP: its sub is used as it is, no prefix needed', () => {
+    const one = JSON.stringify([
+      { issuer: 'https://a.example', jwks_uri: 'https://a.example/jwks' },
+    ]);
+    expect(load(one).trustedIssuers[0]?.subjectPrefix).toBe('');
+  });
+
+  test.each([
+    ['neither has a prefix', undefined, undefined, /entry 0 \(https:\/\/a\.example\) has none/],
+    ['one has none (it could mint "b|alice")', undefined, 'b|', /entry 0 .* has none/],
+    ['the same prefix twice', 'x|', 'x|', /begins entry 1's/],
+    [
+      'one prefix begins the other ("a" + "cme|alice")',
+      'a',
+      'acme|',
+      /"a" begins entry 1's "acme\|"/,
+    ],
+  ])('refused at start-up, naming it: %s', (_case, a, b, message) => {
+    const err = refusal(two(a, b));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.variable).toBe('TRUSTED_ISSUERS');
+    expect(err.message).toMatch(message);
+  });
+
+  test('distinct prefixes that do not begin one another are accepted', () => {
+    const c = load(two('a|', 'b|'));
+    expect(c.trustedIssuers.map((t) => t.subjectPrefix)).toEqual(['a|', 'b|']);
+  });
+});
+
+test('ISSUER with a trailing slash is refused, naming the form to use', () => {
+  expect(() => loadLocalConfig({ ISSUER: 'http://localhost:3000/' })).toThrow(
+    /ISSUER: must not end with "\/".*use "http:\/\/localhost:3000"/,
+  );
+});

@@ -100,10 +100,15 @@ export class Harness {
     try {
       const config = loadServiceConfig({
         ISSUER,
-        TRUSTED_ISSUERS: JSON.stringify([
-          idp.trusted(options.trusted),
-          ...(options.moreIssuers ?? []).map((i) => i.trusted()),
-        ]),
+        // Several IdPs need distinct subject prefixes (GRANT-SUBJECT); one IdP needs none.
+        TRUSTED_ISSUERS: JSON.stringify(
+          options.moreIssuers?.length
+            ? [
+                idp.trusted({ subject_prefix: 'idp0|', ...options.trusted }),
+                ...options.moreIssuers.map((i, n) => i.trusted({ subject_prefix: `idp${n + 1}|` })),
+              ]
+            : [idp.trusted(options.trusted)],
+        ),
         ...options.env,
       });
       dynamo = await startLocalDynamo(undefined);
