@@ -21,7 +21,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS } from '../lambda/oauth/metadata.js';
-import type { CustomDomain, Throttle } from './stack-config.js';
+import type { CustomDomainProps, ResolvedThrottle } from './server-props.js';
 import { CORS_POLICY } from '../lambda/http/cors-policy.js';
 
 export interface AuthorizationServerApiProps {
@@ -29,10 +29,12 @@ export interface AuthorizationServerApiProps {
   readonly jwks: IFunction;
   readonly token: IFunction;
   readonly corsOrigins: readonly string[];
-  readonly throttle: Throttle;
-  readonly tokenThrottle: Throttle;
+  readonly throttle: ResolvedThrottle;
+  readonly tokenThrottle: ResolvedThrottle;
   readonly logRetention: RetentionDays;
-  readonly customDomain?: CustomDomain;
+  /** The access logs are part of the audit trail. @default DESTROY */
+  readonly accessLogsRemovalPolicy?: RemovalPolicy;
+  readonly customDomain?: CustomDomainProps;
 }
 
 /** Request metadata only: no header, query string or body, so no credential can reach the log. */
@@ -91,6 +93,8 @@ export class AuthorizationServerApi extends Construct {
     this.routes = [
       ...route(PATHS.oauthMetadata, HttpMethod.GET, discovery),
       ...route(PATHS.openidConfiguration, HttpMethod.GET, discovery),
+      // DISC-AUTHZ-ENDPOINT: every method gets the same error, from the small discovery function.
+      ...route(PATHS.authorize, HttpMethod.ANY, discovery),
       ...route(
         PATHS.jwks,
         HttpMethod.GET,
@@ -112,7 +116,7 @@ export class AuthorizationServerApi extends Construct {
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.accessLogsRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { LocalConfig } from '../config.js';
 import { DynamoDbClientRegistry } from '../aws/dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from '../aws/dynamodb-replay-guard.js';
+import { createAuthorizeHandler } from '../handlers/authorize.js';
 import { createDiscoveryHandler } from '../handlers/discovery.js';
 import { createJwksHandler } from '../handlers/jwks.js';
 import { createTokenHandler } from '../handlers/token.js';
@@ -75,6 +76,7 @@ export async function startLocalServer(
     [PATHS.openidConfiguration, discovery],
     [PATHS.jwks, createJwksHandler({ keys: signer, corsOrigins: config.corsOrigins, logger })],
     [PATHS.token, createTokenHandler({ service, corsOrigins: config.corsOrigins, logger })],
+    [PATHS.authorize, createAuthorizeHandler(config)],
   ]);
 
   const server = createServer(

@@ -7,6 +7,7 @@ export const PATHS = {
   openidConfiguration: '/.well-known/openid-configuration',
   jwks: '/.well-known/jwks.json',
   token: '/token',
+  authorize: '/authorize',
 } as const;
 
 const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
@@ -19,11 +20,17 @@ export function authorizationServerMetadata(config: ServiceConfig): Record<strin
   return {
     // RFC 8414 §3.3: byte-for-byte the configured issuer.
     issuer: config.issuer,
+    // DISC-AUTHZ-ENDPOINT: RFC 8414 §2 lets a server without one omit it, but the MCP SDK's metadata
+    // schema requires it. It exists and answers every request with an error, never a redirect.
+    authorization_endpoint: endpointUrl(config.issuer, PATHS.authorize),
     token_endpoint: endpointUrl(config.issuer, PATHS.token),
     jwks_uri: endpointUrl(config.issuer, PATHS.jwks),
     grant_types_supported: [JWT_BEARER_GRANT],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
-    // REQUIRED by RFC 8414; this server has no authorization endpoint, so it supports none.
+    // DISC-FIELDS: REQUIRED by RFC 8414, and empty because the authorization endpoint grants
+    // nothing. Every client we run against accepts an empty list (the MCP SDK requires an array of
+    // strings; openid-client and oauth4webapi do not read it); advertising "code" would invite an
+    // interactive client into a flow that can only fail.
     response_types_supported: [],
     ...(config.scopesSupported.length > 0 && { scopes_supported: config.scopesSupported }),
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],

@@ -112,6 +112,16 @@ test('discovery: the metadata for the issuer in the environment', async () => {
   });
 });
 
+test('discovery: also answers {issuer}/authorize, with the error and never a redirect (DISC-AUTHZ-ENDPOINT)', async () => {
+  const { handler } = (await import('../../lambda/aws/entries/discovery.js')) as {
+    handler: HttpHandler;
+  };
+  const res = await handler(httpEvent('GET', '/authorize'));
+  expect(res.statusCode).toBe(400);
+  expect(bodyOf(res).error).toBe('unsupported_response_type');
+  expect(res.headers.location).toBeUndefined();
+});
+
 test('jwks: every listed key, fetched at init, so requests make no KMS call', async () => {
   kms.resetHistory();
   const { handler } = (await import('../../lambda/aws/entries/jwks.js')) as {

@@ -37,7 +37,7 @@ const statementFor = (name: 'Discovery' | 'Jwks' | 'Token', action: string) => {
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 describe('HTTP API', () => {
-  test('exactly the four routes, each to its function', () => {
+  test('exactly the five routes, each to its function', () => {
     const integrations = Object.fromEntries(
       resources(template, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [
         id,
@@ -56,6 +56,7 @@ describe('HTTP API', () => {
     expect(routes).toEqual({
       'GET /.well-known/oauth-authorization-server': getAtt(fn('Discovery')),
       'GET /.well-known/openid-configuration': getAtt(fn('Discovery')),
+      'ANY /authorize': getAtt(fn('Discovery')),
       'GET /.well-known/jwks.json': getAtt(fn('Jwks')),
       'POST /token': getAtt(fn('Token')),
     });

@@ -29,6 +29,7 @@ describe('discovery (RFC 8414)', () => {
     const doc = bodyOf(await h.discovery(httpEvent('GET', paths[0]!)));
     expect(doc).toEqual({
       issuer: ISSUER,
+      authorization_endpoint: `${ISSUER}/authorize`,
       token_endpoint: `${ISSUER}/token`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
