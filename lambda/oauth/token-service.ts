@@ -39,6 +39,8 @@ export interface TokenResponse {
   readonly token_type: 'Bearer';
   readonly expires_in: number;
   readonly scope: string;
+  /** RESP-SUCCESS: the granted resource; an array when several were granted (RFC 8707 §2). */
+  readonly resource: string | readonly string[];
 }
 
 /** What a log line may say about a request: identifiers and outcomes, never secrets or tokens. */
@@ -141,6 +143,8 @@ export class TokenService {
       token_type: 'Bearer',
       expires_in: grant.lifetime,
       scope: accessClaims.scope,
+      // The same value as the token's aud: what the draft's processing rules say to return.
+      resource: accessClaims.aud,
     };
   }
 }

@@ -48,6 +48,8 @@ describe('resource (RFC 8707)', () => {
   test('no resource anywhere and one registered resource: that one', async () => {
     const r = await redeem({ claims: { resource: undefined }, client: { resources: [MCP] } });
     expect(r.token?.aud).toBe(MCP);
+    // RESP-SUCCESS: the response says which resource was granted even when nobody named one.
+    expect(r.body.resource).toBe(MCP);
   });
 
   test('no resource anywhere and several registered: invalid_target', async () => {
@@ -79,6 +81,8 @@ describe('resource (RFC 8707)', () => {
     );
     const r = await redeem({ claims: { resource: [API, MCP] }, client: { resources: [API, MCP] } });
     expect(r.token?.aud).toEqual([API, MCP]);
+    // RESP-SUCCESS: several granted resources come back as an array (RFC 8707 §2).
+    expect(r.body.resource).toEqual([API, MCP]);
   });
 
   test('a requested resource narrows the assertion\u2019s', async () => {
@@ -88,6 +92,7 @@ describe('resource (RFC 8707)', () => {
       form: { resource: MCP },
     });
     expect(r.token?.aud).toBe(MCP);
+    expect(r.body.resource).toBe(MCP);
   });
 
   test('a requested resource outside the assertion\u2019s: invalid_target', async () => {

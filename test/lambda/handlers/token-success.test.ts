@@ -47,8 +47,20 @@ test.each([
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers.pragma).toBe('no-cache');
   const body = bodyOf(res);
-  expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
-  expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'read write' });
+  expect(Object.keys(body).sort()).toEqual([
+    'access_token',
+    'expires_in',
+    'resource',
+    'scope',
+    'token_type',
+  ]);
+  // RESP-SUCCESS: the granted resource is in the response, as the token's aud.
+  expect(body).toMatchObject({
+    token_type: 'Bearer',
+    expires_in: 3600,
+    scope: 'read write',
+    resource: RESOURCE,
+  });
 
   const token = body.access_token as string;
   const header = decodeProtectedHeader(token);
