@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    // The protocol core must not reach for AWS: adapters live at the edges (ARCHITECTURE.md).
+    // The protocol core must not reach for AWS: adapters live at the edges (docs/architecture.md).
     files: ['lambda/oauth/**/*.ts'],
     rules: {
       'no-restricted-imports': [

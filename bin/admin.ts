@@ -1,7 +1,8 @@
 /**
  * `npm run admin -- clients add|list|remove|enable|disable ...`: manage the clients of the local
  * server (DATA_DIR), whether or not it is running, or with `--stack NAME` those of a deployed stack.
- * `npm run admin -- assertion check <ID-JAG>`: every SPEC §5 check on an assertion, without redeeming it.
+ * `npm run admin -- assertion check <ID-JAG>`: every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER)
+ * on an assertion, without redeeming it.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
@@ -146,7 +147,10 @@ async function setEnabled(
   out(`${enabled ? 'Enabled' : 'Disabled'} client ${v['client-id']}`);
 }
 
-/** Every SPEC §5 check on one assertion, printed with pass or fail and why; exit 1 if any fails. */
+/**
+ * Every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER) on one assertion, printed with pass or fail
+ * and why; exit 1 if any fails.
+ */
 async function checkAssertion(
   assertion: string,
   admin: ClientAdmin,

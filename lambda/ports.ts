@@ -17,7 +17,7 @@ export interface ClientRecord {
   readonly tokenLifetime?: number;
   /** Trusted issuers whose assertions this client may redeem; every trusted issuer when absent. */
   readonly issuers?: readonly string[];
-  /** A disabled client fails authentication (SPEC §4). */
+  /** A disabled client fails authentication (AUTH-FAILURE). */
   readonly enabled: boolean;
 }
 

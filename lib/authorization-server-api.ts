@@ -1,5 +1,5 @@
 /**
- * The HTTP API in front of the three route functions (SPEC §2–§4, §8): the four routes, a $default
+ * The HTTP API in front of the route functions (the routes of docs/spec.md): the routes, a $default
  * stage with a stage-wide throttle and a tighter one on POST /token, JSON access logs, CORS for the
  * configured origins, and optionally a custom domain.
  */

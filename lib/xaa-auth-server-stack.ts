@@ -198,7 +198,7 @@ export class XaaAuthServerStack extends Stack {
         id: nag('APIG4'),
         reason:
           'Public OAuth endpoints: discovery, JWKS and protected-resource metadata are public by design (RFC 8414, RFC 9728, ' +
-          'SPEC §2-3), and the token endpoint authenticates each client itself (client_secret_post/basic, SPEC §4).',
+          'DISC-PATHS, JWKS-KEYS), and the token endpoint authenticates each client itself (AUTH-REQUIRED).',
       });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Single use of an assertion's jti (SPEC §5.8) as one conditional write: of any number of
+ * Single use of an assertion's jti (JAG-REPLAY) as one conditional write: of any number of
  * concurrent claims, DynamoDB lets exactly one create the item. Records expire by TTL.
  */
 import { createHash } from 'node:crypto';

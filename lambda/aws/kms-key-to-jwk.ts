@@ -1,5 +1,5 @@
 /**
- * A KMS signing key's public half as a JWK (SPEC §3): GetPublicKey returns DER SubjectPublicKeyInfo,
+ * A KMS signing key's public half as a JWK (JWKS-KID): GetPublicKey returns DER SubjectPublicKeyInfo,
  * which becomes {kty, n, e} with the RFC 7638 thumbprint as `kid`, so anyone can derive the kid.
  */
 import { createPublicKey } from 'node:crypto';

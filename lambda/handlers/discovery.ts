@@ -1,4 +1,4 @@
-/** GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration (SPEC §2). */
+/** GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration (DISC-PATHS). */
 import type { ServiceConfig } from '../config.js';
 import { authorizationServerMetadata } from '../oauth/metadata.js';
 import { Cors, methodNotAllowed } from '../http/responses.js';

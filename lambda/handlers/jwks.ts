@@ -1,4 +1,4 @@
-/** GET /.well-known/jwks.json (SPEC §3). */
+/** GET /.well-known/jwks.json (JWKS-KEYS). */
 import type { PublicKeys } from '../ports.js';
 import { TemporarilyUnavailable } from '../oauth/errors.js';
 import { Cors, methodNotAllowed, oauthError } from '../http/responses.js';

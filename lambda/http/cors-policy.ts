@@ -1,5 +1,5 @@
 /**
- * The browser policy (docs/spec.md BROWSER-CORS), in one place for both places that enforce it:
+ * The browser policy (docs/spec.md CORS-ORIGINS), in one place for both places that enforce it:
  * the handlers' own preflight answers (local server) and API Gateway's CORS configuration (lib/),
  * which answers preflights before a function runs.
  */

@@ -1,4 +1,4 @@
-/** Authorization server metadata (RFC 8414, SPEC §2), served at both well-known paths. */
+/** Authorization server metadata (RFC 8414; DISC-FIELDS), served at both well-known paths. */
 import type { ServiceConfig } from '../config.js';
 import { JWT_BEARER_GRANT } from './token-request.js';
 

@@ -1,5 +1,5 @@
 /**
- * Trusted issuers' public keys, fetched from their `jwks_uri` (SPEC §5.3): with a timeout, cached,
+ * Trusted issuers' public keys, fetched from their `jwks_uri` (JAG-JWKS-FETCH): with a timeout, cached,
  * refetched on an unknown `kid` at most once per cooldown so a flood of unknown kids is not a flood
  * of fetches, and served stale while a refresh fails. A fetch that fails with nothing cached is
  * TemporarilyUnavailable (503), never invalid_grant: the client did nothing wrong.

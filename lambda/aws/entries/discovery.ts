@@ -2,7 +2,7 @@
  * Lambda entry for GET /.well-known/oauth-authorization-server and /openid-configuration, and for
  * {issuer}/authorize (DISC-AUTHZ-ENDPOINT), which answers from configuration alone just as discovery
  * does. It imports nothing but configuration and the handlers: no SDK client, no Powertools, so the
- * bundle stays small and a cold start fits API Gateway's JWT-authorizer budget (SPEC §2).
+ * bundle stays small and a cold start fits API Gateway's JWT-authorizer budget (DISC-CACHE).
  */
 import { loadServiceConfig } from '../../config.js';
 import { createAuthorizeHandler } from '../../handlers/authorize.js';

@@ -1,4 +1,4 @@
-/** SPEC §2 (discovery) and §3 (JWKS), through the handlers. */
+/** Discovery (DISC-PATHS, DISC-FIELDS, DISC-NO-ISSUERS) and JWKS (JWKS-KEYS), through the handlers. */
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { createDiscoveryHandler } from '../../../lambda/handlers/discovery.js';
 import { createJwksHandler } from '../../../lambda/handlers/jwks.js';
@@ -25,7 +25,7 @@ describe('discovery (RFC 8414)', () => {
     expect(a!.body).toBe(b!.body);
   });
 
-  test('the document has every field SPEC §2 names, and the issuer byte for byte', async () => {
+  test('the document has every field DISC-FIELDS names, and the issuer byte for byte', async () => {
     const doc = bodyOf(await h.discovery(httpEvent('GET', paths[0]!)));
     expect(doc).toEqual({
       issuer: ISSUER,
@@ -94,7 +94,7 @@ describe('JWKS', () => {
   });
 });
 
-describe('CORS for the playground (SPEC §8)', () => {
+describe('CORS for the playground (CORS-ORIGINS)', () => {
   const allowed = ['https://xaa.dev', 'https://app.xaa.dev'];
   const handlers = () => ({
     discovery: h.discovery,

@@ -1,4 +1,8 @@
-/** SPEC §5: every way an ID-JAG is refused is invalid_grant (400) with a description, and no token. */
+/**
+ * Validating the ID-JAG (JAG-FORMAT, JAG-ISSUER, JAG-ALGORITHM, JAG-SIGNATURE, JAG-CLAIMS,
+ * JAG-AUDIENCE, JAG-TIMES, JAG-CLIENT-ID, JAG-CLIENT-ISSUER): every way an ID-JAG is refused is
+ * invalid_grant (400) with a description, and no token.
+ */
 import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportSPKI } from 'jose';
 import { tokenEvent } from '../../support/events.js';

@@ -1,4 +1,7 @@
-/** SPEC §6: which resource (RFC 8707) and which scopes (RFC 6749 §3.3) an accepted assertion earns. */
+/**
+ * GRANT-RESOURCE and GRANT-SCOPE: which resource (RFC 8707) and which scopes (RFC 6749 §3.3) an
+ * accepted assertion earns.
+ */
 import { tokenEvent, type Form } from '../../support/events.js';
 import { bodyOf, Harness, RESOURCE } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';

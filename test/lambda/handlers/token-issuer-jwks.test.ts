@@ -1,4 +1,4 @@
-/** SPEC §5.3: an issuer's JWKS that cannot be had is our failure (503), not the client's (invalid_grant). */
+/** JAG-JWKS-FETCH: an issuer's JWKS that cannot be had is our failure (503), not the client's (invalid_grant). */
 import { tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';

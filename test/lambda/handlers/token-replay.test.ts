@@ -1,4 +1,4 @@
-/** SPEC §5.8: an ID-JAG is redeemed once, atomically, even under concurrency. */
+/** JAG-REPLAY: an ID-JAG is redeemed once, atomically, even under concurrency. */
 import { tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';

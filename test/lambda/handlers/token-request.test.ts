@@ -1,4 +1,7 @@
-/** SPEC §4: the request and client authentication, through the handler. No failure yields a token. */
+/**
+ * The request (REQ-FORM, REQ-GRANT-TYPE, REQ-ASSERTION, REQ-DUPLICATE, REQ-SIZE) and client
+ * authentication (AUTH-REQUIRED to AUTH-FAILURE), through the handler. No failure yields a token.
+ */
 import { basicAuth, httpEvent, tokenEvent, type Form } from '../../support/events.js';
 import { bodyOf, Harness } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
@@ -31,7 +34,7 @@ async function validForm(extra: Form = {}): Promise<Form> {
   };
 }
 
-describe('the request (SPEC §4)', () => {
+describe('the request (REQ-FORM to REQ-SIZE)', () => {
   test.each([
     ['application/json', 'application/json'],
     ['text/plain', 'text/plain'],
@@ -149,7 +152,7 @@ describe('the request (SPEC §4)', () => {
   });
 });
 
-describe('client authentication (SPEC §4)', () => {
+describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
   test('no credentials at all is invalid_client, 401', async () => {
     const res = await h.token(
       tokenEvent(await validForm({ client_id: undefined, client_secret: undefined })),

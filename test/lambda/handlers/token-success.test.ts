@@ -1,4 +1,7 @@
-/** SPEC §4 (both auth methods) and §7: a valid request yields an RFC 9068 token that verifies against our JWKS. */
+/**
+ * AUTH-POST, AUTH-BASIC, RESP-SUCCESS and RESP-ACCESS-TOKEN: a valid request yields an RFC 9068
+ * token that verifies against our JWKS.
+ */
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { basicAuth, httpEvent, tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness, ISSUER, RESOURCE } from '../../support/harness.js';
@@ -143,7 +146,7 @@ test('a client token lifetime is used, capped by MAX_ACCESS_TOKEN_TTL', async ()
   }
 });
 
-test('a per-issuer subject prefix keeps two IdPs\u2019 users apart (SPEC §6 policy)', async () => {
+test('a per-issuer subject prefix keeps two IdPs\u2019 users apart (GRANT-SUBJECT)', async () => {
   const prefixed = await Harness.start({ trusted: { subject_prefix: 'acme|' } });
   try {
     const { clientId, clientSecret } = await prefixed.addClient();

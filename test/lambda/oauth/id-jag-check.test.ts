@@ -1,4 +1,4 @@
-/** checkIdJag: every SPEC §5 check reported on its own, without redeeming the assertion. */
+/** checkIdJag: every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER) reported on its own, without redeeming the assertion. */
 import { loadServiceConfig } from '../../../lambda/config.js';
 import { checkIdJag, type CheckOutcome } from '../../../lambda/oauth/id-jag.js';
 import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';

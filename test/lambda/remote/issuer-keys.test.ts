@@ -1,4 +1,4 @@
-/** The trusted issuers' key cache (SPEC §5.3): timeout, cache, cooldown on unknown kids, stale on error. */
+/** The trusted issuers' key cache (JAG-JWKS-FETCH): timeout, cache, cooldown on unknown kids, stale on error. */
 import { errors } from 'jose';
 import { loadServiceConfig } from '../../../lambda/config.js';
 import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';
