@@ -3,21 +3,18 @@
  * resource server should (RFC 9068 §4, RFC 6750, RFC 9728). It speaks API Gateway payload 2.0, so
  * the same handler runs behind the local bridge and on Lambda.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
+import {
+  bearerChallenge,
+  bearerToken,
+  createAccessTokenVerifier,
+  grantedScopes,
+  InvalidToken,
+  type AccessTokenVerifierOptions,
+} from '../protected-resource/access-token-verifier.js';
 
-export interface ResourceServerOptions {
-  /** Our authorization server's issuer identifier: the only accepted `iss`. */
-  readonly issuer: string;
-  /** This resource's identifier (RFC 8707): the only accepted `aud`, compared exactly. */
-  readonly resource: string;
-  /** Where the authorization server publishes its keys. */
-  readonly jwksUri: string;
-  /** Seconds of tolerance on exp and iat. */
-  readonly clockTolerance?: number;
-  /** For tests: a key resolver other than the remote JWKS. */
-  readonly keys?: JWTVerifyGetKey;
-}
+export type ResourceServerOptions = AccessTokenVerifierOptions;
 
 /** Each route and the scope it needs. */
 export const RESOURCE_ROUTES: Readonly<
@@ -46,18 +43,9 @@ export function protectedResourceMetadata(
 }
 
 export function createResourceHandler(options: ResourceServerOptions): HttpHandler {
-  const keys =
-    options.keys ??
-    createRemoteJWKSet(new URL(options.jwksUri), {
-      timeoutDuration: 2000,
-      cooldownDuration: 30_000,
-    });
+  const verify = createAccessTokenVerifier(options);
   const metadataUrl = new URL(PROTECTED_RESOURCE_METADATA_PATH, options.resource).href;
-  const challenge = (params: Record<string, string>) =>
-    'Bearer ' +
-    Object.entries({ ...params, resource_metadata: metadataUrl })
-      .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
-      .join(', ');
+  const challenge = (params: Record<string, string>) => bearerChallenge(metadataUrl, params);
   const json = (
     statusCode: number,
     body: unknown,
@@ -76,25 +64,17 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
     const route = RESOURCE_ROUTES[`${method} ${event.rawPath}`];
     if (!route) return json(404, { error: 'not_found' });
 
-    const authorization = event.headers?.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization);
-    if (!match) {
+    const token = bearerToken(event.headers?.authorization);
+    if (!token) {
       // RFC 6750 §3.1: no credentials at all gets a bare challenge, without an error code.
       return json(401, { error: 'unauthorized' }, { 'www-authenticate': challenge({}) });
     }
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(match[1]!, keys, {
-        issuer: options.issuer,
-        audience: options.resource,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-        requiredClaims: ['exp', 'iat', 'sub', 'client_id', 'jti'],
-        clockTolerance: options.clockTolerance ?? 30,
-      }));
+      claims = await verify(token);
     } catch (err) {
-      const description =
-        err instanceof errors.JOSEError ? describeFailure(err) : 'the token cannot be verified';
+      if (!(err instanceof InvalidToken)) throw err;
+      const description = err.description;
       return json(
         401,
         { error: 'invalid_token', error_description: description },
@@ -103,8 +83,7 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
         },
       );
     }
-    const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-    if (!granted.includes(route.scope)) {
+    if (!grantedScopes(claims).includes(route.scope)) {
       const description = `this route needs scope ${route.scope}`;
       return json(
         403,
@@ -120,14 +99,4 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
     }
     return json(200, route.answer(claims, event));
   };
-}
-
-function describeFailure(err: errors.JOSEError): string {
-  if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed)
-    return `the token's ${err.claim} claim is not accepted here`;
-  if (err instanceof errors.JWSSignatureVerificationFailed)
-    return 'the token signature does not verify';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a published key';
-  return 'the token is malformed or cannot be verified';
 }
