@@ -209,7 +209,7 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     parseUrl(V, e.issuer, `${at} "issuer"`);
     parseUrl(V, e.jwks_uri, `${at} "jwks_uri"`);
     if (e.issuer === ourIssuer) {
-      // draft §9.3: an authorization server must not accept assertions it issued itself.
+      // JAG-ISSUER: an authorization server must not accept assertions it issued itself.
       throw new ConfigError(V, `${at} names this server's own issuer`);
     }
     if (seen.has(e.issuer)) throw new ConfigError(V, `${at} repeats issuer ${e.issuer}`);

@@ -291,7 +291,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   for (const name of REQUIRED) {
     if (p[name] === undefined) throw new InvalidGrant(`assertion is missing the ${name} claim`);
   }
-  // An ID-JAG bound to a key (draft §9, proof of possession) must not become a bearer token; this
+  // An ID-JAG bound to a key (DPOP-CNF-JKT, DPOP-CNF-OTHER) must not become a bearer token; this
   // server does not verify DPoP proofs, so it refuses them.
   if (p.cnf !== undefined)
     throw new InvalidGrant(

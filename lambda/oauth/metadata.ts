@@ -34,6 +34,6 @@ export function authorizationServerMetadata(config: ServiceConfig): Record<strin
     response_types_supported: [],
     ...(config.scopesSupported.length > 0 && { scopes_supported: config.scopesSupported }),
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],
-    // Trusted issuers are deliberately absent (draft §9.4).
+    // Trusted issuers are deliberately absent (DISC-NO-ISSUERS).
   };
 }

@@ -52,7 +52,7 @@ describe('discovery (RFC 8414)', () => {
     expect(doc.token_endpoint).toBe('https://as.example.test/token');
   });
 
-  test('trusted issuers are never disclosed (draft §9.4)', async () => {
+  test('trusted issuers are never disclosed (DISC-NO-ISSUERS)', async () => {
     const res = await h.discovery(httpEvent('GET', paths[0]!));
     expect(res.body).not.toContain(h.idp.issuer);
     expect(res.body).not.toContain('127.0.0.1');

@@ -122,7 +122,7 @@ describe('2. a trusted issuer that is not us', () => {
     );
   });
 
-  test('an assertion claiming to be from this server is refused (draft §9.3)', async () => {
+  test('an assertion claiming to be from this server is refused (JAG-ISSUER)', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { iss: ISSUER }),
       /issued by this authorization server/,

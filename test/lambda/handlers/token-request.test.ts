@@ -160,7 +160,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     expectError(res, 401, 'invalid_client', /authentication is required/);
   });
 
-  test('client_id without a secret is invalid_client: confidential clients only (draft §9.1)', async () => {
+  test('client_id without a secret is invalid_client: confidential clients only (AUTH-REQUIRED)', async () => {
     expectError(
       await h.token(tokenEvent(await validForm({ client_secret: undefined }))),
       401,
