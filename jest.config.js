@@ -1,9 +1,10 @@
 // Jest runs the TypeScript sources as native ES modules (jose v6 is ESM-only), transpiled by swc.
-/** @type {import('jest').Config} */
-export default {
+// Three projects, so a quick loop can pick one (`npm run jest -- --selectProjects unit`):
+//   unit  everything in-process or on loopback;
+//   cdk   stack synthesis (test/lib): seconds per file, loads aws-cdk-lib;
+//   moto  the AWS adapters on the wire, sharing one moto_server started for the run.
+const project = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
@@ -16,5 +17,32 @@ export default {
       },
     ],
   },
+};
+
+/** @type {import('jest').Config} */
+export default {
+  // Every core: the files are independent processes' worth of work (own servers, own temp dirs,
+  // unique names in the shared moto_server).
+  maxWorkers: '100%',
   testTimeout: 30000,
+  projects: [
+    {
+      ...project,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/lib/', '\\.moto\\.test\\.ts$'],
+    },
+    {
+      ...project,
+      displayName: 'cdk',
+      testMatch: ['<rootDir>/test/lib/**/*.test.ts'],
+    },
+    {
+      ...project,
+      displayName: 'moto',
+      testMatch: ['<rootDir>/test/**/*.moto.test.ts'],
+      globalSetup: '<rootDir>/test/support/moto-server.ts',
+      globalTeardown: '<rootDir>/test/support/moto-server-teardown.ts',
+    },
+  ],
 };

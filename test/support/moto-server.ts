@@ -1,0 +1,89 @@
+/**
+ * One moto_server process: started here, and also jest's global set-up for the `moto` project,
+ * which starts one server for the whole run and passes its address to every moto test file in
+ * MOTO_ENDPOINT (each file isolates itself with unique table, key and secret names). One Python
+ * start-up per run instead of one per file.
+ *
+ * Jest loads global set-up files outside its module mapper, so this file imports no sibling module.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface MotoProcess {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Where the global set-up keeps the shared server for the tear-down (moto-server-teardown.ts). */
+export const SHARED_MOTO = Symbol.for('xaa.test.moto');
+
+export function motoOnPath(): boolean {
+  return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Starts moto_server on a free loopback port; resolves once it answers. */
+export async function startMotoProcess(): Promise<MotoProcess> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (err) => resolve(void (spawnError = err)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null || spawnError) return;
+    child.kill('SIGKILL'); // its state lives in memory and is thrown away anyway: no need to wait
+    await exited;
+  };
+  // A start-up deadline, not a timing assertion: generous, so a loaded machine still gets there.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (spawnError) throw new Error(`moto_server could not be started: ${spawnError.message}`);
+    if (child.exitCode !== null)
+      throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/data.json`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`moto_server did not answer on ${endpoint} within 60 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { endpoint, stop };
+}
+
+/** Jest global set-up (moto project). Runs only when a moto test file is selected. */
+export default async function startSharedMoto(): Promise<void> {
+  if (process.env.MOTO_ENDPOINT) return; // a server given from outside: use it, start nothing
+  try {
+    const moto = await startMotoProcess();
+    (globalThis as Record<symbol, unknown>)[SHARED_MOTO] = moto;
+    process.env.MOTO_ENDPOINT = moto.endpoint; // inherited by the jest workers
+  } catch (err) {
+    // Not installed (or not starting): describeWithMoto skips with a notice, or fails under CI=true.
+    process.env.MOTO_UNAVAILABLE = (err as Error).message.slice(0, 500);
+  }
+}
+
+// processes.ts has the same helper; this file must stand alone (see above).
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
