@@ -1,15 +1,16 @@
-/** The CDK app (cdk.json "app"): one stack, configured through CDK context (lib/stack-config.ts). */
+/**
+ * The CDK app (cdk.json "app"): `-c config=NAME` picks config/NAME.json (default: playground) and
+ * deploys it as the stack XaaAuthServer-NAME. Settings live in that file, never on the command
+ * line, so every deploy of an environment sees the same configuration.
+ */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stackConfigFromContext } from '../lib/stack-config.js';
-import { XaaAuthServerStack } from '../lib/xaa-auth-server-stack.js';
+import { configFromContext } from '../lib/app-context.js';
+import { XaaAuthServerStack, stackNameFor } from '../lib/xaa-auth-server-stack.js';
 
 const app = new App();
-const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'XaaAuthServer';
-new XaaAuthServerStack(app, stackName, {
-  config: stackConfigFromContext(app.node),
-  description: 'Cross App Access authorization server (ID-JAG to RFC 9068 access tokens)',
-});
+const environment = configFromContext(app.node);
+new XaaAuthServerStack(app, stackNameFor(environment.name), { environment });
 // Every synth is checked: an unacknowledged AwsSolutions finding stops it.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

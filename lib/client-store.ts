@@ -1,28 +1,42 @@
 /**
- * Where clients live: the registry table (retained when the stack is deleted), the replay-guard
- * table (records expire by TTL), and the Secrets Manager name prefix of every client secret.
+ * Where clients live: the registry table (retained and deletion-protected by default, or a table
+ * kept from an earlier deployment, re-attached by name), the replay-guard table (records expire by
+ * TTL), and the Secrets Manager name prefix of every client secret.
  */
 import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { CLIENTS_TABLE, REPLAY_TABLE } from '../lambda/aws/tables.js';
 
+export interface ClientStoreProps {
+  /** RETAIN also turns deletion protection on. */
+  readonly clientsTableRemoval: RemovalPolicy;
+  /** Use this table instead of creating one (docs/operations.md, coming back after a teardown). */
+  readonly existingClientsTableName?: string;
+  readonly secretPrefix?: string;
+}
+
 export class ClientStore extends Construct {
-  readonly clientsTable: Table;
+  readonly clientsTable: ITable;
   readonly replayTable: Table;
   /** Every client secret's name starts with this (the admin appends `<client id>/<random>`). */
   readonly secretPrefix: string;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: ClientStoreProps) {
     super(scope, id);
-    this.clientsTable = new Table(this, 'ClientsTable', {
-      partitionKey: { name: CLIENTS_TABLE.partitionKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // Registered clients outlive the stack: deleting it must not unregister anyone.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.clientsTable = props.existingClientsTableName
+      ? // Not managed by this stack: its key schema, PITR and protection stay as they were made.
+        Table.fromTableName(this, 'ClientsTable', props.existingClientsTableName)
+      : new Table(this, 'ClientsTable', {
+          partitionKey: { name: CLIENTS_TABLE.partitionKey, type: AttributeType.STRING },
+          billingMode: BillingMode.PAY_PER_REQUEST,
+          pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+          // Registered clients outlive the stack: deleting it (or a replacement by a careless
+          // change) must not unregister anyone, and neither may a stray DeleteTable.
+          removalPolicy: props.clientsTableRemoval,
+          deletionProtection: props.clientsTableRemoval === RemovalPolicy.RETAIN,
+        });
     this.replayTable = new Table(this, 'ReplayTable', {
       partitionKey: { name: REPLAY_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -31,7 +45,8 @@ export class ClientStore extends Construct {
       // Records live minutes (assertion exp + skew): nothing worth keeping once the stack is gone.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.secretPrefix = `xaa-auth-server/${Stack.of(this).stackName}/clients/`;
+    this.secretPrefix =
+      props.secretPrefix ?? `xaa-auth-server/${Stack.of(this).stackName}/clients/`;
   }
 
   /** The token function's access: read a client, claim and release a jti, read client secrets. */

@@ -31,6 +31,8 @@ export interface RouteFunctionProps {
   readonly description: string;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
+  /** What happens to the log group when the function leaves the stack. @default DESTROY */
+  readonly logRemovalPolicy?: RemovalPolicy;
   readonly memorySize?: number;
   readonly timeout?: Duration;
 }
@@ -44,7 +46,7 @@ export class RouteFunction extends Construct {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     // An own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
     this.role = new Role(this, 'Role', {

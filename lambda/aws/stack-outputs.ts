@@ -9,4 +9,12 @@ export const STACK_OUTPUTS = {
   secretPrefix: 'ClientSecretPrefix',
   activeSigningKey: 'ActiveSigningKeyArn',
   customDomainTarget: 'CustomDomainTarget',
+  operatorPolicy: 'OperatorPolicyArn',
 } as const;
+
+/**
+ * The tag every client secret carries, its value the stack's name: the operator policy
+ * (lib/operator-policy.ts) lets the admin create a secret only with it, so each secret can be traced
+ * to its stack (and found at teardown).
+ */
+export const CLIENT_SECRET_STACK_TAG = 'xaa-auth-server:stack';

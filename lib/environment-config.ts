@@ -1,0 +1,265 @@
+/**
+ * One configuration file per environment: `cdk synth -c config=NAME` reads `config/NAME.json`, the
+ * construct's props as JSON (durations in whole seconds, removal policies as "retain"/"destroy").
+ * Read strictly: an unknown or misspelled key, a missing `trustedIssuers` or a value of the wrong
+ * type stops the synth with the file and the key's path; the values themselves are then checked by
+ * the construct (lib/server-props.ts), whose messages name the key the same way.
+ *
+ * JSON has no comments: a key named "//" (a string or an array of strings) is allowed in any object
+ * and ignored, so a file can explain itself.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { z } from 'zod';
+import {
+  XaaConfigError,
+  resolveServerProps,
+  type XaaAuthorizationServerProps,
+} from './server-props.js';
+
+/** The shipped configuration directory (top level of the repository). */
+export const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
+
+/** The environment used when `-c config=NAME` is not given: the public xaa.dev playground. */
+export const DEFAULT_ENVIRONMENT = 'playground';
+
+/** Part of the stack name (XaaAuthServer-NAME), so CloudFormation's rules for stack names apply. */
+const ENVIRONMENT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+const COMMENT_KEY = '//';
+
+const seconds = z.int().positive().max(999_999_999);
+const removal = z.enum(['retain', 'destroy']);
+const throttle = z.strictObject({
+  rateLimit: z.number().optional(),
+  burstLimit: z.int().optional(),
+});
+
+/** The file's shape; its keys are the props' keys (lib/server-props.ts), checked both ways below. */
+const CONFIG_SCHEMA = z.strictObject({
+  trustedIssuers: z
+    .array(
+      z.strictObject({
+        issuer: z.string(),
+        jwksUri: z.string(),
+        algorithms: z.array(z.string()).min(1).optional(),
+        maxAssertionLifetime: seconds.optional(),
+        allowReuse: z.boolean().optional(),
+        subjectPrefix: z.string().optional(),
+      }),
+    )
+    .min(1, 'list at least one IdP: there is no default'),
+  corsOrigins: z.array(z.string()).optional(),
+  accessTokenLifetime: seconds.optional(),
+  maxAccessTokenLifetime: seconds.optional(),
+  clockSkew: z.int().min(0).max(3600).optional(),
+  scopesSupported: z.array(z.string()).optional(),
+  signingKeys: z
+    .array(z.strictObject({ id: z.string(), active: z.boolean().optional() }))
+    .min(1)
+    .optional(),
+  customDomain: z.strictObject({ domainName: z.string(), certificateArn: z.string() }).optional(),
+  throttle: throttle.optional(),
+  tokenThrottle: throttle.optional(),
+  logRetention: z.int().positive().optional(),
+  removalPolicies: z
+    .strictObject({ clientsTable: removal.optional(), auditLogs: removal.optional() })
+    .optional(),
+  existingClientsTableName: z.string().optional(),
+  clientSecretPrefix: z.string().optional(),
+  sampleResource: z
+    .union([z.boolean(), z.strictObject({ resource: z.string().optional() })])
+    .optional(),
+  alarms: z.union([z.boolean(), z.strictObject({ email: z.string().optional() })]).optional(),
+  edgeProtection: z
+    .union([z.boolean(), z.strictObject({ rateLimitPerIp: z.int().positive().optional() })])
+    .optional(),
+});
+
+type ConfigFile = z.infer<typeof CONFIG_SCHEMA>;
+
+// Every prop has a key in the file and every key is a prop: a prop added to the construct without
+// a key here (or the reverse) fails the type check.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _keysMatch: Same<keyof ConfigFile, keyof XaaAuthorizationServerProps> = true;
+void _keysMatch;
+
+export interface EnvironmentConfig {
+  readonly name: string;
+  readonly file: string;
+  readonly props: XaaAuthorizationServerProps;
+}
+
+/** `config/NAME.json` → the construct's props; throws XaaConfigError naming the file and the key. */
+export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): EnvironmentConfig {
+  if (!ENVIRONMENT_NAME.test(name)) {
+    throw new XaaConfigError(
+      'config',
+      `${JSON.stringify(name)} is not an environment name (a letter, then up to 39 letters, digits or "-"; ` +
+        'it becomes part of the stack name)',
+    );
+  }
+  const file = join(dir, `${name}.json`);
+  if (!existsSync(file)) {
+    const known = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -'.json'.length))
+      : [];
+    throw new XaaConfigError(
+      'config',
+      `no file ${file} for environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}); ` +
+        'copy config/production.example.json to start one',
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new XaaConfigError(file, `is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    const props = parseEnvironmentConfig(json);
+    resolveServerProps(props); // the values, checked now so the message can name the file
+    return { name, file, props };
+  } catch (err) {
+    if (err instanceof XaaConfigError)
+      throw new XaaConfigError(`${file}: ${err.key}`, message(err));
+    throw err;
+  }
+}
+
+function message(err: XaaConfigError): string {
+  return err.message.slice(err.key.length + 2);
+}
+
+/** A configuration file's content → the construct's props (shape and types only; see above). */
+export function parseEnvironmentConfig(json: unknown): XaaAuthorizationServerProps {
+  const result = CONFIG_SCHEMA.safeParse(withoutComments(json, []));
+  if (!result.success) throw describe(result.error.issues);
+  return toProps(result.data);
+}
+
+function withoutComments(value: unknown, path: readonly (string | number)[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => withoutComments(v, [...path, i]));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === COMMENT_KEY) {
+      const ok =
+        typeof v === 'string' || (Array.isArray(v) && v.every((line) => typeof line === 'string'));
+      if (!ok)
+        throw new XaaConfigError(
+          keyPath([...path, key]),
+          'a comment is a string or an array of strings',
+        );
+      continue;
+    }
+    out[key] = withoutComments(v, [...path, key]);
+  }
+  return out;
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return (
+    path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+      .join('') || '(top level)'
+  );
+}
+
+/** The first problem, named by its key; a misspelled key gets the nearest known one. */
+function describe(issues: readonly z.core.$ZodIssue[]): XaaConfigError {
+  // Unknown keys first: a misspelling also makes the intended key look missing.
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const known = knownKeys(issue.path);
+    const near = nearest(key, known);
+    return new XaaConfigError(
+      keyPath([...issue.path, key]),
+      `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known here: ${known.join(', ')}`,
+    );
+  }
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
+    return new XaaConfigError(keyPath(issue.path), `is required (${issue.expected})`);
+  return new XaaConfigError(keyPath(issue.path), issue.message);
+}
+
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = CONFIG_SCHEMA;
+  for (const p of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodObject) schema = schema.shape[String(p)] as z.ZodType;
+    schema = unwrap(schema);
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodUnion) {
+      const object = (s.options as z.ZodType[]).find((o) => o instanceof z.ZodObject);
+      if (!object) return s;
+      s = object;
+    } else return s;
+  }
+}
+
+function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  // Close enough to be a typo, or the same word with another casing or ending (accessTokenTTL).
+  return best &&
+    (best.distance <= Math.max(2, Math.floor(key.length / 3)) ||
+      best.name.toLowerCase().startsWith(key.toLowerCase().slice(0, 8)))
+    ? best.name
+    : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+function toProps(c: ConfigFile): XaaAuthorizationServerProps {
+  const duration = (s: number | undefined) => (s === undefined ? undefined : Duration.seconds(s));
+  const policy = (r: 'retain' | 'destroy' | undefined) =>
+    r === undefined ? undefined : r === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  return dropUndefined({
+    ...c,
+    trustedIssuers: c.trustedIssuers.map((t) =>
+      dropUndefined({ ...t, maxAssertionLifetime: duration(t.maxAssertionLifetime) }),
+    ),
+    accessTokenLifetime: duration(c.accessTokenLifetime),
+    maxAccessTokenLifetime: duration(c.maxAccessTokenLifetime),
+    clockSkew: duration(c.clockSkew),
+    removalPolicies: c.removalPolicies && {
+      ...dropUndefined({
+        clientsTable: policy(c.removalPolicies.clientsTable),
+        auditLogs: policy(c.removalPolicies.auditLogs),
+      }),
+    },
+  }) as XaaAuthorizationServerProps;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

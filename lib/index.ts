@@ -1,0 +1,18 @@
+/** The public surface: the construct, its props, and the pieces a stack may want to reach. */
+export {
+  XaaAuthorizationServer,
+  type XaaAuthorizationServerOptions,
+} from './xaa-authorization-server.js';
+export {
+  XaaConfigError,
+  type AlarmsProps,
+  type CustomDomainProps,
+  type EdgeProtectionProps,
+  type RemovalPolicies,
+  type SampleResourceProps,
+  type ThrottleProps,
+  type TrustedIssuerProps,
+  type XaaAuthorizationServerProps,
+} from './server-props.js';
+export type { SigningKeyEntry } from './signing-keys.js';
+export { loadEnvironmentConfig, parseEnvironmentConfig } from './environment-config.js';
