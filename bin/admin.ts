@@ -196,8 +196,8 @@ async function checkAssertion(
     }
     for (const o of outcomes) {
       if (o.status === 'pass') out(`  \u2714 ${o.title}`);
-      else if (o.status === 'fail') out(`  \u2718 ${o.title}\n      ${o.reason}`);
-      else out(`  - ${o.title} (skipped: ${o.reason})`);
+      else if (o.status === 'fail') out(`  \u2718 ${o.title}\n      ${o.reason}: ${o.description}`);
+      else out(`  - ${o.title} (skipped: ${o.note})`);
     }
     out(
       '  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)',

@@ -1,25 +1,32 @@
-/** Token endpoint metrics (CloudWatch EMF through Powertools): every request, tokens issued, refusals by error. */
+/**
+ * Token endpoint metrics (CloudWatch EMF through Powertools): every request, tokens issued, and
+ * refusals by OAuth error and reason code.
+ */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Refusal } from '../oauth/errors.js';
 
 const TOKEN_METRICS = {
   requests: 'TokenRequests',
   issued: 'TokensIssued',
   refused: 'TokenRequestsRefused',
   errorDimension: 'error',
+  reasonDimension: 'reason',
 } as const;
 
-/** The token handler's onOutcome hook: the OAuth error code, or undefined when a token was issued. */
-export function recordTokenOutcome(metrics: Metrics): (error: string | undefined) => void {
-  return (error) => {
+/** The token handler's onOutcome hook: the refusal, or undefined when a token was issued. */
+export function recordTokenOutcome(metrics: Metrics): (refusal: Refusal | undefined) => void {
+  return (refusal) => {
     metrics.addMetric(TOKEN_METRICS.requests, MetricUnit.Count, 1);
-    if (error === undefined) {
+    if (refusal === undefined) {
       metrics.addMetric(TOKEN_METRICS.issued, MetricUnit.Count, 1);
       return;
     }
-    // A dimension per error code belongs to this one data point only, not to the rest of the
-    // invocation's metrics: a single metric is flushed on its own.
+    // Dimensions belong to this one data point only, not to the rest of the invocation's metrics:
+    // a single metric is flushed on its own. Both come from closed sets (REASONS), and the reason
+    // determines the error, so there are at most as many series as reason codes.
     const refused = metrics.singleMetric();
-    refused.addDimension(TOKEN_METRICS.errorDimension, error);
+    refused.addDimension(TOKEN_METRICS.errorDimension, refusal.error);
+    refused.addDimension(TOKEN_METRICS.reasonDimension, refusal.reason);
     refused.addMetric(TOKEN_METRICS.refused, MetricUnit.Count, 1);
   };
 }

@@ -26,7 +26,12 @@ export function createJwksHandler(deps: {
       deps.logger.error('public keys unavailable', { cause: describeError(err) });
       return cors.decorate(
         event,
-        oauthError(new TemporarilyUnavailable('signing keys are unavailable; retry later')),
+        oauthError(
+          new TemporarilyUnavailable({
+            reason: 'signing_keys_unavailable',
+            description: 'signing keys are unavailable; retry later',
+          }),
+        ),
       );
     }
   };

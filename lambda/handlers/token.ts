@@ -1,7 +1,7 @@
-/** POST /token (SPEC §4–§7): the HTTP edge of the TokenService. */
-import { OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
+/** POST /token: the HTTP edge of the TokenService (RESP-SUCCESS, RESP-ERRORS). */
+import { internalError, OAuthError, type Refusal } from '../oauth/errors.js';
 import type { TokenAudit, TokenService } from '../oauth/token-service.js';
-import { Cors, methodNotAllowed, noStoreJson, oauthError, serverError } from '../http/responses.js';
+import { Cors, methodNotAllowed, noStoreJson, oauthError } from '../http/responses.js';
 import { describeError, type Log } from '../logging.js';
 import { bodyBytes, header, method, type HttpHandler } from '../http/types.js';
 
@@ -9,8 +9,11 @@ export interface TokenHandlerDeps {
   readonly service: TokenService;
   readonly corsOrigins: readonly string[];
   readonly logger: Log;
-  /** Told of every outcome, for metrics: the OAuth error code, or undefined when a token was issued. */
-  readonly onOutcome?: (error: string | undefined) => void;
+  /**
+   * Told of every outcome, for metrics and tests: the refusal's OAuth error and reason code, or
+   * undefined when a token was issued.
+   */
+  readonly onOutcome?: (refusal: Refusal | undefined) => void;
 }
 
 export function createTokenHandler({
@@ -38,28 +41,29 @@ export function createTokenHandler({
       return cors.decorate(event, noStoreJson(200, response));
     } catch (err) {
       if (err instanceof OAuthError) {
-        const cause =
-          err instanceof TemporarilyUnavailable ? { cause: describeError(err.cause) } : {};
         const log = err.status >= 500 ? logger.error.bind(logger) : logger.info.bind(logger);
-        const detail = err.logDetail ? { detail: err.logDetail } : {};
         log('token refused', {
           outcome: 'refused',
           error: err.error,
+          reason: err.reason,
           error_description: err.description,
-          ...detail,
+          ...(err.logDetail !== undefined && { detail: err.logDetail }),
           ...audit,
-          ...cause,
+          ...(err.cause !== undefined && { cause: describeError(err.cause) }),
         });
-        onOutcome?.(err.error);
+        onOutcome?.({ error: err.error, reason: err.reason });
         return cors.decorate(event, oauthError(err));
       }
+      // Not a refusal but a bug or a broken adapter: the client gets a fixed message, the log the rest.
+      const failure = internalError();
       logger.error('token request failed', {
         outcome: 'failed',
+        reason: failure.reason,
         ...audit,
         cause: describeError(err),
       });
-      onOutcome?.('server_error');
-      return cors.decorate(event, serverError());
+      onOutcome?.({ error: failure.error, reason: failure.reason });
+      return cors.decorate(event, oauthError(failure));
     }
   };
 }

@@ -1,4 +1,7 @@
-/** JSON responses, OAuth error responses and CORS: the one place errors become HTTP (SPEC §7, §8). */
+/**
+ * JSON responses, OAuth error responses and CORS: the one place errors become HTTP (RESP-ERRORS,
+ * AUTH-FAILURE, CORS-ORIGINS).
+ */
 import { InvalidClient, type OAuthError } from '../oauth/errors.js';
 import { CORS_POLICY } from './cors-policy.js';
 import { header, method, type HttpEvent, type HttpResult } from './types.js';
@@ -27,14 +30,6 @@ export function oauthError(err: OAuthError): HttpResult {
     result.headers['www-authenticate'] = 'Basic realm="token", charset="UTF-8"';
   }
   return result;
-}
-
-/** For failures that are our fault: a fixed message, never the error itself. */
-export function serverError(): HttpResult {
-  return noStoreJson(500, {
-    error: 'server_error',
-    error_description: 'the server failed to process the request',
-  });
 }
 
 export function methodNotAllowed(allowed: readonly string[]): HttpResult {

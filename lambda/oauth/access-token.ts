@@ -26,11 +26,12 @@ export function accessTokenClaims(args: {
   now: number;
 }): AccessTokenClaims {
   const { assertion: a, grant } = args;
+  const [only, ...more] = grant.audience;
   return {
     iss: args.issuer,
     sub: args.subjectPrefix + a.sub,
     // A single resource is a plain string: resource servers (and the playground) compare exactly.
-    aud: grant.audience.length === 1 ? grant.audience[0]! : grant.audience,
+    aud: only !== undefined && more.length === 0 ? only : grant.audience,
     client_id: a.client_id,
     iat: args.now,
     exp: args.now + grant.lifetime,

@@ -1,27 +1,30 @@
-/** Client authentication (SPEC §4): the registry says who the client is, the secret store what it knows. */
+/**
+ * Client authentication (AUTH-FAILURE, AUTH-SECRET): the registry says who the client is, the
+ * secret store what it knows.
+ */
 import { timingSafeEqual } from 'node:crypto';
 import type { ClientRecord, ClientRegistry, SecretStore } from '../ports.js';
-import { InvalidClient } from './errors.js';
+import { AUTHENTICATION_FAILED, InvalidClient, type ReasonFor } from './errors.js';
 import type { ClientCredentials } from './token-request.js';
 
 /**
  * Every failure says the same to the client — which client ids exist is nobody's business — and
- * the precise reason goes to the log (logDetail) for the operator.
+ * the precise reason code goes to the log and the metric for the operator.
  */
 export async function authenticateClient(
   credentials: ClientCredentials,
   registry: ClientRegistry,
   secrets: SecretStore,
 ): Promise<ClientRecord> {
-  const fail = (detail: string) =>
-    new InvalidClient(
-      'client authentication failed',
-      credentials.method === 'client_secret_basic',
-      detail,
-    );
+  const fail = (reason: ReasonFor<'invalid_client'>) =>
+    new InvalidClient({
+      reason,
+      description: AUTHENTICATION_FAILED,
+      usedBasic: credentials.method === 'client_secret_basic',
+    });
   const client = await registry.get(credentials.clientId);
-  if (!client) throw fail('unknown client_id');
-  if (!client.enabled) throw fail('client is disabled');
+  if (!client) throw fail('client_unknown');
+  if (!client.enabled) throw fail('client_disabled');
 
   const current = await secrets.getSecret(client.secretRef);
   if (current !== undefined && secretsEqual(current, credentials.clientSecret)) return client;
@@ -29,9 +32,7 @@ export async function authenticateClient(
   // store bounds how often it honours that).
   const fresh = await secrets.getSecret(client.secretRef, { refresh: true });
   if (fresh !== undefined && secretsEqual(fresh, credentials.clientSecret)) return client;
-  throw fail(
-    fresh === undefined ? 'client has no secret on record' : 'client secret does not match',
-  );
+  throw fail(fresh === undefined ? 'secret_not_found' : 'secret_mismatch');
 }
 
 /**

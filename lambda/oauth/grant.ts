@@ -1,4 +1,7 @@
-/** What an accepted assertion is worth: the audience, scope and lifetime of the access token (SPEC §6). */
+/**
+ * What an accepted assertion is worth: the audience, scope and lifetime of the access token
+ * (GRANT-RESOURCE, GRANT-SCOPE, RESP-LIFETIME).
+ */
 import { quote } from './quote.js';
 import { SCOPE_TOKEN } from './syntax.js';
 import type { ClientRecord } from '../ports.js';
@@ -59,14 +62,16 @@ function decideAudience(
   ] as const) {
     for (const r of list) {
       if (!isResourceIndicator(r)) {
-        throw new InvalidTarget(
-          `${where} resource ${quote(r)} is not an absolute URI without a fragment`,
-        );
+        throw new InvalidTarget({
+          reason: 'resource_invalid',
+          description: `${where} resource ${quote(r)} is not an absolute URI without a fragment`,
+        });
       }
       if (!registered(r)) {
-        throw new InvalidTarget(
-          `${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`,
-        );
+        throw new InvalidTarget({
+          reason: 'resource_not_registered',
+          description: `${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`,
+        });
       }
     }
   }
@@ -74,27 +79,39 @@ function decideAudience(
     if (assertionResources) {
       const outside = requested.find((r) => !assertionResources.includes(r));
       if (outside !== undefined) {
-        throw new InvalidTarget(
-          `requested resource ${quote(outside)} is not among the assertion's resources`,
-        );
+        throw new InvalidTarget({
+          reason: 'resource_not_in_assertion',
+          description: `requested resource ${quote(outside)} is not among the assertion's resources`,
+        });
       }
     }
     return [...requested];
   }
   if (assertionResources) return [...new Set(assertionResources)];
-  if (client.resources.length === 1) return [client.resources[0]!];
-  throw new InvalidTarget(
-    client.resources.length === 0
-      ? `client ${quote(client.clientId)} has no registered resource`
-      : 'resource is required: the client has several registered resources and the assertion names none',
-  );
+  const [only, ...others] = client.resources;
+  if (only === undefined) {
+    throw new InvalidTarget({
+      reason: 'resource_none_registered',
+      description: `client ${quote(client.clientId)} has no registered resource`,
+    });
+  }
+  if (others.length === 0) return [only];
+  throw new InvalidTarget({
+    reason: 'resource_required',
+    description:
+      'resource is required: the client has several registered resources and the assertion names none',
+  });
 }
 
 function scopeList(value: string, where: string): string[] {
   const tokens = value.split(' ').filter(Boolean);
   for (const t of tokens) {
-    if (!SCOPE_TOKEN.test(t))
-      throw new InvalidScope(`${where} scope ${quote(t)} is not a valid scope token`);
+    if (!SCOPE_TOKEN.test(t)) {
+      throw new InvalidScope({
+        reason: 'scope_invalid',
+        description: `${where} scope ${quote(t)} is not a valid scope token`,
+      });
+    }
   }
   return [...new Set(tokens)];
 }
@@ -117,9 +134,10 @@ function decideScopes(
   const asked = fromAssertion.length > 0 || (requested?.length ?? 0) > 0;
   if (asked && granted.length === 0) {
     const wanted = (requested ?? fromAssertion).join(' ');
-    throw new InvalidScope(
-      `none of the scopes ${quote(wanted)} may be granted: client ${quote(client.clientId)} is allowed ${quote(client.scopes.join(' '))} and the assertion carries ${quote(fromAssertion.join(' '))}`,
-    );
+    throw new InvalidScope({
+      reason: 'scope_not_granted',
+      description: `none of the scopes ${quote(wanted)} may be granted: client ${quote(client.clientId)} is allowed ${quote(client.scopes.join(' '))} and the assertion carries ${quote(fromAssertion.join(' '))}`,
+    });
   }
   return granted;
 }

@@ -1,15 +1,17 @@
 /**
- * Validating an ID-JAG (SPEC §5, draft §4.4.1, RFC 7523 §3), in the order the SPEC gives: nothing
- * read from the token before its signature verifies is trusted beyond choosing the key set.
- * Every refusal is InvalidGrant with a description that names what failed; an issuer whose keys
- * cannot be fetched is TemporarilyUnavailable. Single use (§5.8) is claimed by the caller, last.
+ * Validating an ID-JAG (JAG-FORMAT to JAG-CLIENT-ISSUER; draft §4.4.1, RFC 7523 §3), in the
+ * contract's order: nothing read from the token before its signature verifies is trusted beyond
+ * choosing the key set. The stages run in a chain, each returning what the next needs; the checks
+ * after them are independent of each other. Every refusal is InvalidGrant with a reason code and a
+ * description that names what failed; an issuer whose keys cannot be fetched is
+ * TemporarilyUnavailable (JAG-JWKS-FETCH). Single use (JAG-REPLAY) is claimed by the caller, last.
  */
 import { quote } from './quote.js';
 import { isUtf8 } from 'node:buffer';
 import { errors as joseErrors, type JWSHeaderParameters } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
-import { InvalidGrant, OAuthError } from './errors.js';
+import { InvalidGrant, OAuthError, type ReasonFor } from './errors.js';
 import { SignatureRejected, verifyCompactSignature } from './jws-verify.js';
 
 const ID_JAG_TYPES: readonly string[] = ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'];
@@ -45,213 +47,245 @@ export interface AssertionContext {
   readonly clock: Clock;
 }
 
-/** What the checks learn as they go: each later check may rely on what an earlier one set. */
-interface CheckState {
-  header?: Record<string, unknown>;
-  unverified?: Record<string, unknown>;
-  trustedIssuer?: TrustedIssuer;
-  claims?: Omit<IdJagClaims, 'aud'> & { aud?: string };
+/** What the client checks need to know of the client. */
+export type AssertionClient = Pick<ClientRecord, 'clientId' | 'issuers'>;
+
+/** Every check, in order, with what it establishes (for a person reading a check report). */
+const CHECKS = {
+  format: 'a compact JWS with header typ oauth-id-jag+jwt (JAG-FORMAT)',
+  issuer: 'iss is a trusted issuer, and not this server (JAG-ISSUER)',
+  algorithm: "alg is in the issuer's asymmetric allow-list (JAG-ALGORITHM)",
+  signature: "the signature verifies with the issuer's JWKS (JAG-SIGNATURE)",
+  claims: 'iss, sub, aud, client_id, jti, exp and iat are present, of the right types (JAG-CLAIMS)',
+  audience: "aud is this server's issuer, exactly (JAG-AUDIENCE)",
+  times: 'exp, nbf and iat are within the clock skew; the lifetime within the maximum (JAG-TIMES)',
+  client_id: 'client_id is the authenticated client (JAG-CLIENT-ID)',
+  client_issuer: 'the client may redeem assertions from this issuer (JAG-CLIENT-ISSUER)',
+} as const;
+
+export type CheckId = keyof typeof CHECKS;
+
+/**
+ * How the checks are run. The check list itself is `validate`, written once; verifyIdJag runs it
+ * stopping at the first failure, checkIdJag runs it recording each check's outcome.
+ */
+interface Runner {
+  /** A stage: later checks need what it returns, so its failure ends the run. */
+  stage<T>(id: CheckId, run: () => T | Promise<T>): Promise<T>;
+  /** A check that no later one depends on. */
+  check(id: CheckId, run: () => void): Promise<void>;
+  /** An independent check against the client. */
+  checkClient(id: CheckId, run: (client: AssertionClient) => void): Promise<void>;
 }
 
-export interface AssertionCheck {
-  readonly id: string;
-  /** What the check establishes, for a person reading a check report. */
-  readonly title: string;
-  /** Later checks can still run when this one fails (they do not depend on it). */
-  readonly independent?: boolean;
-  run(
-    assertion: string,
-    s: CheckState,
-    client: Pick<ClientRecord, 'clientId' | 'issuers'>,
-    ctx: AssertionContext,
-  ): void | Promise<void>;
-}
-
-/** SPEC §5, in order. verifyIdJag stops at the first failure; checkIdJag reports on each. */
-const ASSERTION_CHECKS: readonly AssertionCheck[] = [
-  {
-    id: 'format',
-    title: 'a compact JWS with header typ oauth-id-jag+jwt (§5.1)',
-    run(assertion, s) {
-      const parts = assertion.split('.');
-      if (
-        parts.length !== 3 ||
-        parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) ||
-        !parts[0] ||
-        !parts[1]
-      ) {
-        throw new InvalidGrant('assertion is not a compact JWS (three base64url parts)');
-      }
-      const header = decodeSegment(parts[0], 'header');
-      if (typeof header.typ !== 'string' || !ID_JAG_TYPES.includes(header.typ.toLowerCase())) {
-        throw new InvalidGrant(
-          `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : quote(header.typ)}`,
-        );
-      }
-      // jose ignores a kid that is not a string when it picks a key; a malformed header is refused.
-      if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
-        throw new InvalidGrant('assertion kid must be a non-empty string');
-      }
-      s.header = header;
-      s.unverified = decodeSegment(parts[1], 'payload');
-    },
-  },
-  {
-    id: 'issuer',
-    title: 'iss is a trusted issuer, and not this server (§5.2)',
-    run(_a, s, _c, ctx) {
-      // Read unverified, only to pick the key set.
-      const iss = s.unverified!.iss;
-      if (typeof iss !== 'string') throw new InvalidGrant('assertion is missing the iss claim');
-      if (iss === ctx.issuer) {
-        throw new InvalidGrant(
-          'assertion was issued by this authorization server, which accepts only other issuers',
-        );
-      }
-      s.trustedIssuer = ctx.trustedIssuers.get(iss);
-      if (!s.trustedIssuer) throw new InvalidGrant(`issuer ${quote(iss)} is not trusted`);
-    },
-  },
-  {
-    id: 'algorithm',
-    title: "alg is in the issuer's asymmetric allow-list (§5.3)",
-    run(_a, s) {
-      const alg = s.header!.alg;
-      const trusted = s.trustedIssuer!;
-      if (typeof alg !== 'string' || !trusted.algorithms.includes(alg)) {
-        throw new InvalidGrant(
-          `assertion alg ${quote(alg ?? null)} is not accepted from ${trusted.issuer} (accepted: ${trusted.algorithms.join(', ')})`,
-        );
-      }
-    },
-  },
-  {
-    id: 'signature',
-    title: "the signature verifies with the issuer's JWKS (§5.3)",
-    run: (assertion, s, _c, ctx) =>
-      verifySignature(assertion, s.header as JWSHeaderParameters, s.trustedIssuer!, ctx.issuerKeys),
-  },
-  {
-    id: 'claims',
-    title: 'iss, sub, aud, client_id, jti, exp and iat are present, of the right types (§5.4)',
-    run(_a, s) {
-      s.claims = readClaims(s.unverified!, s.unverified!.iss as string);
-    },
-  },
-  {
-    id: 'audience',
-    title: "aud is this server's issuer, exactly (§5.5)",
-    independent: true,
-    run(_a, s, _c, ctx) {
-      s.claims!.aud = checkAudience(s.unverified!.aud, ctx.issuer);
-    },
-  },
-  {
-    id: 'times',
-    title: 'exp, nbf and iat are within the clock skew; the lifetime within the maximum (§5.6)',
-    independent: true,
-    run: (_a, s, _c, ctx) => checkTimes(s.claims!, s.trustedIssuer!, ctx),
-  },
-  {
-    id: 'client_id',
-    title: 'client_id is the authenticated client (§5.7)',
-    independent: true,
-    run(_a, s, client) {
-      if (s.claims!.client_id !== client.clientId) {
-        throw new InvalidGrant(
-          `assertion client_id ${quote(s.claims!.client_id)} does not match the authenticated client ${quote(client.clientId)}`,
-        );
-      }
-    },
-  },
-  {
-    id: 'client_issuer',
-    title: 'the client may redeem assertions from this issuer (§5.9)',
-    independent: true,
-    run(_a, s, client) {
-      const iss = s.trustedIssuer!.issuer;
-      if (client.issuers && !client.issuers.includes(iss)) {
-        throw new InvalidGrant(
-          `client ${quote(client.clientId)} may not redeem assertions from ${iss}`,
-        );
-      }
-    },
-  },
-];
-
-export async function verifyIdJag(
+async function validate(
   assertion: string,
-  client: ClientRecord,
+  ctx: AssertionContext,
+  run: Runner,
+): Promise<VerifiedAssertion> {
+  const { header, payload } = await run.stage('format', () => parseJws(assertion));
+  const trustedIssuer = await run.stage('issuer', () => trustIssuer(payload.iss, ctx));
+  await run.stage('algorithm', () => checkAlgorithm(header, trustedIssuer));
+  await run.stage('signature', () =>
+    verifySignature(assertion, header, trustedIssuer, ctx.issuerKeys),
+  );
+  const claims = await run.stage('claims', () => readClaims(payload, trustedIssuer.issuer));
+  await run.check('audience', () => checkAudience(payload.aud, ctx.issuer));
+  await run.check('times', () => checkTimes(claims, trustedIssuer, ctx));
+  await run.checkClient('client_id', (client) => checkClientId(claims, client));
+  await run.checkClient('client_issuer', (client) => checkClientIssuer(trustedIssuer, client));
+  // The audience check passed: aud is our issuer, exactly.
+  return { trustedIssuer, claims: { ...claims, aud: ctx.issuer } };
+}
+
+export function verifyIdJag(
+  assertion: string,
+  client: AssertionClient,
   ctx: AssertionContext,
 ): Promise<VerifiedAssertion> {
-  const s: CheckState = {};
-  for (const check of ASSERTION_CHECKS) await check.run(assertion, s, client, ctx);
-  return { trustedIssuer: s.trustedIssuer!, claims: s.claims as IdJagClaims };
+  return validate(assertion, ctx, {
+    stage: async (_id, run) => run(),
+    check: async (_id, run) => run(),
+    checkClient: async (_id, run) => run(client),
+  });
+}
+
+interface CheckSummary {
+  readonly id: CheckId;
+  readonly title: string;
 }
 
 export type CheckOutcome =
-  | { readonly id: string; readonly title: string; readonly status: 'pass' }
-  | {
-      readonly id: string;
-      readonly title: string;
+  | (CheckSummary & { readonly status: 'pass' })
+  | (CheckSummary & {
       readonly status: 'fail';
-      readonly reason: string;
+      readonly reason: ReasonFor<'invalid_grant'>;
+      readonly description: string;
+    })
+  | (CheckSummary & { readonly status: 'skipped'; readonly note: string });
+
+/** A stage failed in a check report: the checks after it are skipped. */
+class Blocked extends Error {
+  constructor(readonly by: CheckId) {
+    super(`needs "${by}" to pass`);
+  }
+}
+
+class Reporter implements Runner {
+  readonly outcomes = new Map<CheckId, CheckOutcome>();
+
+  constructor(private readonly client: AssertionClient | undefined) {}
+
+  async stage<T>(id: CheckId, run: () => T | Promise<T>): Promise<T> {
+    try {
+      const value = await run();
+      this.outcomes.set(id, { id, title: CHECKS[id], status: 'pass' });
+      return value;
+    } catch (err) {
+      this.fail(id, err);
+      throw new Blocked(id);
     }
-  | {
-      readonly id: string;
-      readonly title: string;
-      readonly status: 'skipped';
-      readonly reason: string;
-    };
+  }
+
+  async check(id: CheckId, run: () => void): Promise<void> {
+    try {
+      run();
+      this.outcomes.set(id, { id, title: CHECKS[id], status: 'pass' });
+    } catch (err) {
+      this.fail(id, err);
+    }
+  }
+
+  async checkClient(id: CheckId, run: (client: AssertionClient) => void): Promise<void> {
+    const { client } = this;
+    if (client) return this.check(id, () => run(client));
+    this.outcomes.set(id, {
+      id,
+      title: CHECKS[id],
+      status: 'skipped',
+      note: 'no client given (--client-id)',
+    });
+  }
+
+  /** Records a refusal; anything else (an unreachable JWKS, a bug) ends the report. */
+  private fail(id: CheckId, err: unknown): void {
+    if (!(err instanceof InvalidGrant)) throw err;
+    this.outcomes.set(id, {
+      id,
+      title: CHECKS[id],
+      status: 'fail',
+      reason: err.reason,
+      description: err.description,
+    });
+  }
+}
 
 /**
- * Every check, without redeeming: a report of what passed and what failed and why. Checks that
- * need an earlier one to pass are skipped after it fails. `client` undefined skips client checks.
+ * Every check, without redeeming: a report of what passed and what failed, with its reason code
+ * and why. Checks that need an earlier stage to pass are skipped after it fails. `client`
+ * undefined skips the client checks.
  */
 export async function checkIdJag(
   assertion: string,
-  client: Pick<ClientRecord, 'clientId' | 'issuers'> | undefined,
+  client: AssertionClient | undefined,
   ctx: AssertionContext,
 ): Promise<CheckOutcome[]> {
-  const s: CheckState = {};
-  const outcomes: CheckOutcome[] = [];
-  let blockedBy: string | undefined;
-  for (const { id, title, independent, run } of ASSERTION_CHECKS) {
-    if (blockedBy) {
-      outcomes.push({ id, title, status: 'skipped', reason: `needs "${blockedBy}" to pass` });
-      continue;
-    }
-    if (!client && id.startsWith('client')) {
-      outcomes.push({ id, title, status: 'skipped', reason: 'no client given (--client-id)' });
-      continue;
-    }
-    try {
-      await run(assertion, s, client ?? { clientId: '' }, ctx);
-      outcomes.push({ id, title, status: 'pass' });
-    } catch (err) {
-      if (!(err instanceof InvalidGrant)) throw err;
-      outcomes.push({ id, title, status: 'fail', reason: err.description });
-      if (!independent) blockedBy = id;
-    }
+  const reporter = new Reporter(client);
+  let blocked: Blocked | undefined;
+  try {
+    await validate(assertion, ctx, reporter);
+  } catch (err) {
+    if (!(err instanceof Blocked)) throw err;
+    blocked = err;
   }
-  return outcomes;
+  return (Object.keys(CHECKS) as CheckId[]).map(
+    (id) =>
+      reporter.outcomes.get(id) ?? {
+        id,
+        title: CHECKS[id],
+        status: 'skipped',
+        note: blocked?.message ?? 'not reached',
+      },
+  );
 }
 
-function decodeSegment(segment: string, what: string): Record<string, unknown> {
+const invalid = (reason: ReasonFor<'invalid_grant'>, description: string) =>
+  new InvalidGrant({ reason, description });
+
+/** JAG-FORMAT: the unverified header and payload, for the stages that follow. */
+function parseJws(assertion: string): {
+  header: JWSHeaderParameters;
+  payload: Record<string, unknown>;
+} {
+  const [encodedHeader, encodedPayload, ...rest] = assertion.split('.');
+  if (
+    !encodedHeader ||
+    !encodedPayload ||
+    rest.length !== 1 ||
+    !/^[A-Za-z0-9_-]*$/.test(`${encodedHeader}${encodedPayload}${rest.join('')}`)
+  ) {
+    throw invalid('jws_malformed', 'assertion is not a compact JWS (three base64url parts)');
+  }
+  const header = decodeSegment(encodedHeader, 'header');
+  if (typeof header.typ !== 'string' || !ID_JAG_TYPES.includes(header.typ.toLowerCase())) {
+    throw invalid(
+      'typ_invalid',
+      `assertion typ must be oauth-id-jag+jwt, got ${header.typ === undefined ? 'none' : quote(header.typ)}`,
+    );
+  }
+  // jose ignores a kid that is not a string when it picks a key; a malformed header is refused.
+  if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
+    throw invalid('kid_invalid', 'assertion kid must be a non-empty string');
+  }
+  return {
+    header: header as JWSHeaderParameters,
+    payload: decodeSegment(encodedPayload, 'payload'),
+  };
+}
+
+function decodeSegment(segment: string, what: 'header' | 'payload'): Record<string, unknown> {
+  const reason = what === 'header' ? 'header_malformed' : 'payload_malformed';
   let value: unknown;
   try {
     const bytes = Buffer.from(segment, 'base64url');
     if (!isUtf8(bytes)) throw new Error('not UTF-8');
     value = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new InvalidGrant(`assertion ${what} is not base64url-encoded JSON`);
+    throw invalid(reason, `assertion ${what} is not base64url-encoded JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidGrant(`assertion ${what} is not a JSON object`);
+    throw invalid(reason, `assertion ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
 }
 
+/** JAG-ISSUER: `iss`, read unverified only to pick the key set. */
+function trustIssuer(iss: unknown, ctx: AssertionContext): TrustedIssuer {
+  if (typeof iss !== 'string')
+    throw invalid('issuer_missing', 'assertion is missing the iss claim');
+  if (iss === ctx.issuer) {
+    throw invalid(
+      'issuer_is_self',
+      'assertion was issued by this authorization server, which accepts only other issuers',
+    );
+  }
+  const trusted = ctx.trustedIssuers.get(iss);
+  if (!trusted) throw invalid('issuer_untrusted', `issuer ${quote(iss)} is not trusted`);
+  return trusted;
+}
+
+/** JAG-ALGORITHM */
+function checkAlgorithm(header: JWSHeaderParameters, trusted: TrustedIssuer): void {
+  const alg: unknown = header.alg;
+  if (typeof alg !== 'string' || !trusted.algorithms.includes(alg)) {
+    throw invalid(
+      'algorithm_not_allowed',
+      `assertion alg ${quote(alg ?? null)} is not accepted from ${trusted.issuer} (accepted: ${trusted.algorithms.join(', ')})`,
+    );
+  }
+}
+
+/** JAG-SIGNATURE, with the issuer's keys (JAG-JWKS-FETCH). */
 async function verifySignature(
   assertion: string,
   header: JWSHeaderParameters,
@@ -263,23 +297,28 @@ async function verifySignature(
   } catch (err) {
     if (err instanceof OAuthError) throw err;
     if (err instanceof SignatureRejected) {
-      throw new InvalidGrant(
+      throw invalid(
+        'signature_invalid',
         err.message.startsWith('assertion')
           ? err.message
           : `assertion cannot be verified: ${err.message}`,
       );
     }
     if (err instanceof joseErrors.JWKSNoMatchingKey) {
-      throw new InvalidGrant(`no key in the JWKS of ${trusted.issuer} matches the assertion's kid`);
+      throw invalid(
+        'key_not_found',
+        `no key in the JWKS of ${trusted.issuer} matches the assertion's kid`,
+      );
     }
     if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
-      throw new InvalidGrant(
+      throw invalid(
+        'key_ambiguous',
         `several keys in the JWKS of ${trusted.issuer} match: the assertion needs a kid`,
       );
     }
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError) {
       // A malformed JWS, a critical header we do not understand, a key that does not fit the alg.
-      throw new InvalidGrant(`assertion cannot be verified: ${err.message}`);
+      throw invalid('signature_invalid', `assertion cannot be verified: ${err.message}`);
     }
     throw err;
   }
@@ -287,26 +326,30 @@ async function verifySignature(
 
 const REQUIRED = ['sub', 'aud', 'client_id', 'jti', 'exp', 'iat'] as const;
 
+/** JAG-CLAIMS: the verified payload as typed claims; `aud` is the audience check's. */
 function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 'aud'> {
   for (const name of REQUIRED) {
-    if (p[name] === undefined) throw new InvalidGrant(`assertion is missing the ${name} claim`);
+    if (p[name] === undefined)
+      throw invalid('claim_missing', `assertion is missing the ${name} claim`);
   }
   // An ID-JAG bound to a key (DPOP-CNF-JKT, DPOP-CNF-OTHER) must not become a bearer token; this
   // server does not verify DPoP proofs, so it refuses them.
-  if (p.cnf !== undefined)
-    throw new InvalidGrant(
+  if (p.cnf !== undefined) {
+    throw invalid(
+      'cnf_unsupported',
       'assertion is bound to a key (cnf): proof of possession is not supported here',
     );
+  }
   const str = (name: string): string => {
     const v = p[name];
     if (typeof v !== 'string' || v === '')
-      throw new InvalidGrant(`assertion ${name} claim must be a non-empty string`);
+      throw invalid('claim_invalid', `assertion ${name} claim must be a non-empty string`);
     return v;
   };
   const time = (name: string): number => {
     const v = p[name];
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new InvalidGrant(`assertion ${name} claim must be a NumericDate`);
+      throw invalid('claim_invalid', `assertion ${name} claim must be a NumericDate`);
     return v;
   };
   const optional = <T>(name: string, read: (name: string) => T): T | undefined =>
@@ -316,21 +359,29 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     if (typeof v === 'string' && v !== '') return [v];
     if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== ''))
       return v as string[];
-    throw new InvalidGrant(`assertion ${name} claim must be a string or an array of strings`);
+    throw invalid(
+      'claim_invalid',
+      `assertion ${name} claim must be a string or an array of strings`,
+    );
   };
   const amr = optional('amr', (name) => {
     const v = p[name];
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-      throw new InvalidGrant('assertion amr claim must be an array of strings');
+      throw invalid('claim_invalid', 'assertion amr claim must be an array of strings');
     }
-    if (v.length > 16 || v.some((x: string) => x.length > 64))
-      throw new InvalidGrant('assertion amr claim is larger than 16 values of 64 characters');
+    if (v.length > 16 || v.some((x: string) => x.length > 64)) {
+      throw invalid(
+        'claim_too_large',
+        'assertion amr claim is larger than 16 values of 64 characters',
+      );
+    }
     return v as string[];
   });
   const scope = optional('scope', (name) => {
-    if (typeof p[name] !== 'string')
-      throw new InvalidGrant('assertion scope claim must be a space-separated string');
-    return p[name] as string;
+    const v = p[name];
+    if (typeof v !== 'string')
+      throw invalid('claim_invalid', 'assertion scope claim must be a space-separated string');
+    return v;
   });
   return {
     iss,
@@ -354,31 +405,37 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
  */
 function short(value: string, name: string): string {
   if (value.length > 255)
-    throw new InvalidGrant(`assertion ${name} claim is longer than 255 characters`);
+    throw invalid('claim_too_large', `assertion ${name} claim is longer than 255 characters`);
   return value;
 }
 
-/** draft §4.4.1: `aud` is our issuer, as a string or an array of exactly that one element. */
-function checkAudience(aud: unknown, issuer: string): string {
+/** JAG-AUDIENCE: `aud` is our issuer, as a string or an array of exactly that one element. */
+function checkAudience(aud: unknown, issuer: string): void {
   let value: unknown = aud;
   if (Array.isArray(aud)) {
-    if (aud.length !== 1)
-      throw new InvalidGrant(`assertion aud must name exactly one audience, got ${aud.length}`);
+    if (aud.length !== 1) {
+      throw invalid(
+        'audience_invalid',
+        `assertion aud must name exactly one audience, got ${aud.length}`,
+      );
+    }
     value = aud[0];
   }
-  if (typeof value !== 'string') throw new InvalidGrant('assertion aud claim must be a string');
+  if (typeof value !== 'string')
+    throw invalid('audience_invalid', 'assertion aud claim must be a string');
   if (value !== issuer) {
     const hint =
       value.replace(/\/$/, '') === issuer.replace(/\/$/, '')
         ? ' (they differ by a trailing slash)'
         : '';
-    throw new InvalidGrant(
+    throw invalid(
+      'audience_mismatch',
       `assertion aud ${quote(value)} is not this server's issuer ${quote(issuer)}${hint}`,
     );
   }
-  return value;
 }
 
+/** JAG-TIMES */
 function checkTimes(
   c: Pick<IdJagClaims, 'exp' | 'iat' | 'nbf'>,
   trusted: TrustedIssuer,
@@ -387,18 +444,50 @@ function checkTimes(
   const now = ctx.clock.now();
   const skew = ctx.clockSkew;
   const at = (t: number) => new Date(t * 1000).toISOString();
-  if (c.exp <= now - skew)
-    throw new InvalidGrant(`assertion expired at ${at(c.exp)} (server time ${at(now)})`);
-  if (c.nbf !== undefined && c.nbf > now + skew) {
-    throw new InvalidGrant(`assertion is not valid before ${at(c.nbf)} (server time ${at(now)})`);
+  if (c.exp <= now - skew) {
+    throw invalid(
+      'assertion_expired',
+      `assertion expired at ${at(c.exp)} (server time ${at(now)})`,
+    );
   }
-  if (c.iat > now + skew)
-    throw new InvalidGrant(`assertion iat ${at(c.iat)} is in the future (server time ${at(now)})`);
-  if (c.exp <= c.iat) throw new InvalidGrant('assertion exp is not after its iat');
+  if (c.nbf !== undefined && c.nbf > now + skew) {
+    throw invalid(
+      'assertion_not_yet_valid',
+      `assertion is not valid before ${at(c.nbf)} (server time ${at(now)})`,
+    );
+  }
+  if (c.iat > now + skew) {
+    throw invalid(
+      'iat_in_future',
+      `assertion iat ${at(c.iat)} is in the future (server time ${at(now)})`,
+    );
+  }
+  if (c.exp <= c.iat) throw invalid('lifetime_invalid', 'assertion exp is not after its iat');
   const lifetime = c.exp - c.iat;
   if (lifetime > trusted.maxAssertionLifetime + skew) {
-    throw new InvalidGrant(
+    throw invalid(
+      'lifetime_too_long',
       `assertion lifetime ${lifetime} s exceeds the ${trusted.maxAssertionLifetime} s that ${trusted.issuer} may grant`,
+    );
+  }
+}
+
+/** JAG-CLIENT-ID */
+function checkClientId(claims: Pick<IdJagClaims, 'client_id'>, client: AssertionClient): void {
+  if (claims.client_id !== client.clientId) {
+    throw invalid(
+      'client_id_mismatch',
+      `assertion client_id ${quote(claims.client_id)} does not match the authenticated client ${quote(client.clientId)}`,
+    );
+  }
+}
+
+/** JAG-CLIENT-ISSUER */
+function checkClientIssuer(trusted: TrustedIssuer, client: AssertionClient): void {
+  if (client.issuers && !client.issuers.includes(trusted.issuer)) {
+    throw invalid(
+      'client_issuer_not_allowed',
+      `client ${quote(client.clientId)} may not redeem assertions from ${trusted.issuer}`,
     );
   }
 }

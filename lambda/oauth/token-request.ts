@@ -1,9 +1,15 @@
 /**
- * The token request as it arrives on the wire → a typed TokenRequest (SPEC §4). Only syntax is
- * checked here; who the client is and what the assertion says are later steps.
+ * The token request as it arrives on the wire → a typed TokenRequest (REQ-FORM, REQ-GRANT-TYPE,
+ * REQ-ASSERTION, REQ-DUPLICATE, REQ-SIZE, AUTH-REQUIRED, AUTH-BASIC, AUTH-ONE-METHOD). Only syntax
+ * is checked here; who the client is and what the assertion says are later steps.
  */
 import { quote } from './quote.js';
-import { InvalidClient, InvalidRequest, UnsupportedGrantType } from './errors.js';
+import {
+  AUTHENTICATION_FAILED,
+  InvalidClient,
+  InvalidRequest,
+  UnsupportedGrantType,
+} from './errors.js';
 import { CLIENT_ID } from './syntax.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -37,30 +43,47 @@ export interface RawTokenRequest {
 
 export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
   if (raw.body.byteLength > MAX_BODY_BYTES) {
-    throw new InvalidRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+    throw new InvalidRequest({
+      reason: 'body_too_large',
+      description: `request body exceeds ${MAX_BODY_BYTES} bytes`,
+    });
   }
-  const mediaType = (raw.contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/x-www-form-urlencoded') {
-    throw new InvalidRequest(
-      `Content-Type must be application/x-www-form-urlencoded, got ${raw.contentType ? quote(raw.contentType) : 'none'}`,
-    );
+  const [mediaType = ''] = (raw.contentType ?? '').split(';');
+  if (mediaType.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest({
+      reason: 'content_type_unsupported',
+      description: `Content-Type must be application/x-www-form-urlencoded, got ${raw.contentType ? quote(raw.contentType) : 'none'}`,
+    });
   }
   const params = parseForm(raw.body);
   const single = (name: string): string | undefined => {
     const values = params.get(name);
     if (values && values.length > 1)
-      throw new InvalidRequest(`parameter ${name} is given more than once`);
+      throw new InvalidRequest({
+        reason: 'parameter_repeated',
+        description: `parameter ${name} is given more than once`,
+      });
     return values?.[0];
   };
   for (const name of params.keys()) if (!REPEATABLE.has(name)) single(name);
 
   const grantType = single('grant_type');
-  if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+  if (grantType === undefined) {
+    throw new InvalidRequest({
+      reason: 'grant_type_missing',
+      description: 'grant_type is required',
+    });
+  }
   if (grantType !== JWT_BEARER_GRANT) {
-    throw new UnsupportedGrantType(`grant_type must be ${JWT_BEARER_GRANT}`);
+    throw new UnsupportedGrantType({
+      reason: 'grant_type_unsupported',
+      description: `grant_type must be ${JWT_BEARER_GRANT}`,
+    });
   }
   const assertion = single('assertion');
-  if (assertion === undefined) throw new InvalidRequest('assertion is required');
+  if (assertion === undefined) {
+    throw new InvalidRequest({ reason: 'assertion_missing', description: 'assertion is required' });
+  }
 
   return {
     assertion,
@@ -82,7 +105,10 @@ function parseForm(body: Uint8Array): Map<string, string[]> {
   try {
     text = UTF8.decode(body);
   } catch {
-    throw new InvalidRequest('request body is not valid UTF-8');
+    throw new InvalidRequest({
+      reason: 'body_not_utf8',
+      description: 'request body is not valid UTF-8',
+    });
   }
   const params = new Map<string, string[]>();
   for (const pair of text.split('&')) {
@@ -104,7 +130,10 @@ function formDecode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
-    throw new InvalidRequest('request body is not valid form encoding');
+    throw new InvalidRequest({
+      reason: 'body_malformed',
+      description: 'request body is not valid form encoding',
+    });
   }
 }
 
@@ -116,21 +145,25 @@ function clientCredentials(
   const basic = parseBasic(authorization);
   if (basic) {
     if (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.clientId)) {
-      throw new InvalidRequest(
-        'client credentials are given both in the Authorization header and in the body',
-      );
+      throw new InvalidRequest({
+        reason: 'auth_methods_multiple',
+        description:
+          'client credentials are given both in the Authorization header and in the body',
+      });
     }
     return registrable(basic);
   }
   if (bodyId === undefined) {
-    throw new InvalidClient(
-      'client authentication is required (client_secret_basic or client_secret_post)',
-    );
+    throw new InvalidClient({
+      reason: 'client_auth_missing',
+      description: 'client authentication is required (client_secret_basic or client_secret_post)',
+    });
   }
   if (bodySecret === undefined) {
-    throw new InvalidClient(
-      'client_secret is required: only confidential clients may redeem assertions',
-    );
+    throw new InvalidClient({
+      reason: 'client_secret_missing',
+      description: 'client_secret is required: only confidential clients may redeem assertions',
+    });
   }
   return registrable({ method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret });
 }
@@ -141,11 +174,11 @@ function clientCredentials(
  */
 function registrable(credentials: ClientCredentials): ClientCredentials {
   if (!CLIENT_ID.test(credentials.clientId)) {
-    throw new InvalidClient(
-      'client authentication failed',
-      credentials.method === 'client_secret_basic',
-      'client_id has a form no client is registered with',
-    );
+    throw new InvalidClient({
+      reason: 'client_id_malformed',
+      description: AUTHENTICATION_FAILED,
+      usedBasic: credentials.method === 'client_secret_basic',
+    });
   }
   return credentials;
 }
@@ -160,13 +193,20 @@ function parseBasic(authorization: string | undefined): ClientCredentials | unde
   if (authorization === undefined || authorization.trim() === '') return undefined;
   const match = /^\s*basic(?:\s+(.*))?$/i.exec(authorization);
   if (!match) {
-    throw new InvalidClient(
-      'unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret_post',
-      true,
-    );
+    throw new InvalidClient({
+      reason: 'auth_scheme_unsupported',
+      description:
+        'unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret_post',
+      usedBasic: true,
+    });
   }
   const token = (match[1] ?? '').trim();
-  const malformed = (why: string) => new InvalidClient(`malformed Basic credentials: ${why}`, true);
+  const malformed = (why: string) =>
+    new InvalidClient({
+      reason: 'basic_credentials_malformed',
+      description: `malformed Basic credentials: ${why}`,
+      usedBasic: true,
+    });
   if (!BASE64.test(token) || token.length % 4 !== 0) throw malformed('not base64');
   const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');

@@ -1,6 +1,7 @@
 /**
- * The token endpoint as one function of its inputs and ports (ARCHITECTURE "one token request"):
- * parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign → respond.
+ * The token endpoint as one function of its inputs and ports (docs/architecture.md, "one token
+ * request"): parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign →
+ * respond.
  */
 import type { ServiceConfig, TrustedIssuer } from '../config.js';
 import type {
@@ -14,7 +15,7 @@ import type {
 } from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
-import { InvalidGrant, OAuthError, TemporarilyUnavailable } from './errors.js';
+import { InvalidGrant, OAuthError, TemporarilyUnavailable, type ReasonFor } from './errors.js';
 import { decideGrant } from './grant.js';
 import { verifyIdJag } from './id-jag.js';
 import { parseTokenRequest, type RawTokenRequest } from './token-request.js';
@@ -83,12 +84,12 @@ export class TokenService {
     const client = await authenticateClient(
       request.credentials,
       {
-        get: (id) => deadline.call('client registry', () => registry.get(id), isClientRecordOrNone),
+        get: (id) => deadline.call('client_registry', () => registry.get(id), isClientRecordOrNone),
       },
       {
         getSecret: (ref, o) =>
           deadline.call(
-            'secret store',
+            'secret_store',
             () => secrets.getSecret(ref, o),
             (v) => v === undefined || typeof v === 'string',
           ),
@@ -116,7 +117,7 @@ export class TokenService {
     const claimed = trustedIssuer.allowReuse
       ? Promise.resolve(true)
       : deadline.call(
-          'replay guard',
+          'replay_guard',
           () => replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew),
           // Only a plain true wins: anything else a broken guard might say must not mint a token.
           (v) => typeof v === 'boolean',
@@ -124,14 +125,19 @@ export class TokenService {
     const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
     if (claimResult.status === 'rejected') throw claimResult.reason;
-    if (!claimResult.value)
-      throw new InvalidGrant('assertion already used (its jti has been redeemed before)');
+    if (!claimResult.value) {
+      // JAG-REPLAY: the jti was redeemed before (or by a concurrent request that won the race).
+      throw new InvalidGrant({
+        reason: 'jti_replayed',
+        description: 'assertion already used (its jti has been redeemed before)',
+      });
+    }
     if (signResult.status === 'rejected') {
       // No token was issued: give the jti back so the client can retry once the signer recovers.
       // Should the release fail too, the assertion stays spent, which is the safe side.
       if (!trustedIssuer.allowReuse)
         await deadline
-          .call('replay guard', () => replay.release(claims.iss, claims.jti))
+          .call('replay_guard', () => replay.release(claims.iss, claims.jti))
           .catch(() => undefined);
       throw signResult.reason;
     }
@@ -149,6 +155,14 @@ export class TokenService {
   }
 }
 
+/** The ports a request calls, as a refusal names them when they fail. */
+const PORTS = {
+  client_registry: { name: 'client registry', reason: 'client_registry_unavailable' },
+  secret_store: { name: 'secret store', reason: 'secret_store_unavailable' },
+  replay_guard: { name: 'replay guard', reason: 'replay_guard_unavailable' },
+  signer: { name: 'signer', reason: 'signer_unavailable' },
+} as const satisfies Record<string, { name: string; reason: ReasonFor<'temporarily_unavailable'> }>;
+
 /**
  * One request's time budget for its port calls (one timer per request, not per call). A port that
  * throws anything but an OAuth error, does not answer within the budget, or answers with something
@@ -161,7 +175,7 @@ class Deadline {
   constructor(private readonly ms: number) {}
 
   async call<T>(
-    name: string,
+    port: keyof typeof PORTS,
     run: () => Promise<T>,
     wellFormed?: (value: T) => boolean,
   ): Promise<T> {
@@ -171,7 +185,12 @@ class Deadline {
       return value;
     } catch (err) {
       if (err instanceof OAuthError) throw err;
-      throw new TemporarilyUnavailable(`the ${name} is unavailable; retry later`, err);
+      const { name, reason } = PORTS[port];
+      throw new TemporarilyUnavailable({
+        reason,
+        description: `the ${name} is unavailable; retry later`,
+        cause: err,
+      });
     }
   }
 

@@ -119,10 +119,11 @@ class IssuerKeySet {
   }
 
   private unavailable(cause?: unknown): TemporarilyUnavailable {
-    return new TemporarilyUnavailable(
-      `the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`,
+    return new TemporarilyUnavailable({
+      reason: 'jwks_unavailable',
+      description: `the JWKS of ${this.issuer.issuer} cannot be fetched; retry later`,
       cause,
-    );
+    });
   }
 }
 

@@ -32,6 +32,7 @@ import type { HttpResult } from '../../lambda/http/types.js';
 import { httpEvent, tokenEvent } from '../support/events.js';
 import { bodyOf, ISSUER, MemoryLog, RESOURCE } from '../support/harness.js';
 import { TestIdp } from '../support/test-idp.js';
+import type { Refusal } from '../../lambda/oauth/errors.js';
 
 const PREFIX = 'xaa-auth-server/Test/clients/';
 const CLIENT_ID = 'acme';
@@ -97,7 +98,7 @@ function setUp() {
     SIGNING_KEY_ID: KEY_ARN,
   });
   const log = new MemoryLog();
-  const outcomes: Array<string | undefined> = [];
+  const outcomes: Array<Refusal | undefined> = [];
   const { service } = createAwsTokenService(
     config,
     { kms, dynamodb, secretsManager },
@@ -152,7 +153,7 @@ test('KMS throttling on Sign: 503, and the jti is released so the client can ret
   );
   expectUnavailable(await request());
   expect(mocks.dynamodb.commandCalls(DeleteItemCommand)).toHaveLength(1);
-  expect(outcomes).toEqual(['temporarily_unavailable']);
+  expect(outcomes).toEqual([{ error: 'temporarily_unavailable', reason: 'signer_unavailable' }]);
   // The cause is in the log, for the operator; the client's secret is not.
   expect(log.text()).toContain('ThrottlingException');
   expect(log.text()).not.toContain(SECRET);
@@ -179,7 +180,9 @@ test('DynamoDB failing on the client lookup: 503', async () => {
     .rejects(awsError('InternalServerError', 'Internal server error'));
   expectUnavailable(await request());
   expect(mocks.kms.commandCalls(SignCommand)).toHaveLength(0);
-  expect(outcomes).toEqual(['temporarily_unavailable']);
+  expect(outcomes).toEqual([
+    { error: 'temporarily_unavailable', reason: 'client_registry_unavailable' },
+  ]);
 });
 
 test('DynamoDB throttling the replay claim: 503, and the signature made alongside is discarded', async () => {

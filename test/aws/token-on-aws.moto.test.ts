@@ -25,6 +25,7 @@ import {
   uniqueName,
   type Moto,
 } from '../support/moto.js';
+import type { Refusal } from '../../lambda/oauth/errors.js';
 
 const PREFIX = 'xaa-auth-server/Test/clients/';
 
@@ -35,7 +36,7 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
   let config: TokenFunctionConfig;
   let admin: ClientAdmin;
   let log: MemoryLog;
-  let outcomes: Array<string | undefined>;
+  let outcomes: Array<Refusal | undefined>;
   let keyArn: string;
 
   const handlerFor = (cfg: TokenFunctionConfig): HttpHandler => {
@@ -191,7 +192,7 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
       error_description: expect.any(String),
     });
     expect(res.body).not.toMatch(/NotFoundException|\bat .*\.(ts|js)/);
-    expect(outcomes).toEqual(['temporarily_unavailable']);
+    expect(outcomes).toEqual([{ error: 'temporarily_unavailable', reason: 'signer_unavailable' }]);
     // The failed attempt released its jti: once the key is back, the same assertion works.
     expect((await handlerFor(config)(request(clientId, clientSecret, assertion))).statusCode).toBe(
       200,

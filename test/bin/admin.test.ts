@@ -277,12 +277,13 @@ describe('assertion check', () => {
       );
       const report = JSON.parse(lines) as {
         valid: boolean;
-        checks: Array<{ id: string; status: string; reason?: string }>;
+        checks: Array<{ id: string; status: string; reason?: string; description?: string }>;
       };
       expect(report.valid).toBe(false);
       expect(report.checks.find((c) => c.id === 'issuer')).toMatchObject({
         status: 'fail',
-        reason: expect.stringMatching(/not trusted/),
+        reason: 'issuer_untrusted',
+        description: expect.stringMatching(/not trusted/),
       });
     } finally {
       await other.stop();
