@@ -1,4 +1,4 @@
-/** Lambda entry for GET /.well-known/jwks.json: the listed KMS keys' public halves (SPEC §3). */
+/** Lambda entry for GET /.well-known/jwks.json: the listed KMS keys' public halves (JWKS-KEYS). */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { createJwksHandler } from '../../handlers/jwks.js';
 import { createLogger } from '../../logging.js';
