@@ -6,6 +6,7 @@ import { runAdmin } from '../../bin/admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
 import { startLocalServer, type LocalServer } from '../../lambda/local/server.js';
 import { MemoryLog } from './harness.js';
+import { freePort } from './processes.js';
 import { TestIdp } from './test-idp.js';
 
 export const LOCAL_ISSUER = 'http://localhost:3000';
@@ -23,13 +24,18 @@ export class LocalFixture {
     public server: LocalServer,
   ) {}
 
-  static async start(): Promise<LocalFixture> {
+  /**
+   * `issuerIsUrl`: the issuer is the URL the server listens on, as third-party clients need it to
+   * be (they fetch discovery from the issuer and compare it byte for byte).
+   */
+  static async start(options: { issuerIsUrl?: boolean } = {}): Promise<LocalFixture> {
     const idp = await TestIdp.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
+    const port = options.issuerIsUrl ? await freePort() : 0;
     const env = {
       DATA_DIR: dataDir,
-      PORT: '0',
-      ISSUER: LOCAL_ISSUER,
+      PORT: String(port),
+      ISSUER: options.issuerIsUrl ? `http://localhost:${port}` : LOCAL_ISSUER,
       TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
     };
     return new LocalFixture(
@@ -44,6 +50,7 @@ export class LocalFixture {
   async addClient(
     clientId = `c${Math.random().toString(36).slice(2, 9)}`,
     scope = 'read write',
+    resources: readonly string[] = ['https://api.example.com/'],
   ): Promise<RegisteredClient> {
     const lines: string[] = [];
     await runAdmin(
@@ -54,8 +61,7 @@ export class LocalFixture {
         clientId,
         '--scope',
         scope,
-        '--resource',
-        'https://api.example.com/',
+        ...resources.flatMap((r) => ['--resource', r]),
         '--json',
       ],
       this.env,
@@ -65,7 +71,11 @@ export class LocalFixture {
   }
 
   mint(clientId: string, claims: Record<string, unknown> = {}): Promise<string> {
-    return this.idp.mint({ audience: LOCAL_ISSUER, clientId }, claims);
+    return this.idp.mint({ audience: this.issuer, clientId }, claims);
+  }
+
+  get issuer(): string {
+    return this.env.ISSUER!;
   }
 
   async restart(): Promise<void> {
