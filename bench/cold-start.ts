@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { serializeJwks } from '../lambda/aws/published-jwks.js';
 import { BUNDLING } from '../lib/route-function.js';
 import { startAwsStub } from './aws-stub.js';
 import { median } from './stats.js';
@@ -84,6 +85,23 @@ function run(
   });
 }
 
+/** A JWKS document like the one the stack's publisher writes (lambda/aws/jwks-publisher.ts). */
+async function publishedJwks(count: number): Promise<string> {
+  const keys = [];
+  for (let i = 0; i < count; i++) {
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const { n, e } = await exportJWK(publicKey);
+    const jwk = { kty: 'RSA' as const, n: n!, e: e! };
+    keys.push({
+      ...jwk,
+      kid: await calculateJwkThumbprint(jwk),
+      alg: 'RS256' as const,
+      use: 'sig' as const,
+    });
+  }
+  return serializeJwks(keys);
+}
+
 export async function coldStarts(samples: number): Promise<Record<FunctionName, ColdStart>> {
   const dir = await mkdtemp(join(tmpdir(), 'xaa-cold-'));
   try {
@@ -122,7 +140,8 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
       REPLAY_TABLE_NAME: 'replay',
       CLIENT_SECRET_PREFIX: prefix,
       SIGNING_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/active',
-      PUBLIC_KEY_IDS: 'arn:aws:kms:us-east-1:123456789012:key/active',
+      // As the stack publishes it at deploy time: two keys, as during a rotation.
+      PUBLISHED_JWKS: await publishedJwks(2),
     };
     const event = (method: string, path: string, body?: string) => ({
       version: '2.0',

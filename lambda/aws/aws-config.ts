@@ -4,6 +4,7 @@
  * these variables (lib/), so both sides share the names below.
  */
 import { ConfigError, loadServiceConfig, type ServiceConfig } from '../config.js';
+import { parsePublishedJwks, PUBLISHED_JWKS_ENV, type PublishedJwk } from './published-jwks.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -12,7 +13,7 @@ export const AWS_ENV = {
   replayTable: 'REPLAY_TABLE_NAME',
   secretPrefix: 'CLIENT_SECRET_PREFIX',
   signingKey: 'SIGNING_KEY_ID',
-  publicKeys: 'PUBLIC_KEY_IDS',
+  publishedJwks: PUBLISHED_JWKS_ENV,
   metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
 
@@ -31,8 +32,8 @@ export interface TokenFunctionConfig {
 
 export interface JwksFunctionConfig {
   readonly service: ServiceConfig;
-  /** Every KMS key that may have signed a live token, the active one included. */
-  readonly publicKeyIds: readonly string[];
+  /** Every key that may have signed a live token, as the stack published them at deploy time. */
+  readonly keys: readonly PublishedJwk[];
 }
 
 export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
@@ -47,13 +48,10 @@ export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
 }
 
 export function loadJwksFunctionConfig(env: Env): JwksFunctionConfig {
-  const publicKeyIds = required(env, AWS_ENV.publicKeys)
-    .split(',')
-    .map((id) => id.trim())
-    .filter(Boolean);
-  if (publicKeyIds.length === 0)
-    throw new ConfigError(AWS_ENV.publicKeys, 'must list at least one KMS key');
-  return { service: loadServiceConfig(env), publicKeyIds };
+  return {
+    service: loadServiceConfig(env),
+    keys: parsePublishedJwks(env[AWS_ENV.publishedJwks]).keys,
+  };
 }
 
 function required(env: Env, variable: string): string {

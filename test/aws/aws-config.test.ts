@@ -49,14 +49,15 @@ test('the service configuration is validated as on the local server (an issuer w
   ).toThrow(/ISSUER: must have no path/);
 });
 
-test('the JWKS function reads a comma-separated key list', () => {
+test('the JWKS function reads the JWKS the stack published, and refuses a missing one by name', () => {
+  const key = { kty: 'RSA', n: 'nnnn', e: 'AQAB', kid: 'k1', alg: 'RS256', use: 'sig' };
   expect(
-    loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' k1, k2 ,,' }).publicKeyIds,
-  ).toEqual(['k1', 'k2']);
-  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER, PUBLIC_KEY_IDS: ' , ' })).toThrow(
-    /PUBLIC_KEY_IDS/,
-  );
+    loadJwksFunctionConfig({
+      ISSUER: TOKEN_ENV.ISSUER,
+      PUBLISHED_JWKS: JSON.stringify({ keys: [key] }),
+    }).keys,
+  ).toEqual([key]);
   expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER })).toThrow(
-    /PUBLIC_KEY_IDS: is required/,
+    /PUBLISHED_JWKS: is required/,
   );
 });

@@ -14,6 +14,7 @@ import {
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { serializeJwks, type PublishedJwk } from '../../lambda/aws/published-jwks.js';
 import { CLIENTS_TABLE } from '../../lambda/aws/tables.js';
 import type { LambdaHttpHandler } from '../../lambda/aws/instrumented.js';
 import type { HttpHandler } from '../../lambda/http/types.js';
@@ -24,6 +25,12 @@ import { TestIdp } from '../support/test-idp.js';
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-4333-8444-555555555555';
 const SECRET = 'entry-test-client-secret-0123';
 const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PUBLISHED: PublishedJwk[] = ['k1', 'k2'].map((kid) => {
+  const { n, e } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+    format: 'jwk',
+  });
+  return { kty: 'RSA', n: n!, e: e!, kid, alg: 'RS256', use: 'sig' };
+});
 
 const kms = mockClient(KMSClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -50,9 +57,9 @@ beforeAll(async () => {
     REPLAY_TABLE_NAME: 'replay',
     CLIENT_SECRET_PREFIX: 'xaa-auth-server/T/clients/',
     SIGNING_KEY_ID: KEY_ARN,
-    PUBLIC_KEY_IDS: `${KEY_ARN}, ${KEY_ARN.replace('5555', '6666')}`,
     METRICS_NAMESPACE: 'EntryTest',
     AWS_REGION: 'us-east-1',
+    PUBLISHED_JWKS: serializeJwks(PUBLISHED),
   });
   kms.on(GetPublicKeyCommand).resolves({
     KeyUsage: 'SIGN_VERIFY',
@@ -122,20 +129,26 @@ test('discovery: also answers {issuer}/authorize, with the error and never a red
   expect(res.headers.location).toBeUndefined();
 });
 
-test('jwks: every listed key, fetched at init, so requests make no KMS call', async () => {
+test('jwks: serves the JWKS published at deploy time, with no AWS call at start-up or per request', async () => {
   kms.resetHistory();
   const { handler } = (await import('../../lambda/aws/entries/jwks.js')) as {
     handler: LambdaHttpHandler;
   };
-  expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
-  const res = await handler(
-    httpEvent('GET', '/.well-known/jwks.json', { headers: { origin: 'https://app.example.com' } }),
-    context,
-  );
+  const get = () =>
+    handler(
+      httpEvent('GET', '/.well-known/jwks.json', {
+        headers: { origin: 'https://app.example.com' },
+      }),
+      context,
+    );
+  const res = await get();
   expect(res.statusCode).toBe(200);
-  expect((bodyOf(res).keys as unknown[]).length).toBe(2);
+  expect(bodyOf(res)).toEqual({ keys: PUBLISHED });
   expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
-  expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
+  // A receiver that changes its copy changes nobody else's.
+  (bodyOf(res).keys as Array<{ kid: string }>)[0]!.kid = 'tampered';
+  expect(bodyOf(await get())).toEqual({ keys: PUBLISHED });
+  expect(kms.calls()).toHaveLength(0);
 });
 
 test('token: issues through the module-scope clients; logs the outcome with request ids and emits metrics', async () => {

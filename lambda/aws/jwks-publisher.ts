@@ -1,0 +1,92 @@
+/**
+ * The deploy-time half of the JWKS (JWKS-KEYS): a CloudFormation custom resource (CDK provider
+ * framework onEvent handler) that reads each signing key's public half from KMS and returns the
+ * JWKS document for the JWKS function's environment. KMS returns DER SubjectPublicKeyInfo, binary:
+ * it is decoded here, with node:crypto (kms-key-to-jwk.ts), never passed through JSON as text.
+ *
+ * The resource's properties list the key ARNs, so adding, switching or retiring a key changes them
+ * and CloudFormation calls this again (Update): the JWKS follows every rotation step.
+ */
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import { kmsPublicJwk, UnusableSigningKey } from './kms-key-to-jwk.js';
+import { PUBLISHED_JWKS_MAX_BYTES, serializeJwks } from './published-jwks.js';
+
+export interface JwksPublisherProperties {
+  readonly ServiceToken: string;
+  /** Every key that may have signed a live token, the active one included, in JWKS order. */
+  readonly KeyIds: readonly string[];
+  /** The document's size budget; CloudFormation passes numbers as strings. */
+  readonly MaxBytes?: string;
+}
+
+export interface JwksPublisherData {
+  /** The JWKS document, as the JWKS function serves it. */
+  readonly Jwks: string;
+  readonly Kids: string;
+}
+
+/** One physical id for the resource's whole life: an Update is never a replacement. */
+export const JWKS_PHYSICAL_ID = 'published-jwks';
+
+export class JwksPublishError extends Error {
+  constructor(problem: string) {
+    super(`Published JWKS: ${problem}`);
+    this.name = 'JwksPublishError';
+  }
+}
+
+export function createJwksPublisher(
+  kms: KMSClient,
+): (
+  event: CdkCustomResourceEvent<JwksPublisherProperties>,
+) => Promise<CdkCustomResourceResponse<JwksPublisherData>> {
+  return async (event) => {
+    // Nothing was created outside CloudFormation: the keys are the stack's own resources.
+    if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
+
+    const { KeyIds: keyIds, MaxBytes: maxBytesProperty } = event.ResourceProperties;
+    if (
+      !Array.isArray(keyIds) ||
+      keyIds.length === 0 ||
+      !keyIds.every((id) => typeof id === 'string' && id.length > 0)
+    ) {
+      throw new JwksPublishError('KeyIds must list at least one KMS key');
+    }
+    const maxBytes =
+      maxBytesProperty === undefined ? PUBLISHED_JWKS_MAX_BYTES : Number(maxBytesProperty);
+    if (!Number.isInteger(maxBytes) || maxBytes <= 0)
+      throw new JwksPublishError(
+        `MaxBytes must be a positive whole number, got ${maxBytesProperty}`,
+      );
+
+    // A key that is missing, not RSA or not for RS256 fails the deploy, naming the key.
+    const keys = await Promise.all(
+      keyIds.map((id) =>
+        kmsPublicJwk(kms, id).catch((err: unknown) => {
+          if (err instanceof UnusableSigningKey) throw err;
+          // KMS's own message does not always say which key: the deploy error must.
+          const { name, message } = err instanceof Error ? err : new Error(String(err));
+          throw new JwksPublishError(`cannot read the public key of ${id}: ${name}: ${message}`);
+        }),
+      ),
+    );
+    const kids = keys.map((k) => k.kid);
+    const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
+    if (repeated !== undefined)
+      throw new JwksPublishError(`two listed key ids name the same key (kid ${repeated})`);
+
+    const jwks = serializeJwks(keys);
+    const bytes = Buffer.byteLength(jwks);
+    if (bytes > maxBytes) {
+      throw new JwksPublishError(
+        `${keys.length} keys take ${bytes} bytes, more than the ${maxBytes} the JWKS function's ` +
+          'environment allows: retire a key (docs/operations.md, "Rotating the signing key")',
+      );
+    }
+    return {
+      PhysicalResourceId: JWKS_PHYSICAL_ID,
+      Data: { Jwks: jwks, Kids: kids.join(',') },
+    };
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The JWKS, published at deploy time (JWKS-KEYS): a custom resource reads every signing key's
+ * public half from KMS (lambda/aws/jwks-publisher.ts) and the JWKS function receives the document
+ * in its environment, so at run time it needs neither KMS nor the AWS SDK. The resource's
+ * properties carry the key ARNs: every change to the key list re-reads the keys, and the changed
+ * variable makes Lambda start fresh JWKS containers.
+ *
+ * Size: a function's variables share 4 KB, and the custom resource's answer to CloudFormation is
+ * capped at 4,096 bytes. The document's budget is what the function's other variables leave, at
+ * most PUBLISHED_JWKS_MAX_BYTES; synth fails when the listed keys cannot fit it, and the publisher
+ * checks the real document against the same budget at deploy time.
+ */
+import { fileURLToPath } from 'node:url';
+import { CustomResource, Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Provider } from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import {
+  PUBLISHED_JWK_BYTES,
+  PUBLISHED_JWKS_ENV,
+  PUBLISHED_JWKS_MAX_BYTES,
+} from '../lambda/aws/published-jwks.js';
+import { RouteFunction } from './route-function.js';
+
+/** Lambda's limit on a function's environment variables, keys and values together. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+/** What a value known only at deploy time (an ARN, an endpoint) is assumed to take. */
+const DEPLOY_TIME_VALUE_BYTES = 128;
+
+export interface PublishedJwksProps {
+  /** Every key that may have signed a live token, the active one included, in JWKS order. */
+  readonly keys: readonly IKey[];
+  /** The function that serves the JWKS: it receives the document in PUBLISHED_JWKS. */
+  readonly jwksFunction: LambdaFunction;
+  readonly logRetention: RetentionDays;
+}
+
+export class PublishedJwks extends Construct {
+  /** The publisher's role: the one principal that reads the keys' public halves. */
+  readonly publisherRole: Role;
+  readonly publisher: RouteFunction;
+  readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: PublishedJwksProps) {
+    super(scope, id);
+    if (props.keys.length === 0) throw new Error('PublishedJwks: at least one key is required');
+    const cfnFunction = props.jwksFunction.node.defaultChild as CfnFunction;
+
+    this.publisher = new RouteFunction(this, 'Publisher', {
+      entry: fileURLToPath(new URL('../lambda/aws/entries/jwks-publisher.ts', import.meta.url)),
+      description: 'Deploy time: reads the signing keys from KMS and publishes the JWKS',
+      environment: {},
+      logRetention: props.logRetention,
+      timeout: Duration.seconds(30),
+    });
+    this.publisherRole = this.publisher.role;
+    this.publisherRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:GetPublicKey'],
+        resources: props.keys.map((k) => k.keyArn),
+      }),
+    );
+
+    // The framework's own function, with a role that may write only to its own log group
+    // (the default role carries AWSLambdaBasicExecutionRole, which may write to any).
+    const frameworkLogs = new LogGroup(this, 'ProviderLogs', { retention: props.logRetention });
+    const frameworkRole = new Role(this, 'ProviderRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Custom resource framework of the published JWKS',
+    });
+    frameworkLogs.grantWrite(frameworkRole);
+    const provider = new Provider(this, 'Provider', {
+      onEventHandler: this.publisher.function,
+      frameworkOnEventRole: frameworkRole,
+      logGroup: frameworkLogs,
+    });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::PublishedJwks',
+      properties: {
+        KeyIds: props.keys.map((k) => k.keyArn),
+        MaxBytes: Lazy.string({ produce: () => String(this.budget(cfnFunction)) }),
+      },
+    });
+    props.jwksFunction.addEnvironment(PUBLISHED_JWKS_ENV, this.resource.getAttString('Jwks'));
+
+    this.node.addValidation({
+      validate: () => {
+        const need = props.keys.length * PUBLISHED_JWK_BYTES;
+        const budget = this.budget(cfnFunction);
+        return need <= budget
+          ? []
+          : [
+              `${props.keys.length} signing keys need about ${need} bytes in the JWKS function's ` +
+                `environment, which has room for ${budget} (Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
+                'for all its variables): retire a key, or shorten the other variables',
+            ];
+      },
+    });
+    this.acknowledgeNagFindings(frameworkRole);
+  }
+
+  /** Bytes left for the document: Lambda's 4 KB minus the JWKS function's other variables. */
+  private budget(cfnFunction: CfnFunction): number {
+    const resolved = Stack.of(this).resolve(cfnFunction.environment) as
+      { variables?: Record<string, unknown> } | undefined;
+    let others = 0;
+    for (const [name, value] of Object.entries(resolved?.variables ?? {})) {
+      if (name === PUBLISHED_JWKS_ENV) continue;
+      others += name.length + (typeof value === 'string' ? value.length : DEPLOY_TIME_VALUE_BYTES);
+    }
+    return Math.min(
+      PUBLISHED_JWKS_MAX_BYTES,
+      LAMBDA_ENVIRONMENT_MAX_BYTES - others - PUBLISHED_JWKS_ENV.length,
+    );
+  }
+
+  private acknowledgeNagFindings(frameworkRole: Role): void {
+    const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
+    Validations.of(this.publisher.role).acknowledge({
+      id: nag('IAM5[Resource::*]'),
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, ' +
+        'so their resource is "*"; they carry no data access.',
+    });
+    Validations.of(this.publisher.function).acknowledge({
+      id: nag('L1'),
+      reason:
+        'Pinned to nodejs22.x, the runtime the project is built and tested for (esbuild target node22); ' +
+        'moving to a newer runtime is a deliberate change of runtime and bundle target together.',
+    });
+    // The framework invokes the publisher (and its versions): CDK grants lambda:InvokeFunction
+    // on the function ARN and on "ARN:*".
+    const publisherId = Stack.of(this).resolve(
+      (this.publisher.function.node.defaultChild as CfnFunction).logicalId,
+    ) as string;
+    Validations.of(frameworkRole).acknowledge({
+      id: nag(`IAM5[Resource::<${publisherId}.Arn>:*]`),
+      reason:
+        'The custom resource framework may invoke the JWKS publisher and its versions only: the provider framework ' +
+        'grants lambda:InvokeFunction on the function ARN and on ARN:* (qualified ARNs); nothing else is reachable.',
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * A bare stack to test one construct of the stack on its own (published JWKS, observability, edge
+ * protection): bundling off, cdk-nag AwsSolutions on, and route functions like the stack's.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { RouteFunction } from '../../lib/route-function.js';
+
+export interface NagReport {
+  readonly conclusion: string;
+  readonly violations: unknown[];
+  /** "rule @ construct path", sorted. */
+  readonly acknowledged: string[];
+  readonly reasons: string[];
+}
+
+export function partStack(props: StackProps = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), 'xaa-part-'));
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Part', props);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return {
+    app,
+    stack,
+    /** A function like the stack's route functions, its own nag findings acknowledged. */
+    routeFunction(id: string, environment: Record<string, string> = {}) {
+      const f = new RouteFunction(stack, id, {
+        entry: fileURLToPath(new URL('../../lambda/aws/entries/discovery.ts', import.meta.url)),
+        description: id,
+        environment: { ISSUER: 'https://as.example.com', ...environment },
+        logRetention: RetentionDays.ONE_MONTH,
+      });
+      const reason = 'A stand-in for the stack route functions, acknowledged as the stack does.';
+      Validations.of(f.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason,
+      });
+      Validations.of(f.function).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason });
+      return f;
+    },
+    /** Synthesizes (running every validation) and returns the template and the nag report. */
+    synth(): { template: Template; nag: NagReport } {
+      try {
+        app.synth();
+        const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+          pluginReports: Array<{
+            pluginName: string;
+            conclusion: string;
+            violations: unknown[];
+            suppressedViolations: Array<{
+              ruleName: string;
+              reason: string;
+              violatingConstructs: Array<{ constructPath: string }>;
+            }>;
+          }>;
+        };
+        const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
+        const suppressed = nag.suppressedViolations.filter(
+          (v) => !v.reason.startsWith('A stand-in'),
+        );
+        return {
+          template: Template.fromStack(stack),
+          nag: {
+            conclusion: nag.conclusion,
+            violations: nag.violations,
+            acknowledged: suppressed
+              .flatMap((v) =>
+                v.violatingConstructs.map((c) => `${v.ruleName} @ ${c.constructPath}`),
+              )
+              .sort(),
+            reasons: suppressed.map((v) => v.reason),
+          },
+        };
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+/** The resources of one type, by logical id. */
+export function resourcesOf(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.findResources(type)) as Array<[string, Resource]>;
+}
+
+/** Every statement of the policies attached to the role with this logical id. */
+export function statementsOfRole(
+  template: Template,
+  roleId: string,
+): Array<{ Effect: string; Action: string | string[]; Resource: unknown }> {
+  return resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(
+      ([, p]) =>
+        (
+          p.Properties!.PolicyDocument as {
+            Statement: Array<{ Effect: string; Action: string | string[]; Resource: unknown }>;
+          }
+        ).Statement,
+    );
+}
