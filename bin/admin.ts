@@ -7,10 +7,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
 import { AdminError, ClientAdmin } from '../lambda/admin/client-admin.js';
-import { DynamoDbClientRegistry } from '../lambda/aws/dynamodb-client-registry.js';
-import { FileSecretStore } from '../lambda/local/file-secret-store.js';
-import { connectLocalDynamo, LOCAL_TABLES } from '../lambda/local/local-dynamodb.js';
-import { localPaths } from '../lambda/local/server.js';
+import { DataDirError } from '../lambda/local/data-dir.js';
+import { openLocalAdminStore } from '../lambda/local/local-admin.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
 import { checkIdJag } from '../lambda/oauth/id-jag.js';
 import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
@@ -94,18 +92,17 @@ export async function runAdmin(
   if (values.stack !== undefined) return runOnStack(values.stack, run, awsClients);
 
   const dataDir = localConfig(env).dataDir;
-  const dynamo = await connectLocalDynamo(dataDir);
+  let opened;
   try {
-    await run(
-      new ClientAdmin(
-        new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
-        new FileSecretStore(localPaths(dataDir).secrets),
-        'client/',
-      ),
-      undefined,
-    );
+    opened = await openLocalAdminStore(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirError) throw new AdminError(err.message);
+    throw err;
+  }
+  try {
+    await run(new ClientAdmin(opened.store, opened.store, 'client/'), undefined);
   } finally {
-    await dynamo.close();
+    opened.close();
   }
 }
 

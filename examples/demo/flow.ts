@@ -12,14 +12,12 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
-import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { loadLocalConfig } from '../../lambda/config.js';
 import { DevIdp } from '../../lambda/local/dev-idp.js';
-import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
 import { bridge } from '../../lambda/local/http-bridge.js';
 import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
-import { connectLocalDynamo, LOCAL_TABLES } from '../../lambda/local/local-dynamodb.js';
-import { localPaths, startLocalServer } from '../../lambda/local/server.js';
+import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
+import { startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
 import {
@@ -106,18 +104,14 @@ export async function runDemo(print: Print): Promise<boolean> {
 
     // 2. A client registered with our server, allowed read and write on that resource.
     step('Register a client with the authorization server');
-    const dynamo = await connectLocalDynamo(dataDir);
-    const admin = new ClientAdmin(
-      new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
-      new FileSecretStore(localPaths(dataDir).secrets),
-      'client/',
-    );
+    const opened = await openLocalAdminStore(dataDir);
+    const admin = new ClientAdmin(opened.store, opened.store, 'client/');
     const { client, clientSecret } = await admin.add({
       clientId: 'demo-client',
       scopes: ['read', 'write'],
       resources: [resource],
     });
-    await dynamo.close();
+    opened.close();
     print(
       `  client_id ${client.clientId}, scopes "${client.scopes.join(' ')}", resource ${resource}`,
     );

@@ -1,14 +1,13 @@
 /**
  * The local server: the Lambda handlers behind node:http, on embedded defaults under DATA_DIR —
- * dynalite for the client registry and replay guard, a key file for signing, a file for secrets.
+ * the local store (clients, secrets, spent jtis: memory + journals) and a key file for signing.
+ * Nothing listens but PORT; the admin command reaches the store through a Unix socket in DATA_DIR.
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { LocalConfig } from '../config.js';
-import { DynamoDbClientRegistry } from '../aws/dynamodb-client-registry.js';
-import { DynamoDbReplayGuard } from '../aws/dynamodb-replay-guard.js';
 import { createAuthorizeHandler } from '../handlers/authorize.js';
 import { createDiscoveryHandler } from '../handlers/discovery.js';
 import { createJwksHandler } from '../handlers/jwks.js';
@@ -19,14 +18,12 @@ import { PATHS } from '../oauth/metadata.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
 import { bridge } from './http-bridge.js';
-import { FileSecretStore } from './file-secret-store.js';
+import { serveAdminSocket } from './admin-socket.js';
+import { dataDirPaths, lockDataDir, preparePrivateDir, preparePrivateFile } from './data-dir.js';
 import { KeyFileSigner } from './key-file-signer.js';
-import { LOCAL_TABLES, serveLocalDynamo } from './local-dynamodb.js';
+import { LocalStore } from './local-store.js';
 
-export const localPaths = (dataDir: string) => ({
-  signingKey: join(dataDir, 'signing-key.pem'),
-  secrets: join(dataDir, 'client-secrets.json'),
-});
+export const localPaths = dataDirPaths;
 
 export interface LocalServer {
   /** Where the server listens (which may differ from the issuer, e.g. behind a tunnel). */
@@ -57,19 +54,59 @@ export async function startLocalServer(
   });
   void issuerKeys.warm();
 
-  const [dynamo, signer] = await Promise.all([
-    serveLocalDynamo(config.dataDir),
-    KeyFileSigner.open(paths.signingKey),
-  ]);
-  const service = new TokenService({
-    config,
-    registry: new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
-    secrets: new FileSecretStore(paths.secrets),
-    signer,
-    replay: new DynamoDbReplayGuard(dynamo.db, LOCAL_TABLES.replay),
-    issuerKeys,
-    clock: options.clock ?? systemClock,
-  });
+  // The lock first: a second server on this DATA_DIR stops here with one line, touching nothing.
+  preparePrivateDir(config.dataDir);
+  const lock = await lockDataDir(config.dataDir, 'server');
+  const cleanup: Array<() => unknown> = [() => lock.release()];
+  const closeAll = async () => {
+    for (const step of cleanup.reverse()) await step();
+  };
+  let service: TokenService;
+  let signer: KeyFileSigner;
+  try {
+    // The socket straight after the lock, so another process can tell a live holder from a dead
+    // one; admin requests wait for the store to load.
+    let loaded!: (s: LocalStore) => void;
+    let failed!: (e: unknown) => void;
+    const storeReady = new Promise<LocalStore>((resolve, reject) => {
+      loaded = resolve;
+      failed = reject;
+    });
+    storeReady.catch(() => undefined);
+    const admin = await serveAdminSocket(paths.socket, storeReady, (err) =>
+      logger.error('admin request failed', { cause: describeError(err) }),
+    );
+    cleanup.push(() => admin.close());
+    let store: LocalStore;
+    try {
+      store = LocalStore.open(config.dataDir, { clock: options.clock ?? systemClock });
+    } catch (err) {
+      failed(err);
+      throw err;
+    }
+    loaded(store);
+    cleanup.push(() => store.close());
+    store.startSweeping();
+    if (store.clientCount === 0 && existsSync(paths.legacyDynamo)) {
+      logger.warn(
+        `${paths.legacyDynamo} holds clients registered before the local store replaced dynalite; they are not read: register them again with npm run admin -- clients add, then delete that folder`,
+      );
+    }
+    preparePrivateFile(paths.signingKey);
+    signer = await KeyFileSigner.open(paths.signingKey);
+    service = new TokenService({
+      config,
+      registry: store,
+      secrets: store,
+      signer,
+      replay: store,
+      issuerKeys,
+      clock: options.clock ?? systemClock,
+    });
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const discovery = createDiscoveryHandler(config);
   const routes = new Map([
     [PATHS.oauthMetadata, discovery],
@@ -86,7 +123,7 @@ export async function startLocalServer(
   try {
     await once(server, 'listening');
   } catch (err) {
-    await dynamo.close();
+    await closeAll();
     throw err;
   }
   const { address, port } = server.address() as AddressInfo;
@@ -97,7 +134,7 @@ export async function startLocalServer(
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dynamo.close();
+      await closeAll();
     },
   };
 }

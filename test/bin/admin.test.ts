@@ -1,9 +1,10 @@
 /** `npm run admin -- clients ...` against DATA_DIR, with or without the server running. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
 import { AdminError } from '../../lambda/admin/client-admin.js';
+import { LocalStore } from '../../lambda/local/local-store.js';
 import { npmRun } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';
 
@@ -19,6 +20,16 @@ async function admin(...argv: string[]): Promise<string[]> {
   const lines: string[] = [];
   await runAdmin(argv, env, (l) => lines.push(l));
   return lines;
+}
+
+/** The store as the next server start will read it from DATA_DIR. */
+async function stored<T>(read: (store: LocalStore) => Promise<T>): Promise<T> {
+  const store = LocalStore.open(dataDir, { replay: false });
+  try {
+    return await read(store);
+  } finally {
+    store.close();
+  }
 }
 
 async function adminError(...argv: string[]): Promise<AdminError> {
@@ -57,8 +68,10 @@ test('add generates a secret of at least 256 bits and prints it once; --json pri
       enabled: true,
     },
   ]);
-  // The secret lives only in the 0600 secret file.
-  expect(await readFile(join(dataDir, 'client-secrets.json'), 'utf8')).toContain(out.client_secret);
+  // The secret lives only in the 0600 journal.
+  const journal = join(dataDir, 'clients.jsonl');
+  expect(await readFile(journal, 'utf8')).toContain(out.client_secret);
+  expect((await stat(journal)).mode & 0o777).toBe(0o600);
 });
 
 test('two generated secrets differ', async () => {
@@ -117,17 +130,17 @@ test('a client id already registered is refused, and the first client\u2019s sec
   const err = await adminError(...ADD, '--client-secret', 'another-secret-value-123');
   expect(err.message).toMatch(/already registered/);
   expect(err.exitCode).toBe(1);
-  const secrets = JSON.parse(
-    await readFile(join(dataDir, 'client-secrets.json'), 'utf8'),
-  ) as Record<string, string>;
-  expect(Object.values(secrets)).toEqual([first.client_secret]);
+  await stored(async (store) => {
+    expect(store.secretCount).toBe(1);
+    expect(await store.getSecret((await store.get('acme'))!.secretRef)).toBe(first.client_secret);
+  });
 });
 
 test('remove deletes the record and its secret', async () => {
   await admin(...ADD);
   expect(await admin('clients', 'remove', '--client-id', 'acme')).toEqual(['Removed client acme']);
   expect(await admin('clients', 'list')).toEqual(['No clients registered.']);
-  expect(JSON.parse(await readFile(join(dataDir, 'client-secrets.json'), 'utf8'))).toEqual({});
+  expect(await stored(async (store) => store.secretCount)).toBe(0);
   expect((await adminError('clients', 'remove', '--client-id', 'acme')).message).toMatch(
     /not registered/,
   );

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportSPKI } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
-import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
-import { connectLocalDynamo, LOCAL_TABLES } from '../../lambda/local/local-dynamodb.js';
-import { localPaths, startLocalServer, type LocalServer } from '../../lambda/local/server.js';
+import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
+import { startLocalServer, type LocalServer } from '../../lambda/local/server.js';
 import { JWT_BEARER_GRANT, MAX_BODY_BYTES } from '../../lambda/oauth/token-request.js';
 import { readFile } from 'node:fs/promises';
 import { exportJWK } from 'jose';
@@ -64,18 +62,14 @@ beforeAll(async () => {
     TRUSTED_ISSUERS: JSON.stringify([h.idp.trusted()]),
   };
   server = await startLocalServer(loadLocalConfig(env), { logger: createLogger() });
-  const dynamo = await connectLocalDynamo(dataDir);
-  await new ClientAdmin(
-    new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients),
-    new FileSecretStore(localPaths(dataDir).secrets),
-    'client/',
-  ).add({
+  const opened = await openLocalAdminStore(dataDir);
+  await new ClientAdmin(opened.store, opened.store, 'client/').add({
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     scopes: ['read', 'write'],
     resources: ['https://api.example.com/'],
   });
-  await dynamo.close();
+  opened.close();
 });
 afterAll(async () => {
   await server.close();

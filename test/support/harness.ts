@@ -1,28 +1,19 @@
 /**
- * The handlers wired to real adapters, as the local server wires them: dynalite (in memory) for the
- * registry and replay guard, a generated RSA key for signing, a secret file in a temporary folder,
- * and the test IdP's JWKS over loopback HTTP. Only the clock is held still, so tests can stand at
+ * The handlers wired to real adapters, as the local server wires them: the local store (in memory)
+ * for the registry, secrets and replay guard, a generated RSA key for signing, and the test IdP's
+ * JWKS over loopback HTTP. Only the clock is held still, so tests can stand at
  * the edges of the skew.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { ClientAdmin, type NewClient } from '../../lambda/admin/client-admin.js';
-import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
 import { loadServiceConfig, type ServiceConfig } from '../../lambda/config.js';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery.js';
 import { createJwksHandler } from '../../lambda/handlers/jwks.js';
-import { createTokenHandler } from '../../lambda/handlers/token.js';
+import { createTokenHandler, type TokenHandlerDeps } from '../../lambda/handlers/token.js';
+import type { Refusal } from '../../lambda/oauth/errors.js';
 import type { HttpHandler, HttpResult } from '../../lambda/http/types.js';
-import { FileSecretStore } from '../../lambda/local/file-secret-store.js';
 import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
-import {
-  LOCAL_TABLES,
-  startLocalDynamo,
-  type LocalDynamo,
-} from '../../lambda/local/local-dynamodb.js';
+import { LocalStore } from '../../lambda/local/local-store.js';
 import type { Log } from '../../lambda/logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/remote/issuer-keys.js';
 import { TokenService } from '../../lambda/oauth/token-service.js';
@@ -84,8 +75,8 @@ export class Harness {
     readonly log: MemoryLog,
     readonly signer: KeyFileSigner,
     readonly admin: ClientAdmin,
-    readonly registry: DynamoDbClientRegistry,
-    readonly secrets: FileSecretStore,
+    readonly registry: LocalStore,
+    readonly secrets: LocalStore,
     readonly token: HttpHandler,
     readonly discovery: HttpHandler,
     readonly jwks: HttpHandler,
@@ -95,8 +86,6 @@ export class Harness {
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const idp = await TestIdp.start();
-    const dir = await mkdtemp(join(tmpdir(), 'xaa-test-'));
-    let dynamo: LocalDynamo | undefined;
     try {
       const config = loadServiceConfig({
         ISSUER,
@@ -111,16 +100,14 @@ export class Harness {
         ),
         ...options.env,
       });
-      dynamo = await startLocalDynamo(undefined);
       const clock = new FixedClock();
       const log = new MemoryLog();
       const handlerLog = options.log ?? log;
       const signer = await KeyFileSigner.fromPrivateKey(
         generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
       );
-      const secrets = new FileSecretStore(join(dir, 'secrets.json'));
-      const registry = new DynamoDbClientRegistry(dynamo.db, LOCAL_TABLES.clients);
-      const replay = new DynamoDbReplayGuard(dynamo.db, LOCAL_TABLES.replay, () => clock.now());
+      const store = LocalStore.memory(clock);
+      const [registry, secrets, replay] = [store, store, store];
       const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
         timeoutMs: 5_000, // generous: a loaded machine must not turn a slow loopback fetch into a 503
         ...options.issuerKeys,
@@ -135,7 +122,6 @@ export class Harness {
         issuerKeys,
         clock,
       });
-      const d = dynamo;
       return new Harness(
         idp,
         config,
@@ -145,18 +131,16 @@ export class Harness {
         new ClientAdmin(registry, secrets, 'client/'),
         registry,
         secrets,
-        createTokenHandler({ service, corsOrigins: config.corsOrigins, logger: handlerLog }),
+        observedTokenHandler({ service, corsOrigins: config.corsOrigins, logger: handlerLog }),
         createDiscoveryHandler(config),
         createJwksHandler({ keys: signer, corsOrigins: config.corsOrigins, logger: handlerLog }),
         issuerKeys,
         async () => {
-          await d.close();
+          store.close();
           await idp.stop();
-          await rm(dir, { recursive: true, force: true });
         },
       );
     } catch (err) {
-      await dynamo?.close();
       await idp.stop();
       throw err;
     }
@@ -191,4 +175,22 @@ export class Harness {
 
 export function bodyOf(result: HttpResult): Record<string, unknown> {
   return JSON.parse(result.body ?? 'null') as Record<string, unknown>;
+}
+
+const REFUSALS = new WeakMap<HttpResult, Refusal>();
+
+/** The token handler, keeping each refusal (error and reason code) beside its response. */
+function observedTokenHandler(deps: Omit<TokenHandlerDeps, 'onOutcome'>): HttpHandler {
+  return async (event) => {
+    let refusal: Refusal | undefined;
+    const handler = createTokenHandler({ ...deps, onOutcome: (r) => (refusal = r) });
+    const res = await handler(event);
+    if (refusal) REFUSALS.set(res, refusal);
+    return res;
+  };
+}
+
+/** What the harness's token handler told onOutcome about this response; undefined if it issued. */
+export function refusalOf(res: HttpResult): Refusal | undefined {
+  return REFUSALS.get(res);
 }

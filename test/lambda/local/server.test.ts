@@ -1,8 +1,8 @@
 /**
- * The local server over real HTTP: the same handlers behind node:http, dynalite on DATA_DIR, a key
- * file, a secret file, and clients added by the admin command while it runs.
+ * The local server over real HTTP: the same handlers behind node:http, the local store on DATA_DIR,
+ * a key file, and clients added by the admin command while it runs.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { runAdmin } from '../../../bin/admin.js';
@@ -120,10 +120,21 @@ test('a CORS preflight from the playground is granted over HTTP', async () => {
   expect(res.headers.get('access-control-allow-origin')).toBe('https://xaa.dev');
 });
 
-test('the signing key and the secret file are private to the user (0600)', async () => {
-  for (const file of ['signing-key.pem', 'client-secrets.json']) {
-    expect((await stat(join(f.dataDir, file))).mode & 0o777).toBe(0o600);
-  }
+test('DATA_DIR is private to the user: the folders 0700, every file and the socket 0600', async () => {
+  await addClient();
+  const walk = async (dir: string): Promise<void> => {
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else expect([path, (await stat(path)).mode & 0o777]).toEqual([path, 0o600]);
+    }
+  };
+  await walk(f.dataDir);
+  const names = await readdir(f.dataDir);
+  expect(names).toEqual(
+    expect.arrayContaining(['signing-key.pem', 'clients.jsonl', 'admin.sock', 'lock', 'replay']),
+  );
 });
 
 test('the signing key and the clients survive a restart on the same DATA_DIR', async () => {

@@ -1,0 +1,218 @@
+/**
+ * DATA_DIR as a private place: a folder only its owner can enter (0700), files only its owner can
+ * read (0600), and one lock file that names the process holding the state. File modes are the whole
+ * access control of the local server, which is why nothing of its state is ever on a network port.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+
+/** A problem with DATA_DIR the user must fix: the message is one line, and says how. */
+export class DataDirError extends Error {
+  constructor(
+    message: string,
+    /** Set when a live server holds DATA_DIR. */
+    readonly heldByServer = false,
+  ) {
+    super(message);
+    this.name = 'DataDirError';
+  }
+}
+
+export const dataDirPaths = (dataDir: string) => ({
+  signingKey: join(dataDir, 'signing-key.pem'),
+  /** Clients and their secrets: an append-only journal, compacted when the server starts. */
+  clients: join(dataDir, 'clients.jsonl'),
+  /** Spent jtis: one journal per expiry window, deleted whole once the window is past. */
+  replay: join(dataDir, 'replay'),
+  /** The running server's admin endpoint: a Unix socket, never a TCP port. */
+  socket: join(dataDir, 'admin.sock'),
+  lock: join(dataDir, 'lock'),
+  /** What dynalite left before the journals replaced it. */
+  legacyDynamo: join(dataDir, 'dynamodb'),
+});
+
+const octal = (mode: number) => (mode & 0o777).toString(8).padStart(3, '0');
+const uid = () => (typeof process.getuid === 'function' ? process.getuid() : undefined);
+
+/**
+ * Creates DATA_DIR (0700) or checks the one there: refuses a folder another user owns or may write
+ * (they could have planted or read state already), and takes group and other access away otherwise.
+ */
+export function preparePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const info = statSync(dir);
+  if (!info.isDirectory()) throw new DataDirError(`DATA_DIR ${dir} is not a folder`);
+  const me = uid();
+  if (me === undefined) return; // no Unix permissions to rely on (Windows)
+  if (info.uid !== me) {
+    throw new DataDirError(
+      `DATA_DIR ${dir} belongs to uid ${info.uid}, not to you (uid ${me}): refusing to keep state there; use a folder of your own`,
+    );
+  }
+  if (info.mode & 0o022) {
+    throw new DataDirError(
+      `DATA_DIR ${dir} is writable by other users (mode ${octal(info.mode)}): refusing to keep state there; check what is in it, then chmod 700 it`,
+    );
+  }
+  if (info.mode & 0o077) chmodSync(dir, 0o700);
+}
+
+/** A state file, if it exists, is ours and 0600 (a file created under another umask is repaired). */
+export function preparePrivateFile(path: string): void {
+  let info;
+  try {
+    info = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const me = uid();
+  if (me === undefined) return;
+  if (info.isSymbolicLink() || info.uid !== me) {
+    throw new DataDirError(
+      `${path} is ${info.isSymbolicLink() ? 'a symbolic link' : `owned by uid ${info.uid}`}: refusing to use it; remove it`,
+    );
+  }
+  if (info.mode & 0o077) chmodSync(path, info.isDirectory() ? 0o700 : 0o600);
+}
+
+export type LockRole = 'server' | 'admin';
+
+interface Holder {
+  readonly pid: number;
+  readonly role: LockRole;
+  readonly nonce: string;
+}
+
+export interface DirLock {
+  release(): void;
+}
+
+function readHolder(path: string): Holder | undefined {
+  try {
+    const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
+    if (typeof h.pid === 'number' && (h.role === 'server' || h.role === 'admin'))
+      return h as Holder;
+    return { pid: -1, role: 'admin', nonce: '' }; // unreadable: treated as stale below
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { pid: -1, role: 'admin', nonce: '' };
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether something accepts connections on the Unix socket: a live server does, a dead one cannot. */
+export function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Whether the process named in the lock still holds it. A live pid is not enough after a restart
+ * of the machine or the container (pids are reused): a server binds its socket right after taking
+ * the lock, so a socket file nobody answers on means its owner is gone.
+ */
+async function holderAlive(holder: Holder, socket: string): Promise<boolean> {
+  if (!pidAlive(holder.pid)) return false;
+  if (holder.role === 'server' && existsSync(socket)) return socketAnswers(socket);
+  return true;
+}
+
+/**
+ * Takes DATA_DIR's lock for this process. The lock file is made complete under another name and
+ * then hard-linked into place, so it is never seen half-written; a lock whose holder is gone is
+ * moved aside and checked to be the one that was judged stale before it is deleted.
+ */
+export async function lockDataDir(
+  dataDir: string,
+  role: LockRole,
+  options: { waitForAdminMs?: number } = {},
+): Promise<DirLock> {
+  const { lock, socket } = dataDirPaths(dataDir);
+  const mine: Holder = { pid: process.pid, role, nonce: randomBytes(8).toString('hex') };
+  const deadline = Date.now() + (options.waitForAdminMs ?? 5000);
+  for (;;) {
+    const tmp = `${lock}.${mine.nonce}`;
+    writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(tmp, lock);
+      return {
+        release: () => {
+          if (readHolder(lock)?.nonce === mine.nonce) unlinkSync(lock);
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(tmp);
+    }
+    const holder = readHolder(lock);
+    if (!holder) continue;
+    if (!(await holderAlive(holder, socket))) {
+      removeStale(lock, holder);
+      continue;
+    }
+    if (holder.role === 'server') {
+      throw new DataDirError(
+        `another server (pid ${holder.pid}) is using DATA_DIR ${dataDir}: stop it first, or give this one another DATA_DIR`,
+        true,
+      );
+    }
+    // An admin command holds it for a moment.
+    if (Date.now() > deadline) {
+      throw new DataDirError(
+        `DATA_DIR ${dataDir} is locked by pid ${holder.pid}; if no server or admin command is running, delete ${lock}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function removeStale(lock: string, stale: Holder): void {
+  const aside = `${lock}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    renameSync(lock, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else cleared it
+    throw err;
+  }
+  const moved = readHolder(aside);
+  if (moved && moved.nonce !== stale.nonce) {
+    // Between reading and moving, another process cleared the stale lock and took a fresh one:
+    // put theirs back.
+    try {
+      linkSync(aside, lock);
+    } catch {
+      // a third process holds it now; theirs stands
+    }
+  }
+  unlinkSync(aside);
+}
