@@ -17,6 +17,7 @@ export const SCANNED = [
   'test',
   'bench',
   'docs',
+  'config',
   'README.md',
   'eslint.config.js',
   'jest.config.js',
