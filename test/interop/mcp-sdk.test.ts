@@ -8,6 +8,7 @@
 import {
   Client,
   CrossAppAccessProvider,
+  discoverAuthorizationServerMetadata,
   InsufficientScopeError,
   StreamableHTTPClientTransport,
   type CrossAppAccessContext,
@@ -86,6 +87,23 @@ function connectAgent(
   const client = new Client({ name: 'interop-agent', version: '1.0.0' });
   return { client, transport, seen };
 }
+
+test('the SDK\u2019s own metadata schema accepts our discovery document (DISC-AUTHZ-ENDPOINT, DISC-FIELDS)', async () => {
+  // The schema that failed before ("authorization_endpoint: expected string, received undefined").
+  const metadata = await discoverAuthorizationServerMetadata(fixture.issuer);
+  expect(metadata).toMatchObject({
+    issuer: fixture.issuer,
+    authorization_endpoint: `${fixture.issuer}/authorize`,
+    response_types_supported: [],
+  });
+  // The endpoint it names exists, and only ever says no.
+  const res = await fetch(`${fixture.issuer}/authorize?response_type=code&client_id=x`, {
+    redirect: 'manual',
+  });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('location')).toBeNull();
+  expect(res.headers.get('cache-control')).toBe('no-store');
+});
 
 test('CrossAppAccessProvider connects through our server, lists the tools and calls one', async () => {
   const { client, transport, seen } = connectAgent();
