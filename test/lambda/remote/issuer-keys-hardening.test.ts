@@ -21,7 +21,7 @@ beforeEach(async () => {
 afterEach(() => idp.stop());
 
 function keysFor(
-  issuer: { issuer: string; jwks_uri: string; algorithms?: string[] },
+  issuer: Record<string, unknown>,
   options: ConstructorParameters<typeof RemoteIssuerKeys>[1] = {},
 ) {
   const config = loadServiceConfig({
