@@ -1,0 +1,199 @@
+/**
+ * `npm run demo -- --mcp`: an AI agent reaching an MCP server through Cross App Access, on loopback,
+ * with the official MCP SDK doing the agent's part. CrossAppAccessProvider meets a 401, reads the
+ * MCP server's RFC 9728 metadata, discovers this authorization server (RFC 8414), asks the
+ * development IdP for an ID-JAG for exactly the audience and resource it discovered, redeems it
+ * (JWT bearer grant, client_secret_basic, RFC 8707 resource) and calls a tool. Then the refusals.
+ */
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  Client,
+  CrossAppAccessProvider,
+  InsufficientScopeError,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
+import { decodeJwt } from 'jose';
+import { runAdmin } from '../../bin/admin.js';
+import { loadLocalConfig } from '../../lambda/config.js';
+import { DevIdp } from '../../lambda/local/dev-idp.js';
+import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
+import { startLocalServer } from '../../lambda/local/server.js';
+import { silentLog } from '../../lambda/logging.js';
+import { startMcpServer } from '../mcp-server/server.js';
+import type { Print } from './flow.js';
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+const short = (s: string) => (s.length > 28 ? `${s.slice(0, 24)}\u2026` : s);
+
+/** Runs the MCP demo; resolves true only if every step behaved as it should. */
+export async function runMcpDemo(print: Print): Promise<boolean> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'xaa-mcp-demo-'));
+  const cleanups: Array<() => Promise<unknown>> = [
+    () => rm(dataDir, { recursive: true, force: true }),
+  ];
+  let ok = true;
+  const step = (title: string) => print(`\n\u2500\u2500 ${title}`);
+  const expectThat = (what: string, passed: boolean, detail = '') => {
+    print(`  ${passed ? '\u2714' : '\u2718'} ${what}${detail ? ` (${detail})` : ''}`);
+    ok &&= passed;
+    return passed;
+  };
+
+  try {
+    // The cast: a development IdP, our authorization server and the example MCP server.
+    const idpKey = await KeyFileSigner.fromPrivateKey(
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    );
+    const [idpPort, asPort] = await Promise.all([freePort(), freePort()]);
+    const idp = new DevIdp(`http://localhost:${idpPort}`, idpKey);
+    const idpServer = await idp.listen(idpPort);
+    cleanups.unshift(() => new Promise((r) => idpServer.close(r)));
+    const env = {
+      PORT: String(asPort),
+      DATA_DIR: dataDir,
+      TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: idp.jwksUri }]),
+    };
+    const config = loadLocalConfig(env);
+    const as = await startLocalServer(config, { logger: silentLog });
+    cleanups.unshift(() => as.close());
+    const mcp = await startMcpServer({ issuer: config.issuer, port: 0 });
+    cleanups.unshift(() => mcp.close());
+    const resource = mcp.resource.resource;
+
+    step('The parties');
+    print(`  enterprise IdP (development)   ${idp.issuer}`);
+    print(`  authorization server (ours)    ${config.issuer}`);
+    print(`  MCP server                     ${mcp.url}`);
+    print(`    tools: whoami (scope read), add_note (scope write)`);
+
+    step('Register the agent with the authorization server (npm run admin)');
+    const register = async (clientId: string, scope: string) => {
+      const lines: string[] = [];
+      const args = ['--client-id', clientId, '--scope', scope, '--resource', resource, '--json'];
+      await runAdmin(['clients', 'add', ...args], env, (l) => lines.push(l));
+      const secret = (JSON.parse(lines.join('\n')) as { client_secret: string }).client_secret;
+      print(`  client_id ${clientId}, scope "${scope}", resource ${resource}`);
+      return secret;
+    };
+    const agentSecret = await register('demo-agent', 'read');
+
+    /** The agent: the MCP SDK's client, its transport, and a fetch that prints each HTTP step. */
+    const agent = (clientId: string, clientSecret: string) => {
+      const provider = new CrossAppAccessProvider({
+        clientId,
+        clientSecret,
+        expectedIssuer: config.issuer,
+        assertion: async (ctx) => {
+          print(`  \u2192 the SDK asks the IdP for an ID-JAG`);
+          print(`      audience ${ctx.authorizationServerUrl}  (discovered)`);
+          print(`      resource ${ctx.resourceUrl}  (discovered)`);
+          print(`      scope    ${ctx.scope ?? '(none)'}`);
+          return idp.mint({
+            audience: ctx.authorizationServerUrl,
+            clientId,
+            scope: ctx.scope,
+            resource: ctx.resourceUrl,
+          });
+        },
+      });
+      const printing: typeof fetch = async (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        const method = init?.method ?? 'GET';
+        const headers = new Headers(init?.headers);
+        const auth = headers.get('authorization')?.split(' ')[0];
+        print(`  \u2192 ${method} ${url}${auth ? `  (Authorization: ${auth} \u2026)` : ''}`);
+        if (url.endsWith('/token')) {
+          const form = new URLSearchParams(String(init?.body));
+          for (const [k, v] of form) print(`      ${k}=${k === 'assertion' ? short(v) : v}`);
+        }
+        const res = await fetch(input, init);
+        const challenge = res.headers.get('www-authenticate');
+        // Named, because the SDK's optional GET stream is answered while other requests run.
+        const what = `${method} ${new URL(url).pathname}`;
+        print(
+          `  \u2190 ${res.status} ${what}${challenge ? `  WWW-Authenticate: ${challenge}` : ''}`,
+        );
+        if (url.endsWith('/token')) {
+          const body = (await res.clone().json()) as Record<string, unknown>;
+          const shown =
+            typeof body.access_token === 'string'
+              ? { ...body, access_token: short(body.access_token) }
+              : body;
+          print(`      ${JSON.stringify(shown)}`);
+        }
+        return res;
+      };
+      const transport = new StreamableHTTPClientTransport(new URL(mcp.url), {
+        authProvider: provider,
+        fetch: printing,
+        // Show the 403 as it is, instead of the SDK's step-up retry.
+        onInsufficientScope: 'throw',
+      });
+      return { client: new Client({ name: 'demo-agent', version: '1.0.0' }), transport, provider };
+    };
+
+    step('The agent connects to the MCP server (CrossAppAccessProvider)');
+    const { client, transport, provider } = agent('demo-agent', agentSecret);
+    cleanups.unshift(() => client.close());
+    await client.connect(transport);
+    const accessToken = provider.tokens()?.access_token;
+    expectThat('connected with an access token from our server', accessToken !== undefined);
+    if (accessToken) {
+      const claims = decodeJwt(accessToken);
+      expectThat(
+        'the token is for the MCP server, as the response says',
+        claims.aud === resource && claims.iss === config.issuer,
+        `aud ${String(claims.aud)}, scope "${String(claims.scope)}"`,
+      );
+    }
+
+    step('The agent lists the tools and calls one');
+    const { tools } = await client.listTools();
+    print(`  tools: ${tools.map((t) => t.name).join(', ')}`);
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    const text = (result.content as Array<{ type: string; text?: string }>)[0]?.text ?? '';
+    print(`  whoami \u2192 ${text}`);
+    expectThat(
+      'the tool answers for alice, through demo-agent',
+      /alice@example\.com/.test(text) && /demo-agent/.test(text),
+    );
+
+    step('Refusal: a tool that needs a scope the token lacks');
+    const refused = await client.callTool({ name: 'add_note', arguments: { text: 'hello' } }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expectThat(
+      'add_note is refused with 403 insufficient_scope naming scope write',
+      refused instanceof InsufficientScopeError && refused.requiredScope === 'write',
+      refused instanceof Error ? refused.message : 'no error',
+    );
+
+    step('Refusal: the agent with a wrong client secret');
+    const wrong = agent('demo-agent', 'not-the-secret');
+    const failed = await wrong.client.connect(wrong.transport).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await wrong.client.close();
+    expectThat(
+      'refused with invalid_client before the MCP server sees any token',
+      (failed as { code?: string } | undefined)?.code === 'invalid_client',
+    );
+    return ok;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
