@@ -4,7 +4,7 @@
  * JWKS over loopback HTTP. Only the clock is held still, so tests can stand at
  * the edges of the skew.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { rsaPrivateKey } from './test-keys.js';
 import { ClientAdmin, type NewClient } from '../../lambda/admin/client-admin.js';
 import { loadServiceConfig, type ServiceConfig } from '../../lambda/config.js';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery.js';
@@ -103,9 +103,7 @@ export class Harness {
       const clock = new FixedClock();
       const log = new MemoryLog();
       const handlerLog = options.log ?? log;
-      const signer = await KeyFileSigner.fromPrivateKey(
-        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-      );
+      const signer = await KeyFileSigner.fromPrivateKey(rsaPrivateKey());
       const store = LocalStore.memory(clock);
       const [registry, secrets, replay] = [store, store, store];
       const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {

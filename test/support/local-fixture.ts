@@ -1,5 +1,5 @@
 /** The local server on a temporary DATA_DIR, trusting a loopback test IdP, with clients added by the admin command. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
@@ -8,6 +8,7 @@ import { startLocalServer, type LocalServer } from '../../lambda/local/server.js
 import { MemoryLog } from './harness.js';
 import { freePort } from './processes.js';
 import { TestIdp } from './test-idp.js';
+import { rsaPrivateKeyPem } from './test-keys.js';
 
 export const LOCAL_ISSUER = 'http://localhost:3000';
 
@@ -31,6 +32,8 @@ export class LocalFixture {
   static async start(options: { issuerIsUrl?: boolean } = {}): Promise<LocalFixture> {
     const idp = await TestIdp.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
+    // The server's own key file, from the test key pool: the server would otherwise generate one.
+    await writeFile(join(dataDir, 'signing-key.pem'), rsaPrivateKeyPem(), { mode: 0o600 });
     const port = options.issuerIsUrl ? await freePort() : 0;
     const env = {
       DATA_DIR: dataDir,

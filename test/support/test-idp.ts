@@ -5,15 +5,17 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
 import {
   exportJWK,
   generateKeyPair,
+  importPKCS8,
   SignJWT,
   calculateJwkThumbprint,
   type JWK,
   type CryptoKey,
 } from 'jose';
+import { rsaPrivateKeyPem } from './test-keys.js';
 
 export interface SigningKey {
   kid: string;
@@ -22,11 +24,24 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
+/** A signing key no other makeKey call in this test file returns (RSA ones from the pool). */
 export async function makeKey(alg = 'RS256'): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const publicJwk = await exportJWK(publicKey);
+  const { privateKey, publicJwk } = /^[RP]S\d+$/.test(alg)
+    ? await pooledRsaKey(alg)
+    : await generateKeyPair(alg, { extractable: true }).then(async (pair) => ({
+        privateKey: pair.privateKey,
+        publicJwk: await exportJWK(pair.publicKey),
+      }));
   const kid = await calculateJwkThumbprint(publicJwk);
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
+}
+
+async function pooledRsaKey(alg: string): Promise<{ privateKey: CryptoKey; publicJwk: JWK }> {
+  const pem = rsaPrivateKeyPem();
+  return {
+    privateKey: await importPKCS8(pem, alg, { extractable: true }),
+    publicJwk: await exportJWK(createPublicKey(pem)),
+  };
 }
 
 export type JwksMode = 'ok' | 'error' | 'garbage' | 'hang';
