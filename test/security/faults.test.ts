@@ -3,7 +3,8 @@
  * (never a token, never a stack trace), and service resumes as soon as the fault clears.
  */
 import { tokenEvent } from '../support/events.js';
-import { bodyOf, Harness } from '../support/harness.js';
+import { bodyOf, Harness, refusalOf } from '../support/harness.js';
+import type { ReasonFor } from '../../lambda/oauth/errors.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
 
 type Fault = 'error' | 'throttle' | 'hang' | 'garbage';
@@ -71,6 +72,12 @@ const redeem = async () =>
   );
 
 const PORTS: Port[] = ['client registry', 'secret store', 'replay guard', 'signer'];
+const REASON: Record<Port, ReasonFor<'temporarily_unavailable'>> = {
+  'client registry': 'client_registry_unavailable',
+  'secret store': 'secret_store_unavailable',
+  'replay guard': 'replay_guard_unavailable',
+  signer: 'signer_unavailable',
+};
 const FAULTS: Fault[] = ['error', 'throttle', 'hang', 'garbage'];
 
 test.each(PORTS.flatMap((port) => FAULTS.map((fault) => [port, fault] as const)))(
@@ -80,9 +87,10 @@ test.each(PORTS.flatMap((port) => FAULTS.map((fault) => [port, fault] as const))
     try {
       const res = await redeem();
       expect(res.statusCode).toBe(503);
+      expect(refusalOf(res)).toEqual({ error: 'temporarily_unavailable', reason: REASON[port] });
       expect(bodyOf(res)).toEqual({
         error: 'temporarily_unavailable',
-        error_description: `the ${port} is unavailable; retry later`,
+        error_description: expect.stringMatching(/retry later$/),
       });
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).not.toMatch(/exploded|Rate exceeded|\n\s+at /);
@@ -103,6 +111,7 @@ test('faults are logged as errors with their cause, and the response says only "
   const line = h.log.lines.filter((l) => l.level === 'error').at(-1);
   expect(line?.extra[0]).toMatchObject({
     error: 'temporarily_unavailable',
+    reason: 'replay_guard_unavailable',
     cause: { message: expect.stringMatching(/replay guard exploded/) },
   });
 });

@@ -5,7 +5,9 @@
 import fc from 'fast-check';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
 import { formBody, httpEvent, tokenEvent } from '../support/events.js';
-import { Harness, ISSUER } from '../support/harness.js';
+import { Harness, ISSUER, refusalOf } from '../support/harness.js';
+import { REASONS } from '../../lambda/oauth/errors.js';
+import type { HttpResult } from '../../lambda/http/types.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const CLIENT_ID = 'fuzz-client';
@@ -23,12 +25,18 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-function expectRefusal(res: { statusCode: number; body?: string }) {
+function expectRefusal(res: HttpResult) {
   expect(res.statusCode).toBeGreaterThanOrEqual(400);
   expect(res.statusCode).toBeLessThan(500);
   const body = JSON.parse(res.body ?? '') as Record<string, unknown>;
   expect(typeof body.error).toBe('string');
   expect(body).not.toHaveProperty('access_token');
+  // Every refusal the service makes has a reason code from the closed set, and the code says which
+  // error went on the wire. (A 405 is the handler's own answer, before the service is asked.)
+  if (res.statusCode !== 405) {
+    const reason = refusalOf(res)?.reason;
+    expect(reason !== undefined && REASONS[reason]).toBe(body.error);
+  }
 }
 
 test(`arbitrary bytes, content types and headers are refused cleanly (${RUNS} runs)`, async () => {

@@ -16,7 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { exportJWK } from 'jose';
 import { createLogger } from '../../lambda/logging.js';
 import { basicAuth, formBody, httpEvent, type Form } from '../support/events.js';
-import { Harness, ISSUER } from '../support/harness.js';
+import { Harness, ISSUER, refusalOf } from '../support/harness.js';
+import { REASONS } from '../../lambda/oauth/errors.js';
 import { makeKey } from '../support/test-idp.js';
 
 const CLIENT_ID = 'hostile-client';
@@ -743,6 +744,14 @@ async function viaHandler(req: Request) {
     ...(req.body !== undefined && { body: req.body }),
   });
   const res = await h.token(event);
+  // Every refusal the service makes carries a reason code whose error is the one on the wire (a
+  // 405 is the handler's own answer, before the service is asked).
+  const reason = refusalOf(res)?.reason;
+  if (res.statusCode >= 400 && res.statusCode !== 405) {
+    expect(reason && REASONS[reason]).toBe(
+      (JSON.parse(res.body ?? '{}') as { error?: string }).error,
+    );
+  }
   return { status: res.statusCode, body: res.body ?? '' };
 }
 

@@ -1,13 +1,14 @@
 /**
  * Validating the ID-JAG (JAG-FORMAT, JAG-ISSUER, JAG-ALGORITHM, JAG-SIGNATURE, JAG-CLAIMS,
  * JAG-AUDIENCE, JAG-TIMES, JAG-CLIENT-ID, JAG-CLIENT-ISSUER): every way an ID-JAG is refused is
- * invalid_grant (400) with a description, and no token.
+ * invalid_grant (400), no token, and a reason code that says which check failed.
  */
 import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportSPKI } from 'jose';
 import { tokenEvent } from '../../support/events.js';
-import { bodyOf, Harness, ISSUER } from '../../support/harness.js';
+import { bodyOf, Harness, ISSUER, refusalOf } from '../../support/harness.js';
 import { makeKey } from '../../support/test-idp.js';
+import type { ReasonFor } from '../../../lambda/oauth/errors.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 
 let h: Harness;
@@ -29,14 +30,20 @@ async function redeem(assertion: string, who = client) {
   );
 }
 
-async function expectInvalidGrant(assertion: string, description: RegExp, who = client) {
+/** Refused as invalid_grant for `reason`; returns the body, for the tests that read its description. */
+async function expectInvalidGrant(
+  assertion: string,
+  reason: ReasonFor<'invalid_grant'>,
+  who = client,
+): Promise<Record<string, unknown>> {
   const res = await redeem(assertion, who);
-  expect({ status: res.statusCode, error: bodyOf(res).error }).toEqual({
-    status: 400,
-    error: 'invalid_grant',
-  });
-  expect(bodyOf(res).error_description).toMatch(description);
+  expect({
+    status: res.statusCode,
+    error: bodyOf(res).error,
+    reason: refusalOf(res)?.reason,
+  }).toEqual({ status: 400, error: 'invalid_grant', reason });
   expect(bodyOf(res)).not.toHaveProperty('access_token');
+  return bodyOf(res);
 }
 
 const b64 = (o: unknown) =>
@@ -55,27 +62,24 @@ describe('1. a compact JWS typed oauth-id-jag+jwt', () => {
     ['characters outside base64url', 'ab+c.de/f.ghi'],
     ['empty header', '.eyJhIjoxfQ.sig'],
   ])('%s is refused', async (_name, assertion) => {
-    await expectInvalidGrant(assertion, /compact JWS/);
+    await expectInvalidGrant(assertion, 'jws_malformed');
   });
 
   test('a header that is not JSON is refused', async () => {
     await expectInvalidGrant(
       `${b64('not json')}.${b64({ iss: h.idp.issuer })}.c2ln`,
-      /header is not base64url-encoded JSON/,
+      'header_malformed',
     );
   });
 
   test('a header that is a JSON array is refused', async () => {
-    await expectInvalidGrant(
-      `${b64([1])}.${b64({ iss: h.idp.issuer })}.c2ln`,
-      /header is not a JSON object/,
-    );
+    await expectInvalidGrant(`${b64([1])}.${b64({ iss: h.idp.issuer })}.c2ln`, 'header_malformed');
   });
 
   test('a payload that is not JSON is refused', async () => {
     await expectInvalidGrant(
       `${b64({ alg: 'RS256', typ: 'oauth-id-jag+jwt' })}.${b64('nope')}.c2ln`,
-      /payload is not base64url-encoded JSON/,
+      'payload_malformed',
     );
   });
 
@@ -86,10 +90,7 @@ describe('1. a compact JWS typed oauth-id-jag+jwt', () => {
     ['id_token style', 'id-jag+jwt'],
     ['a number', 7],
   ])('typ %s is refused', async (_name, typ) => {
-    await expectInvalidGrant(
-      await h.mint(client.clientId, {}, { typ }),
-      /typ must be oauth-id-jag\+jwt/,
-    );
+    await expectInvalidGrant(await h.mint(client.clientId, {}, { typ }), 'typ_invalid');
   });
 
   test.each(['OAUTH-ID-JAG+JWT', 'application/oauth-id-jag+jwt', 'Application/OAuth-ID-JAG+JWT'])(
@@ -102,42 +103,36 @@ describe('1. a compact JWS typed oauth-id-jag+jwt', () => {
 
 describe('2. a trusted issuer that is not us', () => {
   test('a missing iss is refused', async () => {
-    await expectInvalidGrant(
-      await h.mint(client.clientId, { iss: undefined }),
-      /missing the iss claim/,
-    );
+    await expectInvalidGrant(await h.mint(client.clientId, { iss: undefined }), 'issuer_missing');
   });
 
   test('an untrusted issuer is refused, even with a valid signature', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { iss: 'https://evil.example' }),
-      /not trusted/,
+      'issuer_untrusted',
     );
   });
 
   test('an issuer that differs by a trailing slash is not trusted', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { iss: h.idp.issuer + '/' }),
-      /not trusted/,
+      'issuer_untrusted',
     );
   });
 
   test('an assertion claiming to be from this server is refused (JAG-ISSUER)', async () => {
-    await expectInvalidGrant(
-      await h.mint(client.clientId, { iss: ISSUER }),
-      /issued by this authorization server/,
-    );
+    await expectInvalidGrant(await h.mint(client.clientId, { iss: ISSUER }), 'issuer_is_self');
   });
 
   test('iss of the wrong type is refused', async () => {
-    await expectInvalidGrant(await h.mint(client.clientId, { iss: 42 }), /missing the iss claim/);
+    await expectInvalidGrant(await h.mint(client.clientId, { iss: 42 }), 'issuer_missing');
   });
 });
 
 describe('3. an allowed algorithm and a signature that verifies', () => {
   test('alg none is refused', async () => {
     const unsigned = `${b64({ alg: 'none', typ: 'oauth-id-jag+jwt' })}.${b64({ iss: h.idp.issuer, client_id: client.clientId })}.`;
-    await expectInvalidGrant(unsigned, /alg "none" is not accepted/);
+    await expectInvalidGrant(unsigned, 'algorithm_not_allowed');
   });
 
   test('HS256 keyed with the issuer\u2019s public key (algorithm confusion) is refused', async () => {
@@ -155,12 +150,12 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'oauth-id-jag+jwt', kid: h.idp.key.kid })
       .sign(new TextEncoder().encode(pem));
-    await expectInvalidGrant(forged, /alg "HS256" is not accepted/);
+    await expectInvalidGrant(forged, 'algorithm_not_allowed');
   });
 
   test('a missing alg is refused', async () => {
     const token = `${b64({ typ: 'oauth-id-jag+jwt' })}.${b64({ iss: h.idp.issuer })}.c2ln`;
-    await expectInvalidGrant(token, /alg null is not accepted/);
+    await expectInvalidGrant(token, 'algorithm_not_allowed');
   });
 
   test('an asymmetric algorithm outside the issuer\u2019s allow-list is refused', async () => {
@@ -173,7 +168,9 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
         {},
         es,
       );
-      await expectInvalidGrant(token, /alg "ES256" is not accepted .* \(accepted: RS256\)/);
+      const body = await expectInvalidGrant(token, 'algorithm_not_allowed');
+      // The description helps: it names the algorithm and what the issuer may use instead.
+      expect(body.error_description).toMatch(/alg "ES256" is not accepted .* \(accepted: RS256\)/);
     } finally {
       h.idp.published.pop();
     }
@@ -190,7 +187,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       iat: h.clock.now(),
       exp: h.clock.now() + 60,
     });
-    await expectInvalidGrant(`${header}.${payload}.${sig}`, /signature does not verify/);
+    await expectInvalidGrant(`${header}.${payload}.${sig}`, 'signature_invalid');
   });
 
   test('a signature by an unpublished key under a published kid fails verification', async () => {
@@ -201,7 +198,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       {},
       { ...rogue, kid: h.idp.key.kid },
     );
-    await expectInvalidGrant(token, /signature does not verify/);
+    await expectInvalidGrant(token, 'signature_invalid');
   });
 
   test('a key the issuer never published (unknown kid) is refused', async () => {
@@ -212,7 +209,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       {},
       rogue,
     );
-    await expectInvalidGrant(token, /no key in the JWKS/);
+    await expectInvalidGrant(token, 'key_not_found');
   });
 
   test('an unknown critical header is refused', async () => {
@@ -228,7 +225,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       crit: ['urn:example:must-understand'],
       'urn:example:must-understand': 1,
     };
-    await expectInvalidGrant(await h.idp.signRaw(header, payload), /cannot be verified/);
+    await expectInvalidGrant(await h.idp.signRaw(header, payload), 'signature_invalid');
   });
 });
 
@@ -238,27 +235,32 @@ describe('4. required claims present, of the right type (draft §3.1)', () => {
     async (claim) => {
       await expectInvalidGrant(
         await h.mint(client.clientId, { [claim]: undefined }),
-        new RegExp(`missing the ${claim} claim`),
+        'claim_missing',
       );
     },
   );
 
-  test.each([
-    ['sub', 42, /sub claim must be a non-empty string/],
-    ['sub', '', /sub claim must be a non-empty string/],
-    ['jti', '', /jti claim must be a non-empty string/],
-    ['jti', { id: 1 }, /jti claim must be a non-empty string/],
-    ['client_id', ['a'], /client_id claim must be a non-empty string/],
-    ['exp', '9999999999', /exp claim must be a NumericDate/],
-    ['iat', null, /iat claim must be a NumericDate/],
-    ['nbf', 'soon', /nbf claim must be a NumericDate/],
-    ['scope', ['read'], /scope claim must be a space-separated string/],
-    ['resource', 42, /resource claim must be a string or an array of strings/],
-    ['resource', [], /resource claim must be a string or an array of strings/],
-    ['amr', 'mfa', /amr claim must be an array of strings/],
-    ['aud', 42, /aud claim must be a string/],
-  ])('%s = %j is refused', async (claim, value, description) => {
-    await expectInvalidGrant(await h.mint(client.clientId, { [claim]: value }), description);
+  test.each<[string, unknown, ReasonFor<'invalid_grant'>]>([
+    ['sub', 42, 'claim_invalid'],
+    ['sub', '', 'claim_invalid'],
+    ['jti', '', 'claim_invalid'],
+    ['jti', { id: 1 }, 'claim_invalid'],
+    ['client_id', ['a'], 'claim_invalid'],
+    ['exp', '9999999999', 'claim_invalid'],
+    ['iat', null, 'claim_invalid'],
+    ['nbf', 'soon', 'claim_invalid'],
+    ['scope', ['read'], 'claim_invalid'],
+    ['resource', 42, 'claim_invalid'],
+    ['resource', [], 'claim_invalid'],
+    ['amr', 'mfa', 'claim_invalid'],
+    ['aud', 42, 'audience_invalid'],
+  ])('%s = %j is refused', async (claim, value, reason) => {
+    const body = await expectInvalidGrant(
+      await h.mint(client.clientId, { [claim]: value }),
+      reason,
+    );
+    // The description names the claim at fault.
+    expect(body.error_description).toContain(`${claim} claim`);
   });
 });
 
@@ -266,29 +268,27 @@ describe('5. aud is our issuer, exactly', () => {
   test('another audience is refused', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { aud: 'https://other.example' }),
-      /aud "https:\/\/other.example" is not this server's issuer/,
+      'audience_mismatch',
     );
   });
 
   test('an audience with a trailing slash is refused, and the description says so', async () => {
-    await expectInvalidGrant(
+    const body = await expectInvalidGrant(
       await h.mint(client.clientId, { aud: ISSUER + '/' }),
-      /differ by a trailing slash/,
+      'audience_mismatch',
     );
+    expect(body.error_description).toMatch(/differ by a trailing slash/);
   });
 
   test('an array with our issuer and another is refused (draft §4.4.1)', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { aud: [ISSUER, 'https://other.example'] }),
-      /exactly one audience, got 2/,
+      'audience_invalid',
     );
   });
 
   test('an empty array is refused', async () => {
-    await expectInvalidGrant(
-      await h.mint(client.clientId, { aud: [] }),
-      /exactly one audience, got 0/,
-    );
+    await expectInvalidGrant(await h.mint(client.clientId, { aud: [] }), 'audience_invalid');
   });
 
   test('an array of exactly our issuer is accepted', async () => {
@@ -298,20 +298,24 @@ describe('5. aud is our issuer, exactly', () => {
 
 describe('6. times, within the clock skew (RFC 7523 §3)', () => {
   const at = (offset: number) => h.clock.now() + offset;
-  test.each([
-    ['exp 61 s ago', { exp: -61, iat: -200 }, /expired at/],
-    ['exp exactly skew ago', { exp: -60, iat: -200 }, /expired at/],
-    ['nbf 61 s ahead', { nbf: 61 }, /not valid before/],
-    ['iat 61 s ahead', { iat: 61, exp: 300 }, /iat .* is in the future/],
-    [
-      'lifetime 361 s (max 300 + skew 60)',
-      { iat: -1, exp: 360 },
-      /lifetime 361 s exceeds the 300 s/,
-    ],
-    ['exp before iat', { iat: 0, exp: -1 }, /expired|not after its iat/],
-  ])('%s is refused', async (_name, offsets, description) => {
+  test.each<[string, Record<string, number>, ReasonFor<'invalid_grant'>]>([
+    ['exp 61 s ago', { exp: -61, iat: -200 }, 'assertion_expired'],
+    ['exp exactly skew ago', { exp: -60, iat: -200 }, 'assertion_expired'],
+    ['nbf 61 s ahead', { nbf: 61 }, 'assertion_not_yet_valid'],
+    ['iat 61 s ahead', { iat: 61, exp: 300 }, 'iat_in_future'],
+    ['lifetime 361 s (max 300 + skew 60)', { iat: -1, exp: 360 }, 'lifetime_too_long'],
+    ['exp before iat', { iat: 0, exp: -1 }, 'lifetime_invalid'],
+  ])('%s is refused', async (_name, offsets, reason) => {
     const claims = Object.fromEntries(Object.entries(offsets).map(([k, v]) => [k, at(v)]));
-    await expectInvalidGrant(await h.mint(client.clientId, claims), description);
+    await expectInvalidGrant(await h.mint(client.clientId, claims), reason);
+  });
+
+  test('an expired assertion is told when it expired, in server time', async () => {
+    const body = await expectInvalidGrant(
+      await h.mint(client.clientId, { exp: at(-61), iat: at(-200) }),
+      'assertion_expired',
+    );
+    expect(body.error_description).toMatch(/expired at .* \(server time .*\)/);
   });
 
   test.each([
@@ -337,10 +341,8 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
           client_secret: c.clientSecret,
         }),
       );
-      expect(bodyOf(res)).toMatchObject({
-        error: 'invalid_grant',
-        error_description: expect.stringMatching(/exceeds the 60 s/),
-      });
+      expect(refusalOf(res)).toEqual({ error: 'invalid_grant', reason: 'lifetime_too_long' });
+      expect(bodyOf(res).error_description).toMatch(/exceeds the 60 s/);
     } finally {
       await strict.close();
     }
@@ -359,7 +361,7 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
           client_secret: c.clientSecret,
         }),
       );
-      expect(bodyOf(res).error).toBe('invalid_grant');
+      expect(refusalOf(res)).toEqual({ error: 'invalid_grant', reason: 'assertion_not_yet_valid' });
     } finally {
       await tight.close();
     }
@@ -369,21 +371,14 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
 describe('7. client_id is the authenticated client (draft §4.4.1)', () => {
   test('an assertion for another client is refused', async () => {
     const other = await h.addClient();
-    await expectInvalidGrant(
-      await h.mint(other.clientId),
-      /client_id .* does not match the authenticated client/,
-    );
+    await expectInvalidGrant(await h.mint(other.clientId), 'client_id_mismatch');
   });
 });
 
 describe('9. the client may redeem assertions from this issuer', () => {
   test('a client limited to other issuers is refused', async () => {
     const limited = await h.addClient({ issuers: ['https://other-idp.example'] });
-    await expectInvalidGrant(
-      await h.mint(limited.clientId),
-      /may not redeem assertions from/,
-      limited,
-    );
+    await expectInvalidGrant(await h.mint(limited.clientId), 'client_issuer_not_allowed', limited);
   });
 
   test('a client limited to this issuer is accepted', async () => {
@@ -400,24 +395,21 @@ test('an unverified assertion is checked before its claims: a bad signature hide
     {},
     { ...rogue, kid: h.idp.key.kid },
   );
-  await expectInvalidGrant(token, /signature does not verify/);
+  await expectInvalidGrant(token, 'signature_invalid');
 });
 
 describe('found by fuzzing and review', () => {
   test.each([null, 0, 7, '', ['k']])(
     'a kid of %j is refused (jose would ignore it and try every key)',
     async (kid) => {
-      await expectInvalidGrant(
-        await h.mint(client.clientId, {}, { kid }),
-        /kid must be a non-empty string/,
-      );
+      await expectInvalidGrant(await h.mint(client.clientId, {}, { kid }), 'kid_invalid');
     },
   );
 
   test('an ID-JAG bound to a key (cnf) is refused: no proof of possession here', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { cnf: { jkt: 'abc' } }),
-      /bound to a key \(cnf\)/,
+      'cnf_unsupported',
     );
   });
 
@@ -427,7 +419,7 @@ describe('found by fuzzing and review', () => {
   ])('a jti %s is redeemed once, then refused: never a database error', async (_name, jti) => {
     const jag = await h.mint(client.clientId, { jti });
     expect((await redeem(jag)).statusCode).toBe(200);
-    await expectInvalidGrant(jag, /already used/);
+    await expectInvalidGrant(jag, 'jti_replayed');
   });
 
   test.each([
@@ -438,7 +430,7 @@ describe('found by fuzzing and review', () => {
     async (claim, value) => {
       await expectInvalidGrant(
         await h.mint(client.clientId, { [claim]: value }),
-        new RegExp(`${claim} claim is longer than 255`),
+        'claim_too_large',
       );
     },
   );
@@ -446,7 +438,7 @@ describe('found by fuzzing and review', () => {
   test('an amr of more than 16 values is refused', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { amr: Array.from({ length: 17 }, (_, i) => `m${i}`) }),
-      /amr claim is larger/,
+      'claim_too_large',
     );
   });
 
@@ -461,6 +453,7 @@ describe('found by fuzzing and review', () => {
       }),
     );
     expect(res.statusCode).toBe(401);
+    expect(refusalOf(res)).toEqual({ error: 'invalid_client', reason: 'client_id_malformed' });
     expect(h.log.text()).not.toContain('x'.repeat(200));
   });
 
@@ -472,31 +465,27 @@ describe('found by fuzzing and review', () => {
   test('iss is compared exactly: another case is not trusted', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { iss: h.idp.issuer.toUpperCase() }),
-      /not trusted/,
+      'issuer_untrusted',
     );
   });
 
   test('aud is compared exactly: another case is refused', async () => {
     await expectInvalidGrant(
       await h.mint(client.clientId, { aud: ISSUER.toUpperCase() }),
-      /is not this server's issuer/,
+      'audience_mismatch',
     );
   });
 
   test('a client limited to an issuer that is a prefix of this one is refused', async () => {
     const limited = await h.addClient({ issuers: [h.idp.issuer.slice(0, -1)] });
-    await expectInvalidGrant(
-      await h.mint(limited.clientId),
-      /may not redeem assertions from/,
-      limited,
-    );
+    await expectInvalidGrant(await h.mint(limited.clientId), 'client_issuer_not_allowed', limited);
   });
 
   test.each([
-    ['auth_time', 'yesterday', /auth_time claim must be a NumericDate/],
-    ['acr', 3, /acr claim must be a non-empty string/],
-  ])('%s of the wrong type is refused', async (claim, value, description) => {
-    await expectInvalidGrant(await h.mint(client.clientId, { [claim]: value }), description);
+    ['auth_time', 'yesterday'],
+    ['acr', 3],
+  ])('%s of the wrong type is refused', async (claim, value) => {
+    await expectInvalidGrant(await h.mint(client.clientId, { [claim]: value }), 'claim_invalid');
   });
 
   test.each([

@@ -1,6 +1,6 @@
 /** JAG-JWKS-FETCH: an issuer's JWKS that cannot be had is our failure (503), not the client's (invalid_grant). */
 import { tokenEvent } from '../../support/events.js';
-import { bodyOf, Harness } from '../../support/harness.js';
+import { bodyOf, Harness, refusalOf } from '../../support/harness.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { JwksMode } from '../../support/test-idp.js';
 
@@ -22,10 +22,12 @@ test.each<[string, JwksMode]>([
     const c = await h.addClient();
     const res = await h.token(tokenEvent(form(c, await h.mint(c.clientId))));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res)).toEqual({
+    expect(refusalOf(res)).toEqual({
       error: 'temporarily_unavailable',
-      error_description: expect.stringMatching(/JWKS of .* cannot be fetched/),
+      reason: 'jwks_unavailable',
     });
+    // The description names whose keys are missing, so the operator knows which IdP to look at.
+    expect(bodyOf(res).error_description).toMatch(/JWKS of .* cannot be fetched/);
     expect(res.headers['cache-control']).toBe('no-store');
     // Service resumes when the issuer does; the refused assertion was not spent.
     h.idp.mode = 'ok';
@@ -41,7 +43,10 @@ test('an unreachable JWKS host (nothing listening) yields 503', async () => {
     const c = await h.addClient();
     const res = await h.token(tokenEvent(form(c, await h.mint(c.clientId))));
     expect(res.statusCode).toBe(503);
-    expect(bodyOf(res).error).toBe('temporarily_unavailable');
+    expect(refusalOf(res)).toEqual({
+      error: 'temporarily_unavailable',
+      reason: 'jwks_unavailable',
+    });
   } finally {
     await h.close();
   }

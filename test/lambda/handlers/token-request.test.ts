@@ -3,7 +3,8 @@
  * authentication (AUTH-REQUIRED to AUTH-FAILURE), through the handler. No failure yields a token.
  */
 import { basicAuth, httpEvent, tokenEvent, type Form } from '../../support/events.js';
-import { bodyOf, Harness } from '../../support/harness.js';
+import { bodyOf, Harness, refusalOf } from '../../support/harness.js';
+import { REASONS, type ReasonCode } from '../../../lambda/oauth/errors.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { HttpResult } from '../../../lambda/http/types.js';
 
@@ -15,12 +16,16 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-function expectError(res: HttpResult, status: number, error: string, description?: RegExp) {
-  expect({ status: res.statusCode, error: bodyOf(res).error }).toEqual({ status, error });
+/** Refused for `reason`, with the OAuth error that reason maps to, on the wire as RESP-ERRORS says. */
+function expectError(res: HttpResult, status: number, reason: ReasonCode) {
+  expect({
+    status: res.statusCode,
+    error: bodyOf(res).error,
+    reason: refusalOf(res)?.reason,
+  }).toEqual({ status, error: REASONS[reason], reason });
   expect(bodyOf(res)).not.toHaveProperty('access_token');
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['content-type']).toBe('application/json');
-  if (description) expect(bodyOf(res).error_description).toMatch(description);
   expect(res.body).not.toMatch(/\bat [^ ]+ \(|\.ts:\d+/); // never a stack trace
 }
 
@@ -44,7 +49,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     const event = tokenEvent(await validForm());
     if (contentType) event.headers['content-type'] = contentType;
     else delete event.headers['content-type'];
-    expectError(await h.token(event), 400, 'invalid_request', /Content-Type/);
+    expectError(await h.token(event), 400, 'content_type_unsupported');
   });
 
   test('Content-Type parameters and case are accepted', async () => {
@@ -63,7 +68,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ grant_type: grantType }))),
       400,
-      'unsupported_grant_type',
+      'grant_type_unsupported',
     );
   });
 
@@ -71,8 +76,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ grant_type: undefined }))),
       400,
-      'invalid_request',
-      /grant_type/,
+      'grant_type_missing',
     );
   });
 
@@ -80,8 +84,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ assertion: undefined }))),
       400,
-      'invalid_request',
-      /assertion/,
+      'assertion_missing',
     );
   });
 
@@ -89,8 +92,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ assertion: '' }))),
       400,
-      'invalid_request',
-      /assertion is required/,
+      'assertion_missing',
     );
   });
 
@@ -99,12 +101,10 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
     async (name) => {
       const form = await validForm({ scope: 'read' });
       const value = form[name] as string;
-      expectError(
-        await h.token(tokenEvent({ ...form, [name]: [value, value] })),
-        400,
-        'invalid_request',
-        new RegExp(name),
-      );
+      const res = await h.token(tokenEvent({ ...form, [name]: [value, value] }));
+      expectError(res, 400, 'parameter_repeated');
+      // The description names the parameter, so the client knows what to fix.
+      expect(bodyOf(res).error_description).toBe(`parameter ${name} is given more than once`);
     },
   );
 
@@ -119,7 +119,7 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
 
   test('a body over 16 KiB is invalid_request, not a crash', async () => {
     const form = await validForm({ padding: 'x'.repeat(17 * 1024) });
-    expectError(await h.token(tokenEvent(form)), 400, 'invalid_request', /exceeds 16384 bytes/);
+    expectError(await h.token(tokenEvent(form)), 400, 'body_too_large');
   });
 
   test('a body that is not valid UTF-8 is invalid_request', async () => {
@@ -127,20 +127,19 @@ describe('the request (REQ-FORM to REQ-SIZE)', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: Buffer.from([0x67, 0x3d, 0xff, 0xfe]),
     });
-    expectError(await h.token(event), 400, 'invalid_request', /UTF-8/);
+    expectError(await h.token(event), 400, 'body_not_utf8');
   });
 
   test('a broken percent escape is invalid_request', async () => {
     expectError(
       await h.token(tokenEvent('grant_type=%E0%A4%A&assertion=x')),
       400,
-      'invalid_request',
-      /form encoding/,
+      'body_malformed',
     );
   });
 
   test('an empty body is invalid_request', async () => {
-    expectError(await h.token(tokenEvent('')), 400, 'invalid_request', /grant_type is required/);
+    expectError(await h.token(tokenEvent('')), 400, 'grant_type_missing');
   });
 
   test('GET on the token endpoint is refused with 405 and Allow: POST', async () => {
@@ -157,15 +156,14 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     const res = await h.token(
       tokenEvent(await validForm({ client_id: undefined, client_secret: undefined })),
     );
-    expectError(res, 401, 'invalid_client', /authentication is required/);
+    expectError(res, 401, 'client_auth_missing');
   });
 
   test('client_id without a secret is invalid_client: confidential clients only (AUTH-REQUIRED)', async () => {
     expectError(
       await h.token(tokenEvent(await validForm({ client_secret: undefined }))),
       401,
-      'invalid_client',
-      /client_secret/,
+      'client_secret_missing',
     );
   });
 
@@ -173,19 +171,19 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ client_id: undefined }))),
       401,
-      'invalid_client',
+      'client_auth_missing',
     );
   });
 
-  /** What the handler logged as the reason of the last refusal: the client is told less. */
-  const lastDetail = () =>
-    (h.log.lines.at(-1)?.extra[0] as { detail?: string } | undefined)?.detail;
+  /** What the handler logged about the last refusal: the client is told less (AUTH-FAILURE). */
+  const lastLogged = () => h.log.lines.at(-1)?.extra[0] as Record<string, unknown> | undefined;
 
   test('an unknown client is invalid_client, without a Basic challenge when the body was used', async () => {
     const res = await h.token(tokenEvent(await validForm({ client_id: 'nobody' })));
-    expectError(res, 401, 'invalid_client', /^client authentication failed$/);
+    expectError(res, 401, 'client_unknown');
+    expect(bodyOf(res).error_description).toBe('client authentication failed');
     expect(res.headers['www-authenticate']).toBeUndefined();
-    expect(lastDetail()).toBe('unknown client_id');
+    expect(lastLogged()).toMatchObject({ error: 'invalid_client', reason: 'client_unknown' });
   });
 
   test('an unknown client over Basic gets the Basic challenge', async () => {
@@ -193,7 +191,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     const res = await h.token(
       tokenEvent(form, { authorization: basicAuth('nobody', 'whatever-secret-1') }),
     );
-    expectError(res, 401, 'invalid_client');
+    expectError(res, 401, 'client_unknown');
     expect(res.headers['www-authenticate']).toMatch(/^Basic /);
   });
 
@@ -201,20 +199,21 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     const res = await h.token(
       tokenEvent(await validForm({ client_secret: client.clientSecret + 'x' })),
     );
-    expectError(res, 401, 'invalid_client', /^client authentication failed$/);
-    expect(lastDetail()).toBe('client secret does not match');
+    expectError(res, 401, 'secret_mismatch');
+    expect(bodyOf(res).error_description).toBe('client authentication failed');
+    expect(lastLogged()).toMatchObject({ error: 'invalid_client', reason: 'secret_mismatch' });
     expect(res.body).not.toContain(client.clientSecret.slice(0, 6));
   });
 
   test('a client_id too long to be registered is invalid_client, not a database error', async () => {
     for (const form of [await validForm({ client_id: 'c'.repeat(3000) })]) {
-      expectError(await h.token(tokenEvent(form)), 401, 'invalid_client');
+      expectError(await h.token(tokenEvent(form)), 401, 'client_id_malformed');
     }
     const basic = await validForm({ client_id: undefined, client_secret: undefined });
     expectError(
       await h.token(tokenEvent(basic, { authorization: basicAuth('c'.repeat(3000), 'x') })),
       401,
-      'invalid_client',
+      'client_id_malformed',
     );
   });
 
@@ -222,15 +221,19 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     expectError(
       await h.token(tokenEvent(await validForm({ foo: ['1', '2'] }))),
       400,
-      'invalid_request',
-      /foo/,
+      'parameter_repeated',
     );
   });
 
   test('a secret that differs only in case or length is refused', async () => {
-    for (const wrong of [client.clientSecret.toUpperCase(), client.clientSecret.slice(0, -1), '']) {
+    for (const [wrong, reason] of [
+      [client.clientSecret.toUpperCase(), 'secret_mismatch'],
+      [client.clientSecret.slice(0, -1), 'secret_mismatch'],
+      // An empty value is as if omitted (RFC 6749 §3.1).
+      ['', 'client_secret_missing'],
+    ] as const) {
       const res = await h.token(tokenEvent(await validForm({ client_secret: wrong })));
-      expect(res.statusCode).toBe(401);
+      expectError(res, 401, reason);
     }
   });
 
@@ -245,8 +248,8 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
         client_secret: disabled.clientSecret,
       }),
     );
-    expectError(res, 401, 'invalid_client');
-    expect(lastDetail()).toBe('client is disabled');
+    expectError(res, 401, 'client_disabled');
+    expect(bodyOf(res).error_description).toBe('client authentication failed');
   });
 
   test('a wrong secret over Basic is invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)', async () => {
@@ -254,7 +257,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     const res = await h.token(
       tokenEvent(form, { authorization: basicAuth(client.clientId, 'wrong-secret-wrong') }),
     );
-    expectError(res, 401, 'invalid_client');
+    expectError(res, 401, 'secret_mismatch');
     expect(res.headers['www-authenticate']).toMatch(/^Basic /);
   });
 
@@ -282,7 +285,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     async (_name, authorization) => {
       const form = await validForm({ client_id: undefined, client_secret: undefined });
       const res = await h.token(tokenEvent(form, { authorization }));
-      expectError(res, 401, 'invalid_client', /malformed Basic/);
+      expectError(res, 401, 'basic_credentials_malformed');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
     },
   );
@@ -293,7 +296,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
         authorization: basicAuth(client.clientId, client.clientSecret),
       }),
     );
-    expectError(res, 400, 'invalid_request', /both/);
+    expectError(res, 400, 'auth_methods_multiple');
   });
 
   test('Basic plus a different client_id in the body is invalid_request', async () => {
@@ -301,7 +304,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
     const res = await h.token(
       tokenEvent(form, { authorization: basicAuth(client.clientId, client.clientSecret) }),
     );
-    expectError(res, 400, 'invalid_request');
+    expectError(res, 400, 'auth_methods_multiple');
   });
 
   test('Basic plus the same client_id in the body is accepted', async () => {
@@ -318,7 +321,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
       await validForm(),
     ]) {
       const res = await h.token(tokenEvent(form, { authorization: 'Bearer abc' }));
-      expectError(res, 401, 'invalid_client', /unsupported Authorization scheme/);
+      expectError(res, 401, 'auth_scheme_unsupported');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
     }
   });
@@ -343,6 +346,6 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
         client_secret: rotating.clientSecret,
       }),
     );
-    expectError(old, 401, 'invalid_client');
+    expectError(old, 401, 'secret_mismatch');
   });
 });

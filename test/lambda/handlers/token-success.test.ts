@@ -246,7 +246,13 @@ test('a failure that is our fault is a 500 with a fixed message: no stack, no de
       throw new TypeError('cannot read properties of undefined (secret)');
     },
   };
-  const handler = createTokenHandler({ service: broken as never, corsOrigins: [], logger: log });
+  const outcomes: unknown[] = [];
+  const handler = createTokenHandler({
+    service: broken as never,
+    corsOrigins: [],
+    logger: log,
+    onOutcome: (refusal) => outcomes.push(refusal),
+  });
   const res = await handler(tokenEvent('grant_type=x'));
   expect(res.statusCode).toBe(500);
   expect(JSON.parse(res.body!)).toEqual({
@@ -254,5 +260,10 @@ test('a failure that is our fault is a 500 with a fixed message: no stack, no de
     error_description: 'the server failed to process the request',
   });
   expect(res.headers['cache-control']).toBe('no-store');
-  expect(log.lines.at(-1)).toMatchObject({ level: 'error', message: 'token request failed' });
+  expect(log.lines.at(-1)).toMatchObject({
+    level: 'error',
+    message: 'token request failed',
+    extra: [expect.objectContaining({ reason: 'internal_error' })],
+  });
+  expect(outcomes).toEqual([{ error: 'server_error', reason: 'internal_error' }]);
 });

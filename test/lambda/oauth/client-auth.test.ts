@@ -58,7 +58,7 @@ test('a wrong secret is InvalidClient after the fresh read, marked Basic when Ba
     store,
   ).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(InvalidClient);
-  expect((err as InvalidClient).usedBasic).toBe(true);
+  expect(err).toMatchObject({ reason: 'secret_mismatch', usedBasic: true });
   expect(store.fresh).toBe(1);
 });
 
@@ -70,8 +70,9 @@ test('a client whose secret is missing from the store cannot authenticate', asyn
     store,
   ).catch((e: unknown) => e);
   expect(err).toMatchObject({
+    error: 'invalid_client',
+    reason: 'secret_not_found',
     description: 'client authentication failed',
-    logDetail: 'client has no secret on record',
   });
 });
 
@@ -81,4 +82,24 @@ test('secretsEqual compares whole values of any length', () => {
   expect(secretsEqual('abc', 'abC')).toBe(false);
   expect(secretsEqual('', 'a')).toBe(false);
   expect(secretsEqual('ünïcødé', 'ünïcødé')).toBe(true);
+});
+
+test('unknown and disabled clients are told apart by reason, never by description', async () => {
+  const disabled = { ...record, enabled: false };
+  const store = new CachingStore('right', 'right');
+  const refusal = (clientId: string, reg = registry) =>
+    authenticateClient(
+      { method: 'client_secret_post', clientId, clientSecret: 'right' },
+      reg,
+      store,
+    ).catch((e: unknown) => e);
+  expect(await refusal('nobody')).toMatchObject({
+    reason: 'client_unknown',
+    description: 'client authentication failed',
+    usedBasic: false,
+  });
+  expect(await refusal('c1', { get: async () => disabled })).toMatchObject({
+    reason: 'client_disabled',
+    description: 'client authentication failed',
+  });
 });

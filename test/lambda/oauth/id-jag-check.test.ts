@@ -1,6 +1,6 @@
 /** checkIdJag: every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER) reported on its own, without redeeming the assertion. */
 import { loadServiceConfig } from '../../../lambda/config.js';
-import { checkIdJag, type CheckOutcome } from '../../../lambda/oauth/id-jag.js';
+import { checkIdJag, verifyIdJag, type CheckOutcome } from '../../../lambda/oauth/id-jag.js';
 import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';
 import { makeKey, TestIdp } from '../../support/test-idp.js';
 
@@ -46,8 +46,14 @@ test('independent failures are each reported: audience, times and client_id at o
     client_id: 'fail',
     client_issuer: 'pass',
   });
+  expect(outcomes.flatMap((o) => (o.status === 'fail' ? [[o.id, o.reason]] : []))).toEqual([
+    ['audience', 'audience_mismatch'],
+    ['times', 'assertion_expired'],
+    ['client_id', 'client_id_mismatch'],
+  ]);
+  // The report is for a person: the description keeps its hint.
   expect(outcomes.find((o) => o.id === 'audience')).toMatchObject({
-    reason: expect.stringMatching(/trailing slash/),
+    description: expect.stringMatching(/trailing slash/),
   });
 });
 
@@ -65,6 +71,10 @@ test('a bad signature stops the checks that would trust its claims', async () =>
     claims: 'skipped',
     audience: 'skipped',
     times: 'skipped',
+  });
+  expect(outcomes.find((o) => o.id === 'signature')).toMatchObject({ reason: 'signature_invalid' });
+  expect(outcomes.find((o) => o.id === 'claims')).toMatchObject({
+    note: 'needs "signature" to pass',
   });
 });
 
@@ -85,12 +95,31 @@ test('an untrusted issuer fails at "issuer" and says which', async () => {
   );
   expect(outcomes.find((o) => o.id === 'issuer')).toMatchObject({
     status: 'fail',
-    reason: expect.stringMatching(/evil.example.* not trusted/),
+    reason: 'issuer_untrusted',
+    description: expect.stringMatching(/evil.example.* not trusted/),
   });
 });
 
 test('garbage fails at "format"', async () => {
   const outcomes = await checkIdJag('garbage', { clientId: 'c1' }, ctx);
-  expect(outcomes[0]).toMatchObject({ id: 'format', status: 'fail' });
+  expect(outcomes[0]).toMatchObject({ id: 'format', status: 'fail', reason: 'jws_malformed' });
   expect(outcomes.slice(1).every((o) => o.status === 'skipped')).toBe(true);
+});
+
+test('verifyIdJag refuses with the reason of the first check that checkIdJag reports failed', async () => {
+  const cases = [
+    'garbage',
+    await mint({ iss: 'https://evil.example' }),
+    await mint({ aud: 'https://other.example' }),
+    await mint({ exp: now - 120, iat: now - 300 }),
+    await mint({ client_id: 'someone-else' }),
+    await mint({ sub: undefined }),
+  ];
+  for (const jag of cases) {
+    const report = await checkIdJag(jag, { clientId: 'c1' }, ctx);
+    const failed = report.flatMap((o) => (o.status === 'fail' ? [o.reason] : []));
+    expect(failed.length).toBeGreaterThan(0);
+    const refusal = await verifyIdJag(jag, { clientId: 'c1' }, ctx).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ error: 'invalid_grant', reason: failed[0] });
+  }
 });
