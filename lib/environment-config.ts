@@ -111,7 +111,7 @@ export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): E
     throw new XaaConfigError(
       'config',
       `no file ${file} for environment ${JSON.stringify(name)} (known: ${known.join(', ') || 'none'}); ` +
-        'copy config/production.example.json to start one',
+        'copy config/example-production.json to start one',
     );
   }
   let json: unknown;

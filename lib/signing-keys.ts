@@ -61,7 +61,15 @@ export class SigningKeys extends Construct {
   /** Each key's configured id, in the order of `all`. */
   readonly ids: readonly string[];
 
-  constructor(scope: Construct, id: string, props: { keys: readonly SigningKeyEntry[] }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      keys: readonly SigningKeyEntry[];
+      /** Alias names are unique per account and region: this names the owner. */
+      aliasPrefix: string;
+    },
+  ) {
     super(scope, id);
     const stackName = Stack.of(this).stackName;
     let active: Key | undefined;
@@ -71,7 +79,7 @@ export class SigningKeys extends Construct {
         description: `Access-token signing key "${spec.id}" of ${stackName}`,
         keySpec: KeySpec.RSA_2048,
         keyUsage: KeyUsage.SIGN_VERIFY,
-        alias: `alias/${stackName}/signing/${spec.id}`,
+        alias: `${props.aliasPrefix}${spec.id}`,
         policy: new PolicyDocument({
           statements: [
             new PolicyStatement({

@@ -72,7 +72,10 @@ export class XaaAuthorizationServer extends Construct {
     this.config = config;
     const stackName = Stack.of(this).stackName;
 
-    this.signingKeys = new SigningKeys(this, 'SigningKeys', { keys: config.signingKeys });
+    this.signingKeys = new SigningKeys(this, 'SigningKeys', {
+      keys: config.signingKeys,
+      aliasPrefix: `alias/${stackName}/${this.node.id}/signing/`,
+    });
     this.clients = new ClientStore(this, 'ClientStore', {
       clientsTableRemoval: config.clientsTableRemoval,
       ...(config.existingClientsTableName && {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { buildStack, resources, templateOf } from './stack-fixture.js';
+import { buildStack, local, resources, templateOf } from './stack-fixture.js';
 
 test('off by default: no authorizer, no resource routes', () => {
   const t = templateOf();
@@ -62,11 +62,11 @@ test('on the execute-api host: issuer is the API endpoint, the default audience 
     Audience: unknown[];
   };
   const issuer = JSON.stringify(jwt.Issuer);
-  expect(issuer).toMatch(/"Fn::GetAtt":\["ApiHttpApi[0-9A-F]+","ApiEndpoint"\]/);
+  expect(issuer).toMatch(/"Fn::GetAtt":\["AuthServerApiHttpApi[0-9A-F]+","ApiEndpoint"\]/);
   expect(jwt.Audience).toEqual([{ 'Fn::Join': ['', [jwt.Issuer, '/']] }]);
   // The token function's ISSUER is the same expression the authorizer trusts.
   const tokenFn = resources(t, 'AWS::Lambda::Function').find(([id]) =>
-    id.startsWith('TokenFunction'),
+    local(id).startsWith('TokenFunction'),
   )![1];
   expect(
     JSON.stringify(
@@ -79,7 +79,9 @@ test('a malformed sampleResource stops the synth', () => {
   expect(() => templateOf({ sampleResource: { resource: 'http://insecure.example/' } })).toThrow(
     /sampleResource/,
   );
-  expect(() => templateOf({ sampleResource: { audience: 'x' } })).toThrow(/unknown key "audience"/);
+  expect(() => templateOf({ sampleResource: { audience: 'x' } })).toThrow(
+    /sampleResource\.audience: unknown key/,
+  );
 });
 
 test('cdk-nag passes with the sample resource too', () => {

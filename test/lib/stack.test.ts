@@ -1,6 +1,6 @@
-/** The synthesized template: every security and operations property of issue 3, plus a scrubbed snapshot. */
+/** The app's synthesized template: every security and operations property, plus a scrubbed snapshot. */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { logicalId, resources, templateOf } from './stack-fixture.js';
+import { buildStack, local, logicalId, resources, templateOf } from './stack-fixture.js';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
@@ -96,9 +96,9 @@ describe('HTTP API', () => {
     expect(stage.DependsOn).toContain(tokenRoute);
   });
 
-  test('throttling comes from context', () => {
+  test('throttling comes from the config file', () => {
     const t = templateOf({
-      throttle: '{"rateLimit": 5, "burstLimit": 7}',
+      throttle: { rateLimit: 5, burstLimit: 7 },
       tokenThrottle: { rateLimit: 1, burstLimit: 2 },
     });
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -127,7 +127,9 @@ describe('HTTP API', () => {
 
 describe('Lambda functions', () => {
   test('nodejs22.x on arm64, traced, each with its own log group with retention', () => {
-    const fns = resources(template, 'AWS::Lambda::Function');
+    const fns = resources(template, 'AWS::Lambda::Function').filter(([id]) =>
+      /^(Discovery|Jwks|Token)Function/.test(local(id)),
+    );
     expect(fns).toHaveLength(3);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
@@ -143,13 +145,10 @@ describe('Lambda functions', () => {
           .NODE_OPTIONS,
       ).toBe('--enable-source-maps');
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 4); // three functions and the access log
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    expect(
-      templateOf({ logRetentionDays: 7 }).findResources('AWS::Logs::LogGroup', {
-        Properties: { RetentionInDays: 7 },
-      }),
-    ).not.toEqual({});
+    const week = templateOf({ logRetention: 7 });
+    expect(Object.keys(week.findResources('AWS::Logs::LogGroup')).length).toBeGreaterThanOrEqual(4);
+    week.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 
   test('every function gets the issuer (the path-less execute-api URL) and the service variables', () => {
@@ -160,6 +159,7 @@ describe('Lambda functions', () => {
         TRUSTED_ISSUERS: '[{"issuer":"https://idp.xaa.dev","jwks_uri":"https://idp.xaa.dev/jwks"}]',
         CORS_ORIGINS: 'https://xaa.dev,https://app.xaa.dev',
         ACCESS_TOKEN_TTL: '3600',
+        CLOCK_SKEW: '60',
       });
     }
   });
@@ -172,13 +172,14 @@ describe('Lambda functions', () => {
       ).sort();
     const service = [
       'ACCESS_TOKEN_TTL',
+      'CLOCK_SKEW',
       'CORS_ORIGINS',
       'ISSUER',
       'NODE_OPTIONS',
       'TRUSTED_ISSUERS',
     ];
     expect(env('Discovery')).toEqual(service);
-    expect(env('Jwks')).toEqual([...service, 'PUBLIC_KEY_IDS'].sort());
+    expect(env('Jwks')).toEqual([...service, 'PUBLISHED_JWKS'].sort());
     expect(env('Token')).toEqual(
       [
         ...service,
@@ -192,8 +193,8 @@ describe('Lambda functions', () => {
     const token = template.toJSON().Resources[fn('Token')].Properties.Environment.Variables;
     expect(token.SIGNING_KEY_ID).toEqual(getAtt(keyId('k2')));
     const jwks = template.toJSON().Resources[fn('Jwks')].Properties.Environment.Variables;
-    expect(jwks.PUBLIC_KEY_IDS).toEqual({
-      'Fn::Join': [',', KEYS.map((k) => getAtt(keyId(k.id)))],
+    expect(jwks.PUBLISHED_JWKS).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^AuthServerPublishedJwks/), 'Jwks'],
     });
   });
 });
@@ -202,7 +203,7 @@ describe('least privilege', () => {
   const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
   const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
-  test("no managed policies and no wildcard actions anywhere; logs only to the function's own group", () => {
+  test("no wildcard actions; logs only to the function's own group; the only managed policy is the operator's", () => {
     for (const [, role] of resources(template, 'AWS::IAM::Role'))
       expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
     for (const name of ['Discovery', 'Jwks', 'Token'] as const) {
@@ -211,26 +212,21 @@ describe('least privilege', () => {
         getAtt(logicalId(template, 'AWS::Logs::LogGroup', `${name}FunctionLogs`)),
       );
     }
+    expect(resources(template, 'AWS::IAM::ManagedPolicy').map(([id]) => local(id))).toEqual([
+      expect.stringMatching(/^OperatorPolicy/),
+    ]);
   });
 
-  test('discovery: nothing but its logs and traces', () => {
+  test('discovery and JWKS: nothing but their logs and traces (the JWKS is published at deploy time)', () => {
     expect(allActions('Discovery')).toEqual([...LOGS, ...XRAY].sort());
+    expect(allActions('Jwks')).toEqual([...LOGS, ...XRAY].sort());
   });
 
-  test('JWKS: kms:GetPublicKey on every listed key, nothing else', () => {
-    expect(allActions('Jwks')).toEqual([...LOGS, ...XRAY, 'kms:GetPublicKey'].sort());
-    expect(statementFor('Jwks', 'kms:GetPublicKey').Resource).toEqual(
-      KEYS.map((k) => getAtt(keyId(k.id))),
-    );
-  });
-
-  test('token: the only kms:Sign in the stack, on the active key alone', () => {
-    expect(statementFor('Token', 'kms:Sign').Resource).toEqual(getAtt(keyId('k2')));
-    expect(statementFor('Token', 'kms:GetPublicKey').Resource).toEqual(getAtt(keyId('k2')));
+  test('no IAM policy grants kms:Sign: only the key policies can', () => {
     const signers = resources(template, 'AWS::IAM::Policy').filter(([, p]) =>
       JSON.stringify(p).includes('kms:Sign'),
     );
-    expect(signers.map(([id]) => id)).toEqual([expect.stringMatching(/^TokenFunctionRole/)]);
+    expect(signers).toEqual([]);
   });
 
   test('token: GetItem on clients, PutItem/DeleteItem on replay, GetSecretValue under the prefix; nothing more', () => {
@@ -238,8 +234,6 @@ describe('least privilege', () => {
       [
         ...LOGS,
         ...XRAY,
-        'kms:Sign',
-        'kms:GetPublicKey',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:DeleteItem',
@@ -264,7 +258,7 @@ describe('least privilege', () => {
           { Ref: 'AWS::Region' },
           ':',
           { Ref: 'AWS::AccountId' },
-          ':secret:xaa-auth-server/XaaAuthServer/clients/*',
+          ':secret:xaa-auth-server/XaaAuthServer-playground/clients/*',
         ],
       ],
     });
@@ -272,6 +266,26 @@ describe('least privilege', () => {
 });
 
 describe('signing keys', () => {
+  type KeyStatement = Statement & {
+    Sid?: string;
+    Principal: { AWS: unknown };
+    Condition?: Record<string, Record<string, string>>;
+  };
+  const keyPolicy = (t: Template, id: string) =>
+    (
+      t.toJSON().Resources[logicalId(t, 'AWS::KMS::Key', `SigningKeys${id}`)].Properties
+        .KeyPolicy as { Statement: KeyStatement[] }
+    ).Statement;
+  const roleArn = (t: Template, name: string) => ({
+    'Fn::GetAtt': [logicalId(t, 'AWS::IAM::Role', name), 'Arn'],
+  });
+  const root = {
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
+    ],
+  };
+
   test('one RSA_2048 SIGN_VERIFY key per listed entry, deleted after a 30-day wait when retired', () => {
     const keys = resources(template, 'AWS::KMS::Key');
     expect(keys).toHaveLength(3);
@@ -285,8 +299,42 @@ describe('signing keys', () => {
       expect(key.DeletionPolicy).toBe('Delete');
     }
     template.hasResourceProperties('AWS::KMS::Alias', {
-      AliasName: 'alias/XaaAuthServer/signing/k2',
+      AliasName: 'alias/XaaAuthServer-playground/AuthServer/signing/k2',
     });
+  });
+
+  test('key policy: exactly three statements; the account administers, only the token role signs (RS256), publishers read', () => {
+    for (const k of KEYS) {
+      const statements = keyPolicy(template, k.id);
+      expect(statements).toHaveLength(3);
+      const admin = statements.find((s) => s.Sid === 'KeyAdministrationWithoutUse')!;
+      expect(admin.Principal).toEqual({ AWS: root });
+      const adminActions = actions(admin);
+      for (const forbidden of ['kms:Sign', 'kms:CreateGrant', 'kms:GetPublicKey', 'kms:*'])
+        expect(adminActions).not.toContain(forbidden);
+      expect(adminActions.filter((a) => a.includes('*'))).toEqual([]);
+      expect(adminActions).toEqual(
+        expect.arrayContaining(['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion']),
+      );
+
+      const sign = statements.filter((s) => actions(s).includes('kms:Sign'));
+      expect(sign).toHaveLength(1);
+      expect(actions(sign[0]!)).toEqual(['kms:Sign']);
+      expect(sign[0]!.Principal).toEqual({ AWS: roleArn(template, 'TokenFunctionRole') });
+      expect(sign[0]!.Condition).toEqual({
+        StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' },
+      });
+
+      const read = statements.filter((s) => actions(s).includes('kms:GetPublicKey'));
+      expect(read).toHaveLength(1);
+      expect(actions(read[0]!)).toEqual(['kms:GetPublicKey']);
+      expect(new Set(read[0]!.Principal.AWS as unknown[])).toEqual(
+        new Set([
+          roleArn(template, 'TokenFunctionRole'),
+          roleArn(template, 'PublishedJwksPublisherRole'),
+        ]),
+      );
+    }
   });
 
   test('rotation steps change one key at a time: existing keys keep their logical ids', () => {
@@ -306,25 +354,84 @@ describe('signing keys', () => {
     expect(signingKey(switched)).toEqual(getAtt(k2));
     expect(retired.findResources('AWS::KMS::Key')).not.toHaveProperty(k1);
   });
+
+  test('the switch deploy leaves both the outgoing and the incoming key signable: no 503 window', () => {
+    const switched = templateOf({ signingKeys: [{ id: 'k1' }, { id: 'k2', active: true }] });
+    for (const id of ['k1', 'k2']) {
+      const sign = keyPolicy(switched, id).filter((s) => actions(s).includes('kms:Sign'));
+      expect([id, sign.map((s) => s.Principal)]).toEqual([
+        id,
+        [{ AWS: roleArn(switched, 'TokenFunctionRole') }],
+      ]);
+    }
+  });
 });
 
-describe('DynamoDB', () => {
-  test('clients: on demand, point-in-time recovery, retained when the stack is deleted', () => {
-    const [, clients] = resources(template, 'AWS::DynamoDB::Table').find(([id]) =>
-      id.startsWith('ClientStoreClientsTable'),
-    )!;
-    expect(clients.Properties).toMatchObject({
+describe('data safety', () => {
+  const clientsTable = (t: Template) =>
+    resources(t, 'AWS::DynamoDB::Table').find(([id]) =>
+      local(id).startsWith('ClientStoreClientsTable'),
+    )?.[1];
+  const logGroupOf = (t: Template, name: string) =>
+    t.toJSON().Resources[logicalId(t, 'AWS::Logs::LogGroup', `${name}`)];
+
+  test('clients: on demand, point-in-time recovery, deletion protection, retained when the stack is deleted', () => {
+    expect(clientsTable(template)!.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       KeySchema: [{ AttributeName: 'client_id', KeyType: 'HASH' }],
+      DeletionProtectionEnabled: true,
     });
-    expect(clients.DeletionPolicy).toBe('Retain');
-    expect(clients.UpdateReplacePolicy).toBe('Retain');
+    expect(clientsTable(template)!.DeletionPolicy).toBe('Retain');
+    expect(clientsTable(template)!.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  test('a throwaway environment may destroy its clients table: then deletion protection is off', () => {
+    const t = templateOf({ removalPolicies: { clientsTable: 'destroy' } });
+    expect(clientsTable(t)!.DeletionPolicy).toBe('Delete');
+    expect(clientsTable(t)!.Properties!.DeletionProtectionEnabled).toBe(false);
+  });
+
+  test('a retained clients table is re-attached by name: no table created, every grant and output on it', () => {
+    const t = templateOf({ existingClientsTableName: 'XaaAuthServer-prod-ClientsTable-1A2B3C' });
+    expect(clientsTable(t)).toBeUndefined();
+    const tableArn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':dynamodb:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':table/XaaAuthServer-prod-ClientsTable-1A2B3C',
+        ],
+      ],
+    };
+    const token = t.toJSON().Resources[logicalId(t, 'AWS::Lambda::Function', 'TokenFunction')];
+    expect(token.Properties.Environment.Variables.CLIENTS_TABLE_NAME).toBe(
+      'XaaAuthServer-prod-ClientsTable-1A2B3C',
+    );
+    expect(JSON.stringify(t.toJSON())).toContain(JSON.stringify(tableArn));
+    expect((t.toJSON().Outputs as Record<string, { Value: unknown }>).ClientsTableName!.Value).toBe(
+      'XaaAuthServer-prod-ClientsTable-1A2B3C',
+    );
+  });
+
+  test('the audit trail (token log, access log) is retained by default, destroyed only when the file says so', () => {
+    const playground = template; // config/playground.json says "auditLogs": "destroy"
+    expect(logGroupOf(playground, 'TokenFunctionLogs').DeletionPolicy).toBe('Delete');
+    const production = templateOf({ removalPolicies: undefined });
+    expect(logGroupOf(production, 'TokenFunctionLogs').DeletionPolicy).toBe('Retain');
+    expect(logGroupOf(production, 'ApiAccessLogs').DeletionPolicy).toBe('Retain');
+    // Operational logs go with the stack either way.
+    expect(logGroupOf(production, 'DiscoveryFunctionLogs').DeletionPolicy).toBe('Delete');
   });
 
   test('replay: on demand, point-in-time recovery, TTL on expires_at', () => {
     const [, replay] = resources(template, 'AWS::DynamoDB::Table').find(([id]) =>
-      id.startsWith('ClientStoreReplayTable'),
+      local(id).startsWith('ClientStoreReplayTable'),
     )!;
     expect(replay.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
@@ -335,9 +442,71 @@ describe('DynamoDB', () => {
   });
 });
 
+describe('operator policy', () => {
+  test('DescribeStacks on this stack, item access to the clients table, tagged secrets under the prefix; never reads a secret', () => {
+    const [, policy] = resources(template, 'AWS::IAM::ManagedPolicy')[0]!;
+    const statements = (
+      policy.Properties!.PolicyDocument as {
+        Statement: Array<Statement & { Condition?: unknown }>;
+      }
+    ).Statement;
+    const all = statements.flatMap(actions).sort();
+    expect(all).toEqual(
+      [
+        'cloudformation:DescribeStacks',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].sort(),
+    );
+    const create = statements.find((s) => actions(s).includes('secretsmanager:CreateSecret'))!;
+    expect(create.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/xaa-auth-server:stack': 'XaaAuthServer-playground' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['xaa-auth-server:stack'] },
+    });
+    expect(JSON.stringify(statements)).not.toContain('GetSecretValue');
+    expect(JSON.stringify(statements)).not.toContain('kms:');
+    expect(
+      (template.toJSON().Outputs as Record<string, { Value: unknown }>).OperatorPolicyArn!.Value,
+    ).toEqual({
+      Ref: logicalId(template, 'AWS::IAM::ManagedPolicy', 'OperatorPolicy'),
+    });
+  });
+});
+
+describe('stack lifecycle', () => {
+  test('the environment name is part of the stack name; only the playground may be deleted without a second step', () => {
+    const { stack: playground } = buildStack();
+    expect(playground.stackName).toBe('XaaAuthServer-playground');
+    expect(playground.terminationProtection).toBe(false);
+    const { stack: prod } = buildStack({}, { environment: 'prod' });
+    expect(prod.stackName).toBe('XaaAuthServer-prod');
+    expect(prod.terminationProtection).toBe(true);
+  });
+});
+
 describe('outputs and custom domain', () => {
-  test('issuer URL, table names and secret prefix are outputs', () => {
+  test('issuer URL, table names, secret prefix and operator policy are outputs under fixed names', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'ActiveSigningKeyArn',
+        'ClientSecretPrefix',
+        'ClientsTableName',
+        'IssuerUrl',
+        'OperatorPolicyArn',
+        'ReplayTableName',
+      ].sort(),
+    );
     expect(outputs.IssuerUrl!.Value).toEqual({
       'Fn::GetAtt': [logicalId(template, 'AWS::ApiGatewayV2::Api', 'ApiHttpApi'), 'ApiEndpoint'],
     });
@@ -347,7 +516,9 @@ describe('outputs and custom domain', () => {
     expect(outputs.ReplayTableName!.Value).toEqual({
       Ref: logicalId(template, 'AWS::DynamoDB::Table', 'ClientStoreReplayTable'),
     });
-    expect(outputs.ClientSecretPrefix!.Value).toBe('xaa-auth-server/XaaAuthServer/clients/');
+    expect(outputs.ClientSecretPrefix!.Value).toBe(
+      'xaa-auth-server/XaaAuthServer-playground/clients/',
+    );
     expect(outputs.CustomDomainTarget).toBeUndefined();
   });
 
@@ -365,7 +536,8 @@ describe('outputs and custom domain', () => {
       DomainName: { Ref: Match.anyValue() },
     });
     t.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
-    for (const [, f] of resources(t, 'AWS::Lambda::Function')) {
+    for (const [id, f] of resources(t, 'AWS::Lambda::Function')) {
+      if (!/^(Discovery|Jwks|Token)Function/.test(local(id))) continue;
       expect(
         (f.Properties!.Environment as { Variables: Record<string, unknown> }).Variables.ISSUER,
       ).toBe('https://auth.example.com');

@@ -1,0 +1,154 @@
+/**
+ * XaaAuthorizationServer in someone else's app: their stack, their HTTP API, typed props, and an
+ * authorizer for their routes that accepts our tokens.
+ */
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { XaaAuthorizationServer, XaaConfigError } from '../../lib/index.js';
+
+const IDP = { issuer: 'https://login.team.example', jwksUri: 'https://login.team.example/jwks' };
+
+function teamStack() {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'TeamPlatform', {
+    env: { account: '123456789012', region: 'eu-west-1' },
+  });
+  return { app, stack };
+}
+
+test('synthesizes inside a separate app’s stack, and its authorizer protects that team’s own routes', () => {
+  const { stack } = teamStack();
+  const server = new XaaAuthorizationServer(stack, 'Auth', {
+    trustedIssuers: [{ ...IDP, algorithms: ['ES256'], maxAssertionLifetime: Duration.minutes(2) }],
+    corsOrigins: ['https://portal.team.example'],
+    accessTokenLifetime: Duration.minutes(15),
+    maxAccessTokenLifetime: Duration.hours(1),
+    clockSkew: Duration.seconds(30),
+    scopesSupported: ['orders:read'],
+    signingKeys: [{ id: 'a', active: true }],
+    throttle: { rateLimit: 200 },
+    tokenThrottle: { rateLimit: 25, burstLimit: 50 },
+    logRetention: RetentionDays.ONE_YEAR,
+    removalPolicies: { auditLogs: RemovalPolicy.RETAIN },
+  });
+
+  const teamApi = new HttpApi(stack, 'OrdersApi');
+  const orders = new LambdaFunction(stack, 'Orders', {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline('export const handler = async () => ({ statusCode: 200 });'),
+  });
+  teamApi.addRoutes({
+    path: '/orders',
+    methods: [HttpMethod.GET],
+    integration: new HttpLambdaIntegration('OrdersIntegration', orders),
+    authorizer: server.jwtAuthorizer('OrdersAuthorizer', 'https://orders.team.example/'),
+    authorizationScopes: ['orders:read'],
+  });
+
+  const t = Template.fromStack(stack);
+  const resolve = (v: string) => stack.resolve(v) as unknown;
+  const endpoint = { 'Fn::GetAtt': [expect.stringMatching(/^AuthApiHttpApi/), 'ApiEndpoint'] };
+  expect(resolve(server.issuer)).toEqual(endpoint);
+  expect(resolve(server.jwksUri)).toEqual({
+    'Fn::Join': ['', [endpoint, '/.well-known/jwks.json']],
+  });
+  expect(resolve(server.tokenEndpoint)).toEqual({ 'Fn::Join': ['', [endpoint, '/token']] });
+
+  t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+    ApiId: { Ref: Match.stringLikeRegexp('^OrdersApi') },
+    AuthorizerType: 'JWT',
+    JwtConfiguration: {
+      Issuer: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthApiHttpApi'), 'ApiEndpoint'] },
+      Audience: ['https://orders.team.example/'],
+    },
+  });
+  const tokenFn = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) =>
+    id.startsWith('AuthTokenFunction'),
+  )![1] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+  expect(tokenFn.Properties.Environment.Variables).toMatchObject({
+    TRUSTED_ISSUERS: JSON.stringify([
+      {
+        ...{ issuer: IDP.issuer, jwks_uri: IDP.jwksUri },
+        algorithms: ['ES256'],
+        max_assertion_lifetime: 120,
+      },
+    ]),
+    CORS_ORIGINS: 'https://portal.team.example',
+    ACCESS_TOKEN_TTL: '900',
+    MAX_ACCESS_TOKEN_TTL: '3600',
+    CLOCK_SKEW: '30',
+    SCOPES_SUPPORTED: 'orders:read',
+    METRICS_NAMESPACE: 'TeamPlatform',
+  });
+  t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 100 },
+    RouteSettings: { 'POST /token': { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 } },
+  });
+  t.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  // The admin CLI's outputs under their fixed names, the secret prefix under the team's stack.
+  const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+  expect(outputs.ClientSecretPrefix!.Value).toBe('xaa-auth-server/TeamPlatform/clients/');
+  expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['IssuerUrl', 'OperatorPolicyArn']));
+});
+
+test('a second server in the same stack leaves the fixed outputs to the first', () => {
+  const { stack } = teamStack();
+  new XaaAuthorizationServer(stack, 'Auth', { trustedIssuers: [IDP] });
+  new XaaAuthorizationServer(stack, 'PartnerAuth', {
+    trustedIssuers: [IDP],
+    stackOutputs: false,
+    clientSecretPrefix: 'xaa-auth-server/TeamPlatform/partner-clients/',
+  });
+  const t = Template.fromStack(stack);
+  const outputs = t.toJSON().Outputs as Record<string, unknown>;
+  expect(Object.keys(outputs).filter((k) => k === 'IssuerUrl')).toHaveLength(1);
+  // KMS alias names are unique per account and region: each server's carry its id.
+  const aliases = Object.values(t.findResources('AWS::KMS::Alias')).map(
+    (a) => (a as { Properties: { AliasName: string } }).Properties.AliasName,
+  );
+  expect(aliases.sort()).toEqual([
+    'alias/TeamPlatform/Auth/signing/key-1',
+    'alias/TeamPlatform/PartnerAuth/signing/key-1',
+  ]);
+});
+
+test.each<[string, () => object, RegExp]>([
+  ['no trusted issuer', () => ({ trustedIssuers: [] }), /^trustedIssuers: is required/],
+  [
+    'a lifetime of a fraction of a second',
+    () => ({ trustedIssuers: [IDP], accessTokenLifetime: Duration.millis(1500) }),
+    /^accessTokenLifetime: must be a whole number of seconds/,
+  ],
+  [
+    'an untrusted-looking IdP',
+    () => ({
+      trustedIssuers: [{ issuer: 'http://idp.example', jwksUri: 'https://idp.example/k' }],
+    }),
+    /^trustedIssuers: entry \[0\] "issuer" must use https/,
+  ],
+  [
+    'a throttle of zero',
+    () => ({ trustedIssuers: [IDP], tokenThrottle: { rateLimit: 0 } }),
+    /^tokenThrottle\.rateLimit: must be a positive number/,
+  ],
+  [
+    'a secret prefix without its slash',
+    () => ({ trustedIssuers: [IDP], clientSecretPrefix: 'mine' }),
+    /^clientSecretPrefix: must be a Secrets Manager name prefix ending in "\/"/,
+  ],
+])('typed props are checked too: %s', (_, props, message) => {
+  const { stack } = teamStack();
+  let error: unknown;
+  try {
+    new XaaAuthorizationServer(stack, 'Auth', props() as never);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(XaaConfigError);
+  expect((error as Error).message).toMatch(message);
+});
