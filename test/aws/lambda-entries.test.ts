@@ -191,7 +191,7 @@ test('token: issues through the module-scope clients; logs the outcome with requ
   expect(all).not.toContain(assertion);
 });
 
-test('token: a refusal is logged with its error code and counted by that code', async () => {
+test('token: a refusal is logged with its error and reason codes and counted by them', async () => {
   const { handler } = (await import('../../lambda/aws/entries/token.js')) as {
     handler: LambdaHttpHandler;
   };
@@ -209,10 +209,12 @@ test('token: a refusal is logged with its error code and counted by that code', 
   expect(lines.find((l) => l.message === 'token refused')).toMatchObject({
     outcome: 'refused',
     error: 'invalid_client',
+    reason: 'secret_mismatch',
     clientId: 'acme',
   });
   expect(lines.find((l) => l.TokenRequestsRefused === 1)).toMatchObject({
     error: 'invalid_client',
+    reason: 'secret_mismatch',
   });
   expect(stdout.join('')).not.toContain('wrong-secret-wrong-secret');
   // This invocation's lines carry its own ids, none of the previous one's.
