@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     issuer,
     resource: process.env.MCP_RESOURCE?.trim() || undefined,
     jwksUri: process.env.AS_JWKS_URI?.trim() || undefined,
+    endpointPath: process.env.MCP_PATH?.trim() || undefined,
     onError: (err) => console.error('MCP request failed:', err.message),
   });
   const { resource } = running;

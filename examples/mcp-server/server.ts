@@ -19,6 +19,8 @@ export interface McpServerOptions {
   readonly host?: string;
   /** The resource identifier; `http://localhost:{port}/mcp` unless said otherwise. */
   readonly resource?: string;
+  /** The MCP endpoint's path; the resource's own path unless said otherwise. */
+  readonly endpointPath?: string;
   readonly onError?: (err: Error) => void;
 }
 
@@ -40,6 +42,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     issuer: options.issuer,
     jwksUri: options.jwksUri ?? `${options.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
     resource: options.resource ?? `http://localhost:${port}/mcp`,
+    endpointPath: options.endpointPath,
     onError: options.onError,
   });
   const handle = toNodeHandler(resource, { onerror: options.onError });

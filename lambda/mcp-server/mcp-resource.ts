@@ -22,7 +22,8 @@ import { createMcpServer, MCP_SCOPES, NoteBook } from './tools.js';
 export interface McpResourceOptions extends AccessTokenVerifierOptions {
   /**
    * Where the MCP endpoint is served. Defaults to the resource URL's own path, which is what MCP
-   * clients expect (`https://host/mcp` is both the endpoint and the token audience).
+   * clients expect (`https://host/mcp` is both the endpoint and the token audience); for a
+   * path-less resource (`https://host/`, as xaa.dev registers one), to `/mcp`.
    */
   readonly endpointPath?: string;
   /** Told of failures inside the MCP handler (never of refused tokens, and never a token). */
@@ -44,7 +45,8 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 
 export function createMcpResource(options: McpResourceOptions): McpResource {
   const metadataUrl = protectedResourceMetadataUrl(options.resource);
-  const endpointPath = options.endpointPath ?? (new URL(options.resource).pathname || '/');
+  const resourcePath = new URL(options.resource).pathname;
+  const endpointPath = options.endpointPath ?? (resourcePath === '/' ? '/mcp' : resourcePath);
   const verify = createAccessTokenVerifier(options);
   const notes = new NoteBook();
   // Stateless: a fresh server per request, for 2025-era and 2026-era clients alike. Answers are

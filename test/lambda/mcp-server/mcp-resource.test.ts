@@ -183,3 +183,27 @@ describe('a scope per tool', () => {
     expect(res.headers.get('www-authenticate')).toContain('scope="read"');
   });
 });
+
+test('a path-less resource (as xaa.dev registers one): metadata at the root, the endpoint at /mcp', async () => {
+  const rooted = createMcpResource({
+    issuer: ISSUER,
+    resource: 'https://api.example.test/',
+    jwksUri: 'https://as.example.test/.well-known/jwks.json',
+  });
+  try {
+    expect(rooted.endpointPath).toBe('/mcp');
+    expect(rooted.metadataUrl).toBe(
+      'https://api.example.test/.well-known/oauth-protected-resource',
+    );
+    const res = await rooted.fetch(new Request(rooted.metadataUrl));
+    expect(await res.json()).toMatchObject({ resource: 'https://api.example.test/' });
+    const anonymous = await rooted.fetch(
+      new Request('https://api.example.test/mcp', { method: 'POST', body: '{}' }),
+    );
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${rooted.metadataUrl}"`,
+    );
+  } finally {
+    await rooted.close();
+  }
+});
