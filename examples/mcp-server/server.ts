@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { localhostHostValidation, toNodeHandler } from '@modelcontextprotocol/node';
+import { hostHeaderValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpResource, type McpResource } from '../../lambda/mcp-server/mcp-resource.js';
 
 export interface McpServerOptions {
@@ -46,12 +46,16 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     onError: options.onError,
   });
   const handle = toNodeHandler(resource, { onerror: options.onError });
-  // A local server is reachable from any web page the user opens: refuse a Host that is not ours.
-  const loopbackOnly = localhostHostValidation();
-  const isLoopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+  // Any web page the user opens can send requests to a local server (DNS rebinding): refuse a Host
+  // that is neither a loopback name nor the resource's own (the public name behind a tunnel).
+  const ourHost = hostHeaderValidation([
+    'localhost',
+    '127.0.0.1',
+    '[::1]',
+    new URL(resource.resource).hostname,
+  ]);
   server.on('request', (req, res) => {
-    if (isLoopback && !loopbackOnly(req, res)) return;
-    void handle(req, res);
+    if (ourHost(req, res)) void handle(req, res);
   });
   return {
     resource,
