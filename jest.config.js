@@ -36,6 +36,7 @@ export default {
       ...project,
       displayName: 'cdk',
       testMatch: ['<rootDir>/test/lib/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.moto\\.test\\.ts$'],
     },
     {
       ...project,
