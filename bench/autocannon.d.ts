@@ -12,6 +12,8 @@ declare module 'autocannon' {
     connections?: number;
     amount?: number;
     duration?: number;
+    /** Seconds before a request counts as timed out. */
+    timeout?: number;
     requests?: Request[];
   }
   interface Histogram {
@@ -25,6 +27,7 @@ declare module 'autocannon' {
     latency: Histogram;
     non2xx: number;
     errors: number;
+    timeouts: number;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

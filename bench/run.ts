@@ -6,7 +6,11 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { coldStarts } from './cold-start.js';
 import { cryptoBound } from './crypto-bound.js';
-import { httpRun } from './http-server.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mainThreadProfile, sideBySide } from './http-server.js';
+import { splitFile } from './profile-split.js';
 import { chart, machine, markdown, type Figures } from './report.js';
 import { median } from './stats.js';
 import { latency, setup, throughput } from './token-service.js';
@@ -50,8 +54,17 @@ const slow = await setup({ signMs, replayMs });
 await latency(slow, await slow.mint(20));
 const hidden = await latency(slow, await slow.mint(quick ? 100 : 400));
 
-log('4. local server over HTTP');
-const http = await httpRun(quick ? 2000 : 8000);
+log('4. local server over HTTP, side by side with node-oidc-provider');
+const httpRequests = quick ? 2000 : 6000;
+const http = await sideBySide({ rounds: quick ? 3 : 9, requests: httpRequests, log });
+log('   one more round with both servers profiled');
+const profileDir = await mkdtemp(join(tmpdir(), 'xaa-bench-profiles-'));
+await sideBySide({ rounds: 1, requests: httpRequests, profileDir });
+const profiles = {
+  ours: await splitFile(await mainThreadProfile(profileDir, 'ours')),
+  peer: await splitFile(await mainThreadProfile(profileDir, 'peer')),
+};
+await rm(profileDir, { recursive: true, force: true });
 
 log('5. cold starts');
 const cold = await coldStarts(quick ? 3 : 7);
@@ -69,6 +82,7 @@ const figures: Figures = {
   },
   hidden: { ...hidden, signMs, replayMs },
   http,
+  profiles,
   cold,
 };
 const docs = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -86,9 +100,12 @@ console.table({
   [`in-process tokens/s, ${concurrency} in flight`]: r(concurrent.tokensPerSecond),
   'latency hidden p50 ms': +hidden.p50.toFixed(2),
   'latency hidden p99 ms': +hidden.p99.toFixed(2),
-  'HTTP tokens/s (c=16)': r(http.tokensPerSecond),
-  'HTTP p50 / p99 ms': `${http.p50Ms} / ${http.p99Ms}`,
-  'HTTP peak RSS MB': r(http.peakRssMb),
+  'HTTP tokens/s ours / peer (c=16)': `${r(http.ours.tokensPerSecond)} / ${r(http.peer.tokensPerSecond)}`,
+  'HTTP ours/peer (median of rounds)': +http.ratio.toFixed(2),
+  'HTTP p50 ms ours / peer': `${http.ours.p50Ms} / ${http.peer.p50Ms}`,
+  'HTTP p99 ms ours / peer': `${http.ours.p99Ms} / ${http.peer.p99Ms}`,
+  'HTTP failed ours / peer': `${http.failedTotal.ours} / ${http.failedTotal.peer}`,
+  'HTTP peak RSS MB ours': r(http.ours.peakRssMb),
   'cold discovery ms / KB': `${r(cold.discovery.firstResponseMs)} / ${(cold.discovery.bundleBytes / 1024).toFixed(1)}`,
   'cold jwks ms / KB': `${r(cold.jwks.firstResponseMs)} / ${(cold.jwks.bundleBytes / 1024).toFixed(1)}`,
   'cold token ms / KB': `${r(cold.token.firstResponseMs)} / ${(cold.token.bundleBytes / 1024).toFixed(1)}`,

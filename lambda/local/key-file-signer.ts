@@ -14,14 +14,24 @@ import { dirname } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { PublicKeys, Signer } from '../ports.js';
 
+export interface KeyFileSignerOptions {
+  /**
+   * Sign on libuv's thread pool (node:crypto's callback form) instead of the calling thread. A
+   * server with requests in flight gains a core: the RSA private-key operation, the largest
+   * single cost of a token, runs beside the next request's parsing and verification.
+   */
+  readonly threadPool?: boolean;
+}
+
 export class KeyFileSigner implements Signer, PublicKeys {
   private constructor(
     private readonly signingKey: KeyObject,
     private readonly jwk: JWK & { kid: string },
+    private readonly threadPool: boolean,
   ) {}
 
   /** Reads the key at `path`, creating it first if there is none. */
-  static async open(path: string): Promise<KeyFileSigner> {
+  static async open(path: string, options: KeyFileSignerOptions = {}): Promise<KeyFileSigner> {
     let pem: string;
     try {
       pem = await readFile(path, 'utf8');
@@ -41,10 +51,13 @@ export class KeyFileSigner implements Signer, PublicKeys {
       );
     }
     await chmod(path, 0o600);
-    return KeyFileSigner.fromPrivateKey(createPrivateKey(pem));
+    return KeyFileSigner.fromPrivateKey(createPrivateKey(pem), options);
   }
 
-  static async fromPrivateKey(privateKey: KeyObject): Promise<KeyFileSigner> {
+  static async fromPrivateKey(
+    privateKey: KeyObject,
+    options: KeyFileSignerOptions = {},
+  ): Promise<KeyFileSigner> {
     if (
       privateKey.asymmetricKeyType !== 'rsa' ||
       (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048
@@ -54,7 +67,11 @@ export class KeyFileSigner implements Signer, PublicKeys {
     const { kty, n, e } = createPublicKey(privateKey).export({ format: 'jwk' });
     const publicJwk: JWK = { kty, n, e };
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    return new KeyFileSigner(privateKey, { ...publicJwk, kid, alg: 'RS256', use: 'sig' });
+    return new KeyFileSigner(
+      privateKey,
+      { ...publicJwk, kid, alg: 'RS256', use: 'sig' },
+      options.threadPool ?? false,
+    );
   }
 
   async keyId(): Promise<string> {
@@ -62,11 +79,16 @@ export class KeyFileSigner implements Signer, PublicKeys {
   }
 
   /**
-   * On the calling thread: a WebCrypto signature's round trip to libuv's thread pool costs more
-   * than it saves for a quarter-millisecond operation (docs/performance.md).
+   * By default on the calling thread: for one request at a time, the round trip to the thread
+   * pool costs more than it saves for a quarter-millisecond operation (docs/performance.md).
    */
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {
-    return sign('sha256', signingInput, this.signingKey);
+    if (!this.threadPool) return sign('sha256', signingInput, this.signingKey);
+    return new Promise((resolve, reject) =>
+      sign('sha256', signingInput, this.signingKey, (err, signature) =>
+        err ? reject(err) : resolve(signature),
+      ),
+    );
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

@@ -93,7 +93,9 @@ export async function startLocalServer(
       );
     }
     preparePrivateFile(paths.signingKey);
-    signer = await KeyFileSigner.open(paths.signingKey);
+    // Requests in flight overlap here: the signature on the thread pool, the next request's
+    // work on this thread (docs/performance.md measures both ways).
+    signer = await KeyFileSigner.open(paths.signingKey, { threadPool: true });
     service = new TokenService({
       config,
       registry: store,
