@@ -45,11 +45,10 @@ describe('discovery (RFC 8414)', () => {
     expect(doc.scopes_supported).toEqual(['read', 'write']);
   });
 
-  test('an issuer with a trailing slash is kept as configured; endpoints do not double the slash', async () => {
-    const config = loadServiceConfig({ ISSUER: 'https://as.example.test/' });
-    const doc = bodyOf(await createDiscoveryHandler(config)(httpEvent('GET', paths[0]!)));
-    expect(doc.issuer).toBe('https://as.example.test/');
-    expect(doc.token_endpoint).toBe('https://as.example.test/token');
+  test('an issuer with a trailing slash never reaches discovery: start-up refuses it', () => {
+    expect(() => loadServiceConfig({ ISSUER: 'https://as.example.test/' })).toThrow(
+      /must not end with "\/"/,
+    );
   });
 
   test('trusted issuers are never disclosed (DISC-NO-ISSUERS)', async () => {
