@@ -275,7 +275,7 @@ export class EdgeProtection extends Construct {
       reason:
         'The origin-verify value is not a credential to data: it only proves a request passed CloudFront and the WAF. ' +
         'It reaches CloudFront and the authorizer as a deploy-time reference, so a Secrets Manager rotation would ' +
-        'not reach them; it is rotated by a deploy (docs/deploy.md, "Edge protection").',
+        'not reach them; replacing it is a deploy that updates both (docs/deploy.md, "Edge protection").',
     });
     Validations.of(this.distribution).acknowledge({
       id: nag('CFR1'),

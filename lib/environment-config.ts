@@ -72,9 +72,20 @@ const CONFIG_SCHEMA = z.strictObject({
   sampleResource: z
     .union([z.boolean(), z.strictObject({ resource: z.string().optional() })])
     .optional(),
-  alarms: z.union([z.boolean(), z.strictObject({ email: z.string().optional() })]).optional(),
+  alarms: z
+    .union([
+      z.boolean(),
+      z.strictObject({ email: z.string().optional(), topicArn: z.string().optional() }),
+    ])
+    .optional(),
   edgeProtection: z
-    .union([z.boolean(), z.strictObject({ rateLimitPerIp: z.int().positive().optional() })])
+    .union([
+      z.boolean(),
+      z.strictObject({
+        rateLimitPerIp: z.int().positive().optional(),
+        webAclArn: z.string().optional(),
+      }),
+    ])
     .optional(),
 });
 

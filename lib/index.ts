@@ -16,3 +16,5 @@ export {
 } from './server-props.js';
 export type { SigningKeyEntry } from './signing-keys.js';
 export { loadEnvironmentConfig, parseEnvironmentConfig } from './environment-config.js';
+/** For a stack outside us-east-1: make the edge web ACL in a us-east-1 stack, pass its ARN as edgeProtection.webAclArn. */
+export { EdgeWebAcl, type EdgeWebAclProps } from './edge-protection.js';

@@ -59,14 +59,21 @@ export interface RemovalPolicies {
 
 /** Alarms and a dashboard: lib/observability.ts defines what they watch. */
 export interface AlarmsProps {
-  /** Subscribe this address to the alarm topic. */
+  /** Subscribe this address to a topic made for the alarms. */
   readonly email?: string;
+  /** Or notify this existing SNS topic. */
+  readonly topicArn?: string;
 }
 
 /** A WAF in front of the token endpoint: lib/edge-protection.ts. */
 export interface EdgeProtectionProps {
-  /** Requests per client IP in any 5-minute window before the WAF blocks it. */
+  /** Requests per client IP to POST /token in any 5-minute window before the WAF blocks it. @default 300 */
   readonly rateLimitPerIp?: number;
+  /**
+   * A CLOUDFRONT-scope web ACL made in us-east-1 (EdgeWebAcl): required when the stack is in
+   * another region. @default one made in this stack, which must then be in us-east-1
+   */
+  readonly webAclArn?: string;
 }
 
 export interface XaaAuthorizationServerProps {

@@ -19,6 +19,8 @@ import { STACK_OUTPUTS } from '../lambda/aws/stack-outputs.js';
 import { PATHS, endpointUrl } from '../lambda/oauth/metadata.js';
 import { AuthorizationServerApi } from './authorization-server-api.js';
 import { ClientStore } from './client-store.js';
+import { EdgeProtection } from './edge-protection.js';
+import { Observability } from './observability.js';
 import { OperatorPolicy } from './operator-policy.js';
 import { PublishedJwks } from './published-jwks.js';
 import { RouteFunction } from './route-function.js';
@@ -59,6 +61,10 @@ export class XaaAuthorizationServer extends Construct {
   /** Attach to the operator's role or group: what the admin CLI needs, nothing more. */
   readonly operatorPolicy: ManagedPolicy;
   readonly sampleResource?: SampleResource;
+  /** Alarms and the dashboard, when `alarms` is on (lib/observability.ts). */
+  readonly observability?: Observability;
+  /** CloudFront and the WAF in front of the API, when `edgeProtection` is on. */
+  readonly edgeProtection?: EdgeProtection;
   /** The props with their defaults applied. */
   readonly config: ResolvedServerProps;
 
@@ -136,13 +142,35 @@ export class XaaAuthorizationServer extends Construct {
       tokenThrottle: config.tokenThrottle,
       logRetention: config.logRetention,
       accessLogsRemovalPolicy: config.auditLogsRemoval,
-      ...(config.customDomain && { customDomain: config.customDomain }),
+      // Behind edge protection the custom domain is CloudFront's, and the execute-api endpoint
+      // stays on as CloudFront's origin (closed to anyone else by the origin check).
+      ...(config.customDomain && !props.edgeProtection && { customDomain: config.customDomain }),
     });
 
-    // The $default stage has no path, so the execute-api endpoint itself is a path-less issuer.
-    this.issuer = config.customDomain
-      ? `https://${config.customDomain.domainName}`
-      : this.api.httpApi.apiEndpoint;
+    if (props.edgeProtection) {
+      const edge = props.edgeProtection === true ? {} : props.edgeProtection;
+      try {
+        this.edgeProtection = new EdgeProtection(this, 'EdgeProtection', {
+          httpApi: this.api.httpApi,
+          routes: this.api.routes,
+          logRetention: config.logRetention,
+          ...(edge.rateLimitPerIp !== undefined && { rateLimitPerIp: edge.rateLimitPerIp }),
+          ...(edge.webAclArn !== undefined && { webAclArn: edge.webAclArn }),
+          ...(config.customDomain && { customDomain: config.customDomain }),
+        });
+      } catch (err) {
+        // Name the prop, as every other configuration mistake does.
+        throw new XaaConfigError('edgeProtection', (err as Error).message);
+      }
+    }
+
+    // The $default stage has no path, so the execute-api endpoint itself is a path-less issuer;
+    // behind edge protection the issuer is CloudFront's host (or the custom domain on it).
+    this.issuer = this.edgeProtection
+      ? this.edgeProtection.url
+      : config.customDomain
+        ? `https://${config.customDomain.domainName}`
+        : this.api.httpApi.apiEndpoint;
     this.jwksUri = endpointUrl(this.issuer, PATHS.jwks);
     this.tokenEndpoint = endpointUrl(this.issuer, PATHS.token);
     for (const f of [discovery, jwks, token]) f.function.addEnvironment('ISSUER', this.issuer);
@@ -162,11 +190,20 @@ export class XaaAuthorizationServer extends Construct {
       secretArnPattern: this.clients.secretArnPattern(),
     }).policy;
 
-    // Extension points, wired here: alarms and the dashboard (lib/observability.ts) watch
-    // this.functions and this.api; edge protection (lib/edge-protection.ts) fronts this.api.
-    if (props.alarms) throw new XaaConfigError('alarms', 'are not available in this build yet');
-    if (props.edgeProtection)
-      throw new XaaConfigError('edgeProtection', 'is not available in this build yet');
+    if (props.alarms) {
+      const alarms = props.alarms === true ? {} : props.alarms;
+      if (alarms.email !== undefined && alarms.topicArn !== undefined)
+        throw new XaaConfigError('alarms', 'give "email" or "topicArn", not both');
+      this.observability = new Observability(this, 'Observability', {
+        functions: { discovery: discovery.function, jwks: jwks.function, token: token.function },
+        httpApi: this.api.httpApi,
+        stage: this.api.stage,
+        accessLogs: this.api.accessLogs,
+        metricsNamespace: stackName,
+        ...(alarms.email !== undefined && { email: alarms.email }),
+        ...(alarms.topicArn !== undefined && { topicArn: alarms.topicArn }),
+      });
+    }
 
     if (props.stackOutputs !== false) this.outputs();
     this.acknowledgeNagFindings();
@@ -232,10 +269,15 @@ export class XaaAuthorizationServer extends Construct {
       this.operatorPolicy.managedPolicyArn,
       "IAM managed policy for the admin CLI: attach it to the operator's role",
     );
-    if (this.api.domainName) {
+    // Behind edge protection the custom domain points at CloudFront, not at API Gateway.
+    const domainTarget =
+      this.edgeProtection && this.config.customDomain
+        ? this.edgeProtection.distribution.distributionDomainName
+        : this.api.domainName?.regionalDomainName;
+    if (domainTarget) {
       out(
         STACK_OUTPUTS.customDomainTarget,
-        this.api.domainName.regionalDomainName,
+        domainTarget,
         'Point the custom domain (CNAME or alias) here',
       );
     }
