@@ -11,11 +11,20 @@ export class SecretsManagerSecretWriter implements WritableSecretStore {
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly description = 'OAuth client secret of the xaa-auth-server',
+    /** Set on every secret created: the stack's tag, which the operator policy requires. */
+    private readonly tags: Readonly<Record<string, string>> = {},
   ) {}
 
   async putSecret(ref: string, secret: string): Promise<void> {
     await this.client.send(
-      new CreateSecretCommand({ Name: ref, SecretString: secret, Description: this.description }),
+      new CreateSecretCommand({
+        Name: ref,
+        SecretString: secret,
+        Description: this.description,
+        ...(Object.keys(this.tags).length > 0 && {
+          Tags: Object.entries(this.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      }),
     );
   }
 

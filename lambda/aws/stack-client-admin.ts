@@ -8,7 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AdminError, ClientAdmin } from '../admin/client-admin.js';
 import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
 import { SecretsManagerSecretWriter } from './secrets-manager-secret-writer.js';
-import { STACK_OUTPUTS } from './stack-outputs.js';
+import { CLIENT_SECRET_STACK_TAG, STACK_OUTPUTS } from './stack-outputs.js';
 
 export interface StackAdminClients {
   readonly cloudFormation: CloudFormationClient;
@@ -75,7 +75,9 @@ export async function openStackClientAdmin(
   const store = await readStackClientStore(clients.cloudFormation, stackName);
   const admin = new ClientAdmin(
     new DynamoDbClientRegistry(clients.dynamodb, store.clientsTable),
-    new SecretsManagerSecretWriter(clients.secretsManager),
+    new SecretsManagerSecretWriter(clients.secretsManager, undefined, {
+      [CLIENT_SECRET_STACK_TAG]: stackName,
+    }),
     store.secretPrefix,
   );
   return { admin, issuer: store.issuer };

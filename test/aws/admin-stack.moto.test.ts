@@ -1,11 +1,15 @@
 /** `npm run admin -- --stack NAME clients ...` against a stack deployed to moto's CloudFormation. */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { runAdmin } from '../../bin/admin.js';
 import { AdminError } from '../../lambda/admin/client-admin.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { STACK_OUTPUTS } from '../../lambda/aws/stack-outputs.js';
+import { CLIENT_SECRET_STACK_TAG, STACK_OUTPUTS } from '../../lambda/aws/stack-outputs.js';
 import type { StackAdminClients } from '../../lambda/aws/stack-client-admin.js';
 import { CLIENTS_TABLE } from '../../lambda/aws/tables.js';
 import { describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
@@ -87,6 +91,11 @@ describeWithMoto('admin --stack on moto', () => {
       new GetSecretValueCommand({ SecretId: record!.secretRef }),
     );
     expect(stored.SecretString).toBe(client_secret);
+    // Tagged with the stack: the operator policy (lib/operator-policy.ts) allows no other CreateSecret.
+    const { Tags } = await c.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: record!.secretRef }),
+    );
+    expect(Tags).toEqual([{ Key: CLIENT_SECRET_STACK_TAG, Value: stackName }]);
 
     // --stack may come after the command too.
     expect(
