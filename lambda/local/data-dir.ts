@@ -113,8 +113,14 @@ function readHolder(path: string): Holder | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid <= 0 || pid === process.pid) return false;
+/** Locks this process holds: its own pid in a lock is live only if it is one of these. */
+const heldHere = new Set<string>();
+
+function pidAlive(holder: Holder): boolean {
+  const { pid } = holder;
+  // Our own pid in a lock we do not hold: a previous life of a container, whose pids restart.
+  if (pid === process.pid) return heldHere.has(holder.nonce);
+  if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -141,7 +147,7 @@ export function socketAnswers(path: string): Promise<boolean> {
  * the lock, so a socket file nobody answers on means its owner is gone.
  */
 async function holderAlive(holder: Holder, socket: string): Promise<boolean> {
-  if (!pidAlive(holder.pid)) return false;
+  if (!pidAlive(holder)) return false;
   if (holder.role === 'server' && existsSync(socket)) return socketAnswers(socket);
   return true;
 }
@@ -164,8 +170,10 @@ export async function lockDataDir(
     writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600, flag: 'wx' });
     try {
       linkSync(tmp, lock);
+      heldHere.add(mine.nonce);
       return {
         release: () => {
+          heldHere.delete(mine.nonce);
           if (readHolder(lock)?.nonce === mine.nonce) unlinkSync(lock);
         },
       };

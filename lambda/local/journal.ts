@@ -9,6 +9,7 @@
  */
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fsyncSync,
   ftruncateSync,
@@ -73,6 +74,14 @@ export class Journal {
       throw err;
     }
     this.size += Buffer.byteLength(lines);
+  }
+
+  /** Flushes what was appended so far to the disk, on libuv's thread pool. */
+  flush(): Promise<void> {
+    if (this.fd < 0) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   close(): void {

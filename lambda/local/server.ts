@@ -79,7 +79,10 @@ export async function startLocalServer(
     cleanup.push(() => admin.close());
     let store: LocalStore;
     try {
-      store = LocalStore.open(config.dataDir, { clock: options.clock ?? systemClock });
+      store = LocalStore.open(config.dataDir, {
+        clock: options.clock ?? systemClock,
+        syncReplay: config.dataFsync,
+      });
     } catch (err) {
       failed(err);
       throw err;
