@@ -24,6 +24,8 @@ export function accessTokenClaims(args: {
   assertion: IdJagClaims;
   grant: Grant;
   now: number;
+  /** Tolerance for an `auth_time` slightly ahead of our clock, in seconds. */
+  clockSkew: number;
 }): AccessTokenClaims {
   const { assertion: a, grant } = args;
   const [only, ...more] = grant.audience;
@@ -37,10 +39,18 @@ export function accessTokenClaims(args: {
     exp: args.now + grant.lifetime,
     jti: randomId(),
     scope: grant.scopes.join(' '),
-    ...(a.auth_time !== undefined && { auth_time: a.auth_time }),
+    ...(saneAuthTime(a.auth_time, args.now, args.clockSkew) && { auth_time: a.auth_time }),
     ...(a.acr !== undefined && { acr: a.acr }),
     ...(a.amr !== undefined && { amr: a.amr }),
   };
+}
+
+/**
+ * GRANT-CLAIM-VALUES: `auth_time` is copied only as a whole number of seconds after the epoch that
+ * is not in the future: a resource server deciding on a session's age must never read 1e300.
+ */
+function saneAuthTime(t: number | undefined, now: number, skew: number): t is number {
+  return t !== undefined && Number.isSafeInteger(t) && t > 0 && t <= now + skew;
 }
 
 /**

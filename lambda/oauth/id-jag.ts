@@ -54,13 +54,13 @@ export type AssertionClient = Pick<ClientRecord, 'clientId' | 'issuers'>;
 const CHECKS = {
   format: 'a compact JWS with header typ oauth-id-jag+jwt (JAG-FORMAT)',
   issuer: 'iss is a trusted issuer, and not this server (JAG-ISSUER)',
+  client_issuer: 'the client may redeem assertions from this issuer (JAG-CLIENT-ISSUER)',
   algorithm: "alg is in the issuer's asymmetric allow-list (JAG-ALGORITHM)",
   signature: "the signature verifies with the issuer's JWKS (JAG-SIGNATURE)",
   claims: 'iss, sub, aud, client_id, jti, exp and iat are present, of the right types (JAG-CLAIMS)',
   audience: "aud is this server's issuer, exactly (JAG-AUDIENCE)",
   times: 'exp, nbf and iat are within the clock skew; the lifetime within the maximum (JAG-TIMES)',
   client_id: 'client_id is the authenticated client (JAG-CLIENT-ID)',
-  client_issuer: 'the client may redeem assertions from this issuer (JAG-CLIENT-ISSUER)',
 } as const;
 
 export type CheckId = keyof typeof CHECKS;
@@ -85,6 +85,9 @@ async function validate(
 ): Promise<VerifiedAssertion> {
   const { header, payload } = await run.stage('format', () => parseJws(assertion));
   const trustedIssuer = await run.stage('issuer', () => trustIssuer(payload.iss, ctx));
+  // Before anything names the issuer's algorithms or keys, or fetches its JWKS: a client that may
+  // not use this issuer learns nothing about it, and cannot make us fetch its keys.
+  await run.checkClient('client_issuer', (client) => checkClientIssuer(trustedIssuer, client));
   await run.stage('algorithm', () => checkAlgorithm(header, trustedIssuer));
   await run.stage('signature', () =>
     verifySignature(assertion, header, trustedIssuer, ctx.issuerKeys),
@@ -93,7 +96,6 @@ async function validate(
   await run.check('audience', () => checkAudience(payload.aud, ctx.issuer));
   await run.check('times', () => checkTimes(claims, trustedIssuer, ctx));
   await run.checkClient('client_id', (client) => checkClientId(claims, client));
-  await run.checkClient('client_issuer', (client) => checkClientIssuer(trustedIssuer, client));
   // The audience check passed: aud is our issuer, exactly.
   return { trustedIssuer, claims: { ...claims, aud: ctx.issuer } };
 }
@@ -175,7 +177,8 @@ class Reporter implements Runner {
       title: CHECKS[id],
       status: 'fail',
       reason: err.reason,
-      description: err.description,
+      // The report is the operator's: it may say what the client is not told.
+      description: err.logDetail ?? err.description,
     });
   }
 }
@@ -375,6 +378,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
         'assertion amr claim is larger than 16 values of 64 characters',
       );
     }
+    for (const value of v as string[]) printable(value, name);
     return v as string[];
   });
   const scope = optional('scope', (name) => {
@@ -406,6 +410,17 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
 function short(value: string, name: string): string {
   if (value.length > 255)
     throw invalid('claim_too_large', `assertion ${name} claim is longer than 255 characters`);
+  return printable(value, name);
+}
+
+/**
+ * GRANT-CLAIM-VALUES: values copied into the access token carry no control characters (C0, DEL,
+ * C1): a newline or NUL in `sub` would reach every resource server's logs and string handling.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+function printable(value: string, name: string): string {
+  if (CONTROL.test(value))
+    throw invalid('claim_invalid', `assertion ${name} claim contains a control character`);
   return value;
 }
 
@@ -485,9 +500,11 @@ function checkClientId(claims: Pick<IdJagClaims, 'client_id'>, client: Assertion
 /** JAG-CLIENT-ISSUER */
 function checkClientIssuer(trusted: TrustedIssuer, client: AssertionClient): void {
   if (client.issuers && !client.issuers.includes(trusted.issuer)) {
-    throw invalid(
-      'client_issuer_not_allowed',
-      `client ${quote(client.clientId)} may not redeem assertions from ${trusted.issuer}`,
-    );
+    // Told exactly what an untrusted issuer is told: whom else we trust is not this client's business.
+    throw new InvalidGrant({
+      reason: 'client_issuer_not_allowed',
+      description: `issuer ${quote(trusted.issuer)} is not trusted`,
+      logDetail: `client ${quote(client.clientId)} may not redeem assertions from ${trusted.issuer}`,
+    });
   }
 }

@@ -110,6 +110,7 @@ export class TokenService {
       assertion: claims,
       grant,
       now: clock.now(),
+      clockSkew: config.clockSkew,
     });
 
     // The replay record and the signature are independent I/O: run them together. A signature made
