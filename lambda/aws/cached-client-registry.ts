@@ -1,12 +1,13 @@
 /**
- * A short-lived in-memory cache in front of a ClientRegistry, for warm Lambda containers. Only hits
- * are cached: a client registered a moment ago works at once. A change to an existing client
- * (disabled, removed) takes effect within the TTL.
+ * A short-lived in-memory cache in front of a ClientRegistry, for warm Lambda containers. Misses
+ * are cached like hits (AUTH-FAILURE): were only registered clients answered from memory, the
+ * time to answer would tell a caller which client ids exist. A change to the registry — a client
+ * added, disabled or removed — takes effect within the TTL.
  */
 import type { ClientRecord, ClientRegistry } from '../ports.js';
 
 export class CachedClientRegistry implements ClientRegistry {
-  private readonly cache = new Map<string, { record: ClientRecord; expires: number }>();
+  private readonly cache = new Map<string, { record: ClientRecord | undefined; expires: number }>();
 
   constructor(
     private readonly registry: ClientRegistry,
@@ -20,12 +21,10 @@ export class CachedClientRegistry implements ClientRegistry {
     if (hit && hit.expires > this.now()) return hit.record;
     this.cache.delete(clientId);
     const record = await this.registry.get(clientId);
-    if (record) {
-      // Oldest first out: Map keeps insertion order.
-      if (this.cache.size >= this.maxEntries)
-        this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(clientId, { record, expires: this.now() + this.ttlMs });
-    }
+    // Oldest first out (Map keeps insertion order): a flood of made-up ids cannot grow the cache.
+    if (this.cache.size >= this.maxEntries)
+      this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(clientId, { record, expires: this.now() + this.ttlMs });
     return record;
   }
 }

@@ -1,4 +1,4 @@
-/** The warm-container cache in front of the registry: hits for a short while, misses never. */
+/** The warm-container cache in front of the registry: hits and misses alike, for a short while (AUTH-FAILURE). */
 import { CachedClientRegistry } from '../../lambda/aws/cached-client-registry.js';
 import type { ClientRecord, ClientRegistry } from '../../lambda/ports.js';
 
@@ -35,14 +35,26 @@ test('a found client is served from memory until the TTL passes, then read again
   expect(calls).toEqual(['a', 'a']);
 });
 
-test('a miss is never cached: a client registered a moment later works at once', async () => {
+test('a miss is cached like a hit, so an unknown id answers as fast as a known one', async () => {
   const records = new Map<string, ClientRecord>();
   const { registry, calls } = counting(records);
-  const cached = new CachedClientRegistry(registry, 10_000, () => 0);
+  let now = 0;
+  const cached = new CachedClientRegistry(registry, 10_000, () => now);
   expect(await cached.get('new')).toBeUndefined();
+  expect(await cached.get('new')).toBeUndefined();
+  expect(calls).toEqual(['new']);
+  // A client registered meanwhile works once the TTL has passed.
   records.set('new', record('new'));
+  now = 10_000;
   expect(await cached.get('new')).toEqual(record('new'));
   expect(calls).toEqual(['new', 'new']);
+});
+
+test('a flood of made-up ids cannot grow the cache past maxEntries', async () => {
+  const { registry } = counting(new Map());
+  const cached = new CachedClientRegistry(registry, 10_000, () => 0, 100);
+  for (let i = 0; i < 1_000; i++) await cached.get(`made-up-${i}`);
+  expect((cached as unknown as { cache: Map<string, unknown> }).cache.size).toBe(100);
 });
 
 test('the cache holds at most maxEntries clients, dropping the oldest', async () => {

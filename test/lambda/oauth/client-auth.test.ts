@@ -103,3 +103,38 @@ test('unknown and disabled clients are told apart by reason, never by descriptio
     description: 'client authentication failed',
   });
 });
+
+describe('AUTH-FAILURE: an unknown or disabled client costs what a wrong secret costs', () => {
+  const disabled: ClientRecord = { ...record, clientId: 'off', enabled: false };
+  const both = { get: async (id: string) => ({ c1: record, off: disabled })[id] };
+
+  async function comparisonsFor(clientId: string) {
+    const seen: Array<[number, number]> = [];
+    const compare = (expected: string, presented: string) => {
+      seen.push([expected.length, presented.length]);
+      return secretsEqual(expected, presented);
+    };
+    const presented = 'a-wrong-secret-of-43-characters-xxxxxxxxxxx';
+    const err = await authenticateClient(
+      { method: 'client_secret_post', clientId, clientSecret: presented },
+      both,
+      new CachingStore(
+        'the-right-secret-also-43-characters-yyyyyyy',
+        'the-right-secret-also-43-characters-yyyyyyy',
+      ),
+      compare,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidClient);
+    return seen;
+  }
+
+  test('the same comparisons, of the same lengths, for unknown, disabled and wrong-secret clients', async () => {
+    const wrong = await comparisonsFor('c1');
+    expect(wrong).toEqual([
+      [43, 43],
+      [43, 43],
+    ]);
+    expect(await comparisonsFor('nobody')).toEqual(wrong);
+    expect(await comparisonsFor('off')).toEqual(wrong);
+  });
+});
