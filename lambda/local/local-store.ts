@@ -56,16 +56,16 @@ function replayKey(issuer: string, jti: string): string {
 
 const windowOf = (expiresAt: number) => Math.floor(expiresAt / REPLAY_WINDOW_SECONDS);
 
+/**
+ * A frozen copy, so no caller can change a stored record in place. Every field is copied (a field
+ * added to ClientRecord later is kept without a change here); absent optional fields stay absent.
+ */
 function freezeRecord(c: ClientRecord): ClientRecord {
-  return Object.freeze({
-    clientId: c.clientId,
-    secretRef: c.secretRef,
-    scopes: Object.freeze([...c.scopes]),
-    resources: Object.freeze([...c.resources]),
-    enabled: c.enabled,
-    ...(c.tokenLifetime !== undefined && { tokenLifetime: c.tokenLifetime }),
-    ...(c.issuers !== undefined && { issuers: Object.freeze([...c.issuers]) }),
-  });
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(c)) {
+    if (value !== undefined) copy[key] = Array.isArray(value) ? Object.freeze([...value]) : value;
+  }
+  return Object.freeze(copy) as unknown as ClientRecord;
 }
 
 export class LocalStore
