@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from '../oauth/token-request.js';
+import { noStoreJson } from '../http/responses.js';
 import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
 
 /** Bodies are read up to this many bytes; the handlers refuse anything over their own limit. */
@@ -13,9 +14,11 @@ const READ_LIMIT = MAX_BODY_BYTES + 1;
 async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = (req.method ?? 'GET').toUpperCase();
+  // As API Gateway does: a header sent more than once arrives comma-joined. (req.headers would keep
+  // only the first Authorization and silently drop the rest.)
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(',');
   }
   const body = await readBody(req);
   const now = new Date();
@@ -79,28 +82,21 @@ export function bridge(routes: Routes, onError: (err: unknown) => void) {
       try {
         const event = await toEvent(req);
         const handler = routes.get(event.rawPath);
+        // RESP-ERRORS: not cached, and nothing of the request echoed back.
         const result: HttpResult = handler
           ? await handler(event)
-          : {
-              statusCode: 404,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                error: 'not_found',
-                error_description: `no route for ${event.rawPath}`,
-              }),
-            };
+          : noStoreJson(404, { error: 'not_found', error_description: 'no such endpoint' });
         writeResult(res, result);
       } catch (err) {
         onError(err);
         if (!res.headersSent) {
-          writeResult(res, {
-            statusCode: 500,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
+          writeResult(
+            res,
+            noStoreJson(500, {
               error: 'server_error',
               error_description: 'the server failed to process the request',
             }),
-          });
+          );
         } else res.destroy();
       }
     })();

@@ -191,6 +191,14 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  */
 function parseBasic(authorization: string | undefined): ClientCredentials | undefined {
   if (authorization === undefined || authorization.trim() === '') return undefined;
+  // Repeated headers arrive comma-joined (API Gateway, and the local bridge likewise); no Basic
+  // credential contains a comma. Taking either one would be a guess (REQ-DUPLICATE).
+  if (authorization.includes(',')) {
+    throw new InvalidRequest({
+      reason: 'parameter_repeated',
+      description: 'the Authorization header is given more than once',
+    });
+  }
   const match = /^\s*basic(?:\s+(.*))?$/i.exec(authorization);
   if (!match) {
     throw new InvalidClient({

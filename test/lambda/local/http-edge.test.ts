@@ -1,0 +1,65 @@
+/**
+ * The local server's HTTP edge, as the outside review probed it: a header sent twice is not
+ * silently narrowed to its first value (REQ-DUPLICATE), and an unknown path is answered without
+ * caching and without echoing the request (RESP-ERRORS).
+ */
+import { request } from 'node:http';
+import { LocalFixture } from '../../support/local-fixture.js';
+import { basicAuth, formBody } from '../../support/events.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+
+let f: LocalFixture;
+beforeAll(async () => {
+  f = await LocalFixture.start();
+});
+afterAll(() => f.close());
+
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string | string[]>,
+  body = '',
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${f.server.url}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('two Authorization headers are invalid_request, not the first one taken', async () => {
+  const { client_id, client_secret } = await f.addClient();
+  const assertion = await f.mint(client_id);
+  const res = await send(
+    'POST',
+    '/token',
+    {
+      'content-type': 'application/x-www-form-urlencoded',
+      // The first is right: a server that takes it would issue a token.
+      authorization: [basicAuth(client_id, client_secret), basicAuth('someone', 'else')],
+    },
+    formBody({ grant_type: JWT_BEARER_GRANT, assertion }),
+  );
+  expect(res.status).toBe(400);
+  expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_request' });
+  expect(res.body).not.toContain('access_token');
+});
+
+test('an unknown path is a 404 with no-store that does not echo the path', async () => {
+  const probe = '/<script>alert(1)</script>';
+  const res = await send('GET', encodeURI(probe), {});
+  expect(res.status).toBe(404);
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.body).not.toContain('alert');
+  expect(JSON.parse(res.body)).toEqual({
+    error: 'not_found',
+    error_description: 'no such endpoint',
+  });
+});
