@@ -1,5 +1,6 @@
 /** The app's synthesized template: every security and operations property, plus a scrubbed snapshot. */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { CORS_POLICY } from '../../lambda/http/cors-policy.js';
 import { buildStack, local, logicalId, resources, templateOf } from './stack-fixture.js';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -74,7 +75,8 @@ describe('HTTP API', () => {
       CorsConfiguration: {
         AllowOrigins: ['https://xaa.dev', 'https://app.xaa.dev'],
         AllowMethods: ['GET', 'POST', 'OPTIONS'],
-        AllowHeaders: ['authorization', 'content-type'],
+        // The policy the handlers answer preflights with locally (lambda/http/cors-policy.ts).
+        AllowHeaders: [...CORS_POLICY.allowHeaders],
       },
     });
   });
