@@ -18,7 +18,7 @@ import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
 const USAGE = `Usage:
   npm run admin -- clients add --client-id ID [--client-secret SECRET] --scope "a b"
                                --resource URI [--resource URI ...] [--token-lifetime SECONDS]
-                               [--issuer ISSUER ...] [--json]
+                               [--issuer ISSUER ...] [--dpop-bound-required] [--json]
   npm run admin -- clients list [--json]
   npm run admin -- clients remove --client-id ID
   npm run admin -- clients disable|enable --client-id ID
@@ -26,6 +26,8 @@ const USAGE = `Usage:
 
 Without --client-secret a secret of 256 random bits is generated and printed once.
 --issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).
+--dpop-bound-required makes every token for the client DPoP-bound: a request without a DPoP proof
+is refused (DPOP-REQUIRED).
 Works on DATA_DIR (default .local) whether or not the local server is running.
 With --stack NAME (before or after the command) it works on that deployed stack instead, in the
 region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).
@@ -41,6 +43,7 @@ const OPTIONS = {
   resource: { type: 'string', multiple: true },
   'token-lifetime': { type: 'string' },
   issuer: { type: 'string', multiple: true },
+  'dpop-bound-required': { type: 'boolean' },
   json: { type: 'boolean' },
   stack: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -172,6 +175,7 @@ async function checkAssertion(
   );
   const registered = clientId === undefined || record !== undefined;
   const failed = outcomes.some((o) => o.status === 'fail') || !registered;
+  const proof = proofNeeded(assertion.trim(), record, config);
   if (v.json) {
     out(
       JSON.stringify({
@@ -179,6 +183,7 @@ async function checkAssertion(
         valid: !failed,
         checks: outcomes,
         ...(clientId !== undefined && { client_registered: registered }),
+        ...(proof && { dpop: proof }),
       }),
     );
   } else {
@@ -203,9 +208,58 @@ async function checkAssertion(
       out(
         `  \u2718 client ${clientId} is registered\n      no such client: register it with clients add`,
       );
+    if (proof) out(`  ! ${proof.needs}`);
     out(failed ? 'The token endpoint would refuse this assertion.' : 'Every check passed.');
   }
   if (failed) throw new AdminError('', 1);
+}
+
+/**
+ * What redeeming needs beyond the assertion: a DPoP proof when the assertion is bound (cnf.jkt,
+ * DPOP-CNF-JKT) or the client or a resource requires bound tokens (DPOP-REQUIRED).
+ */
+function proofNeeded(
+  assertion: string,
+  client: ClientRecord | undefined,
+  config: { issuer: string; dpop: { requiredResources: readonly string[] } },
+): { reason: string; jkt?: string; needs: string } | undefined {
+  let claims: Record<string, unknown> = {};
+  try {
+    claims = decodeJwt(assertion);
+  } catch {
+    return undefined;
+  }
+  const proof = `a DPoP header: a proof (typ dpop+jwt) for POST ${config.issuer}/token`;
+  const cnf = claims.cnf as Record<string, unknown> | undefined;
+  if (cnf !== undefined) {
+    const jkt = typeof cnf === 'object' && cnf !== null ? cnf.jkt : undefined;
+    if (typeof jkt !== 'string' || Object.keys(cnf).length !== 1)
+      return {
+        reason: 'cnf_unsupported',
+        needs:
+          'the assertion is bound by a cnf this server cannot check: only cnf.jkt is (DPOP-CNF-OTHER)',
+      };
+    return {
+      reason: 'cnf_jkt',
+      jkt,
+      needs: `the assertion is bound to key ${jkt} (cnf.jkt): redeeming it needs ${proof}, signed by the key with that RFC 7638 thumbprint; the access token will be DPoP-bound (DPOP-CNF-JKT)`,
+    };
+  }
+  if (client?.dpopBoundRequired)
+    return {
+      reason: 'client',
+      needs: `client ${client.clientId} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
+    };
+  const resources = ([] as unknown[]).concat(claims.resource ?? []);
+  const resource = resources.find(
+    (r): r is string => typeof r === 'string' && config.dpop.requiredResources.includes(r),
+  );
+  if (resource !== undefined)
+    return {
+      reason: 'resource',
+      needs: `resource ${resource} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
+    };
+  return undefined;
 }
 
 async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
@@ -222,6 +276,7 @@ async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): 
     resources: v.resource,
     tokenLifetime: lifetime === undefined ? undefined : Number(lifetime),
     issuers: v.issuer,
+    dpopBoundRequired: v['dpop-bound-required'],
   });
   if (v.json)
     return out(JSON.stringify({ client_id: client.clientId, client_secret: clientSecret }));
@@ -232,6 +287,7 @@ async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): 
   out(`  resources      ${client.resources.join(' ')}`);
   if (client.tokenLifetime !== undefined) out(`  token lifetime ${client.tokenLifetime} s`);
   if (client.issuers) out(`  issuers        ${client.issuers.join(' ')}`);
+  if (client.dpopBoundRequired) out('  tokens         DPoP-bound only (a DPoP proof is required)');
   if (v['client-secret'] === undefined) out('The secret is shown only this once: keep it now.');
 }
 
@@ -243,6 +299,7 @@ function describeClient(c: ClientRecord): Record<string, unknown> {
     enabled: c.enabled,
     ...(c.tokenLifetime !== undefined && { token_lifetime: c.tokenLifetime }),
     ...(c.issuers && { issuers: c.issuers }),
+    ...(c.dpopBoundRequired && { dpop_bound_required: true }),
   };
 }
 

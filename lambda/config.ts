@@ -2,6 +2,7 @@
  * Environment → typed, validated configuration. Nothing else reads process.env, and this reads it
  * once at start-up: a malformed value stops start-up with a message naming the variable.
  */
+import { parseDpopNonceKey } from './oauth/dpop-nonce.js';
 
 export const ASYMMETRIC_ALGORITHMS = [
   'RS256',
@@ -42,6 +43,20 @@ export interface ServiceConfig {
   readonly clockSkew: number;
   /** Advertised as `scopes_supported` when non-empty. */
   readonly scopesSupported: readonly string[];
+  /** Proof of possession (DPOP-*). */
+  readonly dpop: DpopConfig;
+}
+
+export interface DpopConfig {
+  /** DPOP-REQUIRED: resources whose access tokens must be DPoP-bound (DPOP_REQUIRED_RESOURCES). */
+  readonly requiredResources: readonly string[];
+  /** DPOP-NONCE: every proof must carry a current server nonce (DPOP_NONCE=required). */
+  readonly nonceRequired: boolean;
+  /**
+   * The nonce HMAC key (DPOP_NONCE_KEY, base64url, at least 32 bytes). Every instance that serves
+   * the token endpoint must hold the same one; when it is not set here the entry point provides it.
+   */
+  readonly nonceKey?: Uint8Array;
 }
 
 export interface LocalConfig extends ServiceConfig {
@@ -91,6 +106,33 @@ export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}):
     maxAccessTokenTtl,
     clockSkew: nonNegativeInt('CLOCK_SKEW', env.CLOCK_SKEW, 60),
     scopesSupported: (env.SCOPES_SUPPORTED ?? '').split(' ').filter(Boolean),
+    dpop: parseDpop(env),
+  };
+}
+
+function parseDpop(env: Env): DpopConfig {
+  const requiredResources = (env.DPOP_REQUIRED_RESOURCES ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const r of requiredResources) {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(r) || r.includes('#') || !URL.canParse(r)) {
+      throw new ConfigError(
+        'DPOP_REQUIRED_RESOURCES',
+        `${JSON.stringify(r)} is not an absolute URI without a fragment`,
+      );
+    }
+  }
+  const mode = (env.DPOP_NONCE ?? '').trim() || 'off';
+  if (mode !== 'off' && mode !== 'required') {
+    throw new ConfigError('DPOP_NONCE', `must be "off" or "required", got ${JSON.stringify(mode)}`);
+  }
+  const keyText = env.DPOP_NONCE_KEY?.trim();
+  const nonceKey = keyText ? parseDpopNonceKey(keyText) : undefined;
+  // Never the value in the message: it is a secret.
+  if (keyText && !nonceKey)
+    throw new ConfigError('DPOP_NONCE_KEY', 'must be base64url of at least 32 random bytes');
+  return {
+    requiredResources,
+    nonceRequired: mode === 'required',
+    ...(nonceKey && { nonceKey }),
   };
 }
 

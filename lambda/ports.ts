@@ -19,6 +19,8 @@ export interface ClientRecord {
   readonly issuers?: readonly string[];
   /** A disabled client fails authentication (AUTH-FAILURE). */
   readonly enabled: boolean;
+  /** DPOP-REQUIRED: every token for this client must be DPoP-bound. Off when absent. */
+  readonly dpopBoundRequired?: boolean;
 }
 
 export interface ClientRegistry {

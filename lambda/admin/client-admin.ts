@@ -24,6 +24,8 @@ export interface NewClient {
   readonly resources: readonly string[];
   readonly tokenLifetime?: number;
   readonly issuers?: readonly string[];
+  /** DPOP-REQUIRED: the client's tokens must be DPoP-bound. */
+  readonly dpopBoundRequired?: boolean;
 }
 
 /** A request the admin cannot carry out as given: the CLI prints the message and exits non-zero. */
@@ -95,6 +97,7 @@ export class ClientAdmin {
       enabled: true,
       ...(c.tokenLifetime !== undefined && { tokenLifetime: c.tokenLifetime }),
       ...(c.issuers !== undefined && c.issuers.length > 0 && { issuers: [...c.issuers] }),
+      ...(c.dpopBoundRequired === true && { dpopBoundRequired: true }),
     };
     // Secret first: a record is never visible without the secret that authenticates it.
     await this.secrets.putSecret(client.secretRef, clientSecret);

@@ -97,6 +97,9 @@ function toItem(c: ClientRecord): Item {
     enabled: { BOOL: c.enabled },
     ...(c.tokenLifetime !== undefined && { token_lifetime: { N: String(c.tokenLifetime) } }),
     ...(c.issuers !== undefined && { issuers: list(c.issuers) }),
+    ...(c.dpopBoundRequired !== undefined && {
+      dpop_bound_required: { BOOL: c.dpopBoundRequired },
+    }),
   };
 }
 
@@ -112,5 +115,8 @@ function fromItem(item: Item): ClientRecord {
     enabled: item.enabled?.BOOL ?? true,
     ...(item.token_lifetime?.N !== undefined && { tokenLifetime: Number(item.token_lifetime.N) }),
     ...(item.issuers !== undefined && { issuers: list(item.issuers) }),
+    ...(item.dpop_bound_required?.BOOL !== undefined && {
+      dpopBoundRequired: item.dpop_bound_required.BOOL,
+    }),
   };
 }

@@ -7,6 +7,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeError, type Log } from '../logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../remote/issuer-keys.js';
+import { parseDpopNonceKey } from '../oauth/dpop-nonce.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
 import type { TokenFunctionConfig } from './aws-config.js';
@@ -18,6 +19,11 @@ import {
   SecretsManagerSecretStore,
   type SecretsManagerSecretStoreOptions,
 } from './secrets-manager-secret-store.js';
+
+/** DPOP-NONCE: the secret holding the nonce key (base64url, at least 32 bytes) on AWS. */
+export function dpopNonceSecretName(secretPrefix: string): string {
+  return `${secretPrefix}dpop-nonce-key`;
+}
 
 export interface TokenFunctionClients {
   readonly kms: KMSClient;
@@ -49,17 +55,27 @@ export function createAwsTokenService(
   const dynamoRegistry = new DynamoDbClientRegistry(clients.dynamodb, config.clientsTable);
   const ttl = options.clientCacheTtlMs ?? 10_000;
   const signer = new KmsSigner(clients.kms, config.signingKeyId);
+  const secrets = new SecretsManagerSecretStore(clients.secretsManager, {
+    ...options.secrets,
+    prefix: config.secretPrefix,
+  });
   const service = new TokenService({
     config: config.service,
     registry: ttl > 0 ? new CachedClientRegistry(dynamoRegistry, ttl) : dynamoRegistry,
-    secrets: new SecretsManagerSecretStore(clients.secretsManager, {
-      ...options.secrets,
-      prefix: config.secretPrefix,
-    }),
+    secrets,
     signer,
     replay: new DynamoDbReplayGuard(clients.dynamodb, config.replayTable, () => clock.now()),
     issuerKeys,
     clock,
+    // DPOP-NONCE without DPOP_NONCE_KEY: every container must accept the nonces of the others, so
+    // they share one key, read from a secret under the prefix the function may already read.
+    dpopNonceKey: async () => {
+      const key = parseDpopNonceKey(
+        (await secrets.getSecret(dpopNonceSecretName(config.secretPrefix))) ?? '',
+      );
+      if (!key) throw new Error('the DPoP nonce key secret is missing or shorter than 32 bytes');
+      return key;
+    },
   });
   return {
     service,

@@ -4,8 +4,10 @@
  * which answers preflights before a function runs.
  */
 export const CORS_POLICY = {
-  /** Request headers a browser may send: client_secret_basic and the form body. */
-  allowHeaders: ['authorization', 'content-type'],
+  /** Request headers a browser may send: client_secret_basic, the form body, a DPoP proof. */
+  allowHeaders: ['authorization', 'content-type', 'dpop'],
+  /** Response headers a browser may read: the server's DPoP nonce (DPOP-NONCE). */
+  exposeHeaders: ['dpop-nonce'],
   /** The methods any route of this server answers from a browser. */
   allowMethods: ['GET', 'POST'],
   /** How long a browser may cache a preflight answer. */

@@ -2,7 +2,7 @@
  * JSON responses, OAuth error responses and CORS: the one place errors become HTTP (RESP-ERRORS,
  * AUTH-FAILURE, CORS-ORIGINS).
  */
-import { InvalidClient, type OAuthError } from '../oauth/errors.js';
+import { InvalidClient, UseDpopNonce, type OAuthError } from '../oauth/errors.js';
 import { CORS_POLICY } from './cors-policy.js';
 import { header, method, type HttpEvent, type HttpResult } from './types.js';
 
@@ -29,6 +29,8 @@ export function oauthError(err: OAuthError): HttpResult {
   if (err instanceof InvalidClient && err.usedBasic) {
     result.headers['www-authenticate'] = 'Basic realm="token", charset="UTF-8"';
   }
+  // DPOP-NONCE: the nonce the client must sign into its next proof (RFC 9449 §8).
+  if (err instanceof UseDpopNonce) result.headers['dpop-nonce'] = err.nonce;
   return result;
 }
 
@@ -74,7 +76,12 @@ export class Cors {
   /** Adds the headers to `result` itself: every result passed here was just built for this response. */
   decorate(event: HttpEvent, result: HttpResult): HttpResult {
     const origin = header(event, 'origin');
-    if (origin && this.origins.has(origin)) result.headers['access-control-allow-origin'] = origin;
+    if (origin && this.origins.has(origin)) {
+      result.headers['access-control-allow-origin'] = origin;
+      // CORS-ORIGINS: a browser client must be able to read the nonce it has to sign (DPOP-NONCE).
+      if (result.headers['dpop-nonce'] !== undefined)
+        result.headers['access-control-expose-headers'] = CORS_POLICY.exposeHeaders.join(', ');
+    }
     result.headers.vary = 'Origin';
     return result;
   }

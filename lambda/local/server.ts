@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { LocalConfig } from '../config.js';
 import { createAuthorizeHandler } from '../handlers/authorize.js';
 import { createDiscoveryHandler } from '../handlers/discovery.js';
@@ -107,6 +108,9 @@ export async function startLocalServer(
       replay: store,
       issuerKeys,
       clock: options.clock ?? systemClock,
+      // DPOP-NONCE without DPOP_NONCE_KEY: one process serves the token endpoint here, so a key
+      // of its own will do (a restart costs each client one use_dpop_nonce round trip).
+      dpopNonceKey: async () => randomBytes(32),
     });
   } catch (err) {
     await closeAll();

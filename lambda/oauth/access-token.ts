@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   readonly auth_time?: number;
   readonly acr?: string;
   readonly amr?: readonly string[];
+  /** DPOP-TOKEN: the key the token is bound to (RFC 9449 §6.1). */
+  readonly cnf?: { readonly jkt: string };
 }
 
 export function accessTokenClaims(args: {
@@ -24,6 +26,8 @@ export function accessTokenClaims(args: {
   assertion: IdJagClaims;
   grant: Grant;
   now: number;
+  /** DPOP-TOKEN: the thumbprint of the key the token is bound to, when it is bound. */
+  jkt?: string;
   /** Tolerance for an `auth_time` slightly ahead of our clock, in seconds. */
   clockSkew: number;
 }): AccessTokenClaims {
@@ -42,6 +46,7 @@ export function accessTokenClaims(args: {
     ...(saneAuthTime(a.auth_time, args.now, args.clockSkew) && { auth_time: a.auth_time }),
     ...(a.acr !== undefined && { acr: a.acr }),
     ...(a.amr !== undefined && { amr: a.amr }),
+    ...(args.jkt !== undefined && { cnf: { jkt: args.jkt } }),
   };
 }
 

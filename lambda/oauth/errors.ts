@@ -60,7 +60,6 @@ export const REASONS = {
   claim_missing: 'invalid_grant',
   claim_invalid: 'invalid_grant',
   claim_too_large: 'invalid_grant',
-  cnf_unsupported: 'invalid_grant',
   // JAG-AUDIENCE
   audience_invalid: 'invalid_grant',
   audience_mismatch: 'invalid_grant',
@@ -76,6 +75,31 @@ export const REASONS = {
   jti_replayed: 'invalid_grant',
   // JAG-CLIENT-ISSUER
   client_issuer_not_allowed: 'invalid_grant',
+  // DPOP-CNF-JKT
+  dpop_proof_missing: 'invalid_grant',
+  dpop_key_mismatch: 'invalid_grant',
+  // DPOP-CNF-OTHER
+  cnf_unsupported: 'invalid_grant',
+  cnf_invalid: 'invalid_grant',
+  // DPOP-REQUIRED
+  dpop_required_by_client: 'invalid_grant',
+  dpop_required_by_resource: 'invalid_grant',
+  // DPOP-INVALID (the checks of DPOP-PROOF)
+  dpop_header_repeated: 'invalid_dpop_proof',
+  dpop_proof_malformed: 'invalid_dpop_proof',
+  dpop_typ_invalid: 'invalid_dpop_proof',
+  dpop_alg_not_allowed: 'invalid_dpop_proof',
+  dpop_jwk_invalid: 'invalid_dpop_proof',
+  dpop_signature_invalid: 'invalid_dpop_proof',
+  dpop_claim_invalid: 'invalid_dpop_proof',
+  dpop_htm_mismatch: 'invalid_dpop_proof',
+  dpop_htu_mismatch: 'invalid_dpop_proof',
+  dpop_iat_invalid: 'invalid_dpop_proof',
+  dpop_ath_mismatch: 'invalid_dpop_proof',
+  dpop_jti_replayed: 'invalid_dpop_proof',
+  // DPOP-NONCE
+  dpop_nonce_required: 'use_dpop_nonce',
+  dpop_nonce_invalid: 'use_dpop_nonce',
   // GRANT-RESOURCE
   resource_invalid: 'invalid_target',
   resource_not_registered: 'invalid_target',
@@ -105,7 +129,9 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'
-  | 'server_error';
+  | 'server_error'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 export type ReasonCode = keyof typeof REASONS;
 
@@ -192,6 +218,27 @@ export class InvalidScope extends OAuthError<'invalid_scope'> {
 export class InvalidTarget extends OAuthError<'invalid_target'> {
   readonly error = 'invalid_target';
   readonly status = 400;
+}
+
+/** DPOP-INVALID: the DPoP header is not a valid proof for this request (RFC 9449 §5, §7.1). */
+export class InvalidDpopProof extends OAuthError<'invalid_dpop_proof'> {
+  readonly error = 'invalid_dpop_proof';
+  readonly status = 400;
+}
+
+/**
+ * DPOP-NONCE: the proof lacks the server's current nonce. The answer carries a fresh one in the
+ * `DPoP-Nonce` header (RFC 9449 §8), so the client can sign a new proof with it and retry.
+ */
+export class UseDpopNonce extends OAuthError<'use_dpop_nonce'> {
+  readonly error = 'use_dpop_nonce';
+  readonly status = 400;
+  readonly nonce: string;
+
+  constructor(options: OAuthErrorOptions<'use_dpop_nonce'> & { readonly nonce: string }) {
+    super(options);
+    this.nonce = options.nonce;
+  }
 }
 
 /** A dependency (an issuer's JWKS, a database, the signer) could not answer: retry later. */

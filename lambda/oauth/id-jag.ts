@@ -31,6 +31,8 @@ export interface IdJagClaims {
   readonly auth_time?: number;
   readonly acr?: string;
   readonly amr?: readonly string[];
+  /** DPOP-CNF-JKT: the key the IdP bound this grant to (RFC 7638 thumbprint). */
+  readonly cnf?: { readonly jkt: string };
 }
 
 export interface VerifiedAssertion {
@@ -335,14 +337,6 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     if (p[name] === undefined)
       throw invalid('claim_missing', `assertion is missing the ${name} claim`);
   }
-  // An ID-JAG bound to a key (DPOP-CNF-JKT, DPOP-CNF-OTHER) must not become a bearer token; this
-  // server does not verify DPoP proofs, so it refuses them.
-  if (p.cnf !== undefined) {
-    throw invalid(
-      'cnf_unsupported',
-      'assertion is bound to a key (cnf): proof of possession is not supported here',
-    );
-  }
   const str = (name: string): string => {
     const v = p[name];
     if (typeof v !== 'string' || v === '')
@@ -400,7 +394,35 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     auth_time: optional('auth_time', time),
     acr: optional('acr', (name) => short(str(name), name)),
     amr,
+    cnf: p.cnf === undefined ? undefined : readCnf(p.cnf),
   };
+}
+
+/** An RFC 7638 SHA-256 thumbprint: 32 bytes, base64url. */
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * DPOP-CNF-OTHER: a binding this server can check is `{"jkt": <thumbprint>}` and nothing else. Any
+ * other confirmation method (x5t#S256, jwk, ...) would turn a bound grant into a bearer token if it
+ * were ignored, so it is refused; DPOP-CNF-JKT then needs a proof by that key.
+ */
+function readCnf(cnf: unknown): { jkt: string } {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) {
+    throw invalid('cnf_invalid', 'assertion cnf claim must be a JSON object');
+  }
+  const members = Object.keys(cnf);
+  const other = members.find((m) => m !== 'jkt');
+  if (other !== undefined || members.length === 0) {
+    throw invalid(
+      'cnf_unsupported',
+      `assertion is bound by ${other === undefined ? 'an empty cnf' : `cnf ${quote(other)}`}, which this server cannot check: only cnf.jkt (DPoP) is supported`,
+    );
+  }
+  const { jkt } = cnf as { jkt: unknown };
+  if (typeof jkt !== 'string' || !JKT.test(jkt)) {
+    throw invalid('cnf_invalid', 'assertion cnf.jkt must be a base64url SHA-256 JWK thumbprint');
+  }
+  return { jkt };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Authorization server metadata (RFC 8414; DISC-FIELDS), served at both well-known paths. */
-import type { ServiceConfig } from '../config.js';
+import { ASYMMETRIC_ALGORITHMS, type ServiceConfig } from '../config.js';
 import { JWT_BEARER_GRANT } from './token-request.js';
 
 export const PATHS = {
@@ -34,6 +34,9 @@ export function authorizationServerMetadata(config: ServiceConfig): Record<strin
     response_types_supported: [],
     ...(config.scopesSupported.length > 0 && { scopes_supported: config.scopesSupported }),
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],
+    // DPOP-TOKEN: the algorithms a DPoP proof may use (lambda/oauth/dpop.ts checks the same list;
+    // imported from the configuration so this bundle stays free of jose, DISC-CACHE).
+    dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
     // Trusted issuers are deliberately absent (DISC-NO-ISSUERS).
   };
 }

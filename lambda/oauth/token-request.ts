@@ -39,6 +39,8 @@ export interface RawTokenRequest {
   readonly contentType: string | undefined;
   readonly authorization: string | undefined;
   readonly body: Uint8Array;
+  /** The `DPoP` header (DPOP-PROOF), as the edge received it: repeated headers comma-joined. */
+  readonly dpop?: string | undefined;
 }
 
 export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {

@@ -1,7 +1,7 @@
 /**
  * The token endpoint as one function of its inputs and ports (docs/architecture.md, "one token
- * request"): parse → authenticate → validate the ID-JAG → decide the grant → claim the jti ∥ sign →
- * respond.
+ * request"): parse → authenticate → check the DPoP proof → validate the ID-JAG → decide the grant
+ * and the binding → claim the proof's jti → claim the assertion's jti ∥ sign → respond.
  */
 import type { ServiceConfig, TrustedIssuer } from '../config.js';
 import type {
@@ -15,9 +15,19 @@ import type {
 } from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
-import { InvalidGrant, OAuthError, TemporarilyUnavailable, type ReasonFor } from './errors.js';
+import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpop.js';
+import { bindingKey } from './dpop-binding.js';
+import { DpopNonces } from './dpop-nonce.js';
+import {
+  InvalidDpopProof,
+  InvalidGrant,
+  OAuthError,
+  TemporarilyUnavailable,
+  type ReasonFor,
+} from './errors.js';
 import { decideGrant } from './grant.js';
 import { verifyIdJag } from './id-jag.js';
+import { endpointUrl, PATHS } from './metadata.js';
 import { parseTokenRequest, type RawTokenRequest } from './token-request.js';
 
 export interface TokenServiceDeps {
@@ -33,11 +43,18 @@ export interface TokenServiceDeps {
    * inside the Lambda timeout, so a hung dependency still gets a clean OAuth error, not a gateway 5xx.
    */
   readonly dependencyTimeoutMs?: number;
+  /**
+   * DPOP-NONCE: where the nonce key comes from when the configuration holds none (on AWS, a
+   * secret every container reads; locally, a key of the process's own). Needed only when nonces
+   * are required.
+   */
+  readonly dpopNonceKey?: () => Promise<Uint8Array>;
 }
 
 export interface TokenResponse {
   readonly access_token: string;
-  readonly token_type: 'Bearer';
+  /** DPOP-TOKEN: `DPoP` for a token bound to a key, `Bearer` otherwise. */
+  readonly token_type: 'Bearer' | 'DPoP';
   readonly expires_in: number;
   readonly scope: string;
   /** RESP-SUCCESS: the granted resource; an array when several were granted (RFC 8707 §2). */
@@ -51,15 +68,76 @@ export interface TokenAudit {
   issuer?: string;
   scope?: string;
   audience?: string | readonly string[];
+  /** The thumbprint of the key the token is bound to (DPOP-TOKEN): an identifier, not a secret. */
+  jkt?: string;
 }
 
 export class TokenService {
   private readonly trustedIssuers: ReadonlyMap<string, TrustedIssuer>;
   private readonly timeoutMs: number;
+  /** DPOP-PROOF: the `htu` every proof must name. */
+  private readonly tokenEndpoint: string;
+  private nonces: Promise<DpopNonces> | undefined;
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.trustedIssuers = new Map(deps.config.trustedIssuers.map((t) => [t.issuer, t]));
     this.timeoutMs = deps.dependencyTimeoutMs ?? 3000;
+    this.tokenEndpoint = endpointUrl(deps.config.issuer, PATHS.token);
+    const { nonceRequired, nonceKey } = deps.config.dpop;
+    if (nonceRequired && !nonceKey && !deps.dpopNonceKey)
+      throw new Error('DPoP nonces are required but no nonce key was given');
+  }
+
+  /**
+   * DPOP-NONCE: the nonce to send in `DPoP-Nonce` on any answer (RFC 9449 §8.2), or undefined when
+   * nonces are off or the key cannot be read right now (the next proof then gets use_dpop_nonce).
+   */
+  async currentDpopNonce(): Promise<string | undefined> {
+    if (!this.deps.config.dpop.nonceRequired) return undefined;
+    const deadline = new Deadline(this.timeoutMs);
+    try {
+      return (await this.dpopNonces(deadline))?.current();
+    } catch {
+      return undefined;
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async dpopNonces(deadline: Deadline): Promise<DpopNonces | undefined> {
+    const { config, clock, dpopNonceKey } = this.deps;
+    if (!config.dpop.nonceRequired) return undefined;
+    const { nonceKey } = config.dpop;
+    this.nonces ??= (nonceKey ? Promise.resolve(nonceKey) : dpopNonceKey!()).then(
+      (key) => new DpopNonces(key, () => clock.now()),
+    );
+    const loading = this.nonces;
+    try {
+      return await deadline.call('secret_store', () => loading);
+    } catch (err) {
+      // Read the key again on the next request rather than failing every one from now on.
+      if (this.nonces === loading) this.nonces = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * DPOP-PROOF: single use, through the same replay guard as assertions, under an issuer key of the
+   * proof's own (`dpop:<jkt>`), kept until the proof would be stale anyway.
+   */
+  private async spendProof(proof: VerifiedDpopProof, deadline: Deadline): Promise<void> {
+    const { replay } = this.deps;
+    const first = await deadline.call(
+      'replay_guard',
+      () => replay.claim(`dpop:${proof.jkt}`, proof.jti, proof.replayUntil),
+      (v) => typeof v === 'boolean',
+    );
+    if (!first) {
+      throw new InvalidDpopProof({
+        reason: 'dpop_jti_replayed',
+        description: 'the DPoP proof has been used before: sign a new one for each request',
+      });
+    }
   }
 
   async token(raw: RawTokenRequest, audit: TokenAudit = {}): Promise<TokenResponse> {
@@ -78,6 +156,7 @@ export class TokenService {
   ): Promise<TokenResponse> {
     const { config, clock, registry, secrets, replay, signer } = this.deps;
     const request = parseTokenRequest(raw);
+    const proofJws = singleDpopHeader(raw.dpop);
     audit.clientId = request.credentials.clientId;
     audit.authMethod = request.credentials.method;
 
@@ -95,6 +174,17 @@ export class TokenService {
           ),
       },
     );
+    // DPOP-PROOF, once the client is known: no unauthenticated caller makes us verify a signature.
+    const proof =
+      proofJws === undefined
+        ? undefined
+        : await verifyDpopProof(proofJws, {
+            method: 'POST',
+            url: this.tokenEndpoint,
+            now: clock.now(),
+            clockSkew: config.clockSkew,
+            nonces: await this.dpopNonces(deadline),
+          });
     const { trustedIssuer, claims } = await verifyIdJag(request.assertion, client, {
       issuer: config.issuer,
       trustedIssuers: this.trustedIssuers,
@@ -104,6 +194,13 @@ export class TokenService {
     });
     audit.issuer = claims.iss;
     const grant = decideGrant(client, claims, request, config);
+    const jkt = bindingKey({
+      proof,
+      cnf: claims.cnf,
+      client,
+      audience: grant.audience,
+      requiredResources: config.dpop.requiredResources,
+    });
     const accessClaims = accessTokenClaims({
       issuer: config.issuer,
       subjectPrefix: trustedIssuer.subjectPrefix,
@@ -111,7 +208,10 @@ export class TokenService {
       grant,
       now: clock.now(),
       clockSkew: config.clockSkew,
+      jkt,
     });
+    // DPOP-PROOF: the proof is spent before the assertion, so a replayed proof cannot spend it.
+    if (proof) await this.spendProof(proof, deadline);
 
     // The replay record and the signature are independent I/O: run them together. A signature made
     // for a request that loses the replay race is simply dropped.
@@ -145,9 +245,10 @@ export class TokenService {
 
     audit.scope = accessClaims.scope;
     audit.audience = accessClaims.aud;
+    if (jkt !== undefined) audit.jkt = jkt;
     return {
       access_token: signResult.value,
-      token_type: 'Bearer',
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
       expires_in: grant.lifetime,
       scope: accessClaims.scope,
       // The same value as the token's aud: what the draft's processing rules say to return.
@@ -220,6 +321,7 @@ function isClientRecordOrNone(v: unknown): boolean {
     strings(c.resources) &&
     typeof c.enabled === 'boolean' &&
     (c.issuers === undefined || strings(c.issuers)) &&
-    (c.tokenLifetime === undefined || (Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0))
+    (c.tokenLifetime === undefined || (Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0)) &&
+    (c.dpopBoundRequired === undefined || typeof c.dpopBoundRequired === 'boolean')
   );
 }

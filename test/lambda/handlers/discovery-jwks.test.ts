@@ -36,7 +36,11 @@ describe('discovery (RFC 8414)', () => {
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
       response_types_supported: [],
       authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
+      // DPOP-TOKEN: asymmetric algorithms only, ES256 and RS256 among them.
+      dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
     });
+    expect(doc.dpop_signing_alg_values_supported).not.toContain('HS256');
+    expect(doc.dpop_signing_alg_values_supported).not.toContain('none');
   });
 
   test('scopes_supported is advertised when configured', async () => {

@@ -406,11 +406,8 @@ describe('found by fuzzing and review', () => {
     },
   );
 
-  test('an ID-JAG bound to a key (cnf) is refused: no proof of possession here', async () => {
-    await expectInvalidGrant(
-      await h.mint(client.clientId, { cnf: { jkt: 'abc' } }),
-      'cnf_unsupported',
-    );
+  test('an ID-JAG bound by a cnf.jkt that is no thumbprint is refused (DPOP-CNF-OTHER)', async () => {
+    await expectInvalidGrant(await h.mint(client.clientId, { cnf: { jkt: 'abc' } }), 'cnf_invalid');
   });
 
   test.each([

@@ -1,6 +1,7 @@
 /** The reason codes: one closed set, each code answered with exactly one OAuth error (RESP-ERRORS). */
 import {
   InvalidClient,
+  InvalidDpopProof,
   InvalidGrant,
   InvalidRequest,
   InvalidScope,
@@ -10,6 +11,7 @@ import {
   ServerError,
   TemporarilyUnavailable,
   UnsupportedGrantType,
+  UseDpopNonce,
   type OAuthError,
   type OAuthErrorCode,
   type ReasonCode,
@@ -26,6 +28,8 @@ const BUILD: Record<OAuthErrorCode, (reason: never) => OAuthError> = {
   invalid_target: (reason) => new InvalidTarget({ reason, description: 'd' }),
   temporarily_unavailable: (reason) => new TemporarilyUnavailable({ reason, description: 'd' }),
   server_error: (reason) => new ServerError({ reason, description: 'd' }),
+  invalid_dpop_proof: (reason) => new InvalidDpopProof({ reason, description: 'd' }),
+  use_dpop_nonce: (reason) => new UseDpopNonce({ reason, description: 'd', nonce: 'n' }),
 };
 
 test('every reason code is snake_case and unique', () => {
