@@ -30,6 +30,13 @@ export interface HttpFigures {
   readonly cores: number;
   /** The part of `cores` on the event loop's thread (the rest: libuv's pool, V8's helpers). */
   readonly mainThreadCores: number;
+  /**
+   * CPU time the server spent per token: what a token costs whatever else runs on the machine, so
+   * a steadier comparison than tokens per second on a busy machine.
+   */
+  readonly cpuMsPerToken: number;
+  /** Wall time of the run(s), in seconds. */
+  readonly seconds: number;
 }
 
 export interface SideBySide {
@@ -163,6 +170,26 @@ async function stop(child: ChildProcess): Promise<void> {
   await closed;
 }
 
+/** Two runs of one server as one: rates over the total time, latency percentiles averaged. */
+function combine(xs: HttpFigures[]): HttpFigures {
+  const seconds = xs.reduce((a, x) => a + x.seconds, 0);
+  const tokens = xs.reduce((a, x) => a + x.tokensPerSecond * x.seconds, 0);
+  const cpu = xs.reduce((a, x) => a + x.cores * x.seconds, 0);
+  const mean = (f: (x: HttpFigures) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+  return {
+    requests: xs.reduce((a, x) => a + x.requests, 0),
+    tokensPerSecond: tokens / seconds,
+    p50Ms: mean((x) => x.p50Ms),
+    p99Ms: mean((x) => x.p99Ms),
+    failed: xs.reduce((a, x) => a + x.failed, 0),
+    peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)),
+    cores: cpu / seconds,
+    mainThreadCores: xs.reduce((a, x) => a + x.mainThreadCores * x.seconds, 0) / seconds,
+    cpuMsPerToken: (cpu * 1000) / Math.max(1, tokens),
+    seconds,
+  };
+}
+
 export async function sideBySide(options: {
   rounds: number;
   requests: number;
@@ -246,6 +273,8 @@ export async function sideBySide(options: {
       peakRssMb: await peakRssMb(t.child.pid!),
       cores,
       mainThreadCores,
+      cpuMsPerToken: (cores * seconds * 1000) / Math.max(1, result.requests.total - result.non2xx),
+      seconds,
     };
   };
 
@@ -259,9 +288,15 @@ export async function sideBySide(options: {
     const runs: Record<'ours' | 'peer', HttpFigures[]> = { ours: [], peer: [] };
     const ratios: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? targets : [...targets].reverse();
-      const round: Partial<Record<'ours' | 'peer', HttpFigures>> = {};
-      for (const t of order) round[t.name] = await load(t, requests);
+      // A B B A, with A alternating from round to round: a drift in the machine's speed during
+      // the round weighs on both servers alike.
+      const [a, b] = i % 2 === 0 ? targets : [...targets].reverse();
+      const slices: Array<[Target, HttpFigures]> = [];
+      for (const t of [a!, b!, b!, a!]) slices.push([t, await load(t, Math.ceil(requests / 2))]);
+      const round = {
+        ours: combine(slices.filter(([t]) => t.name === 'ours').map(([, f]) => f)),
+        peer: combine(slices.filter(([t]) => t.name === 'peer').map(([, f]) => f)),
+      };
       runs.ours.push(round.ours!);
       runs.peer.push(round.peer!);
       ratios.push(round.ours!.tokensPerSecond / round.peer!.tokensPerSecond);
@@ -270,6 +305,7 @@ export async function sideBySide(options: {
       );
     }
     const summary = (xs: HttpFigures[]): HttpFigures => ({
+      seconds: xs.reduce((a, x) => a + x.seconds, 0),
       requests: xs.reduce((a, x) => a + x.requests, 0),
       tokensPerSecond: median(xs, (x) => x.tokensPerSecond).tokensPerSecond,
       p50Ms: median(xs, (x) => x.p50Ms).p50Ms,
@@ -278,6 +314,7 @@ export async function sideBySide(options: {
       peakRssMb: Math.max(...xs.map((x) => x.peakRssMb)),
       cores: median(xs, (x) => x.cores).cores,
       mainThreadCores: median(xs, (x) => x.cores).mainThreadCores,
+      cpuMsPerToken: median(xs, (x) => x.cpuMsPerToken).cpuMsPerToken,
     });
     const ours = summary(runs.ours);
     const peer = summary(runs.peer);

@@ -20,16 +20,16 @@ interface Profile {
 /** First match wins: a frame's own (self) time goes to one group. */
 const GROUPS: Array<[string, (fn: string, url: string) => boolean]> = [
   ['garbage collection', (fn) => fn === '(garbage collector)'],
-  ['RSA sign (access token)', (fn) => /^(sign|signOneShot)$/.test(fn)],
-  ['RSA verify (ID-JAG)', (fn) => /^(verify|verifyOneShot)$/.test(fn)],
   [
     'start-up (module loading, key generation)',
     (fn, url) => /generateKeyPair/.test(fn) || /internal\/modules|esm\/hooks/.test(url),
   ],
   [
-    'other crypto (hashes, random ids)',
+    'crypto calls: RSA, hashes, WebCrypto (the work, or handing it to the thread pool)',
     (fn, url) =>
-      /internal\/crypto/.test(url) || /^(digest|update|randomUUID|timingSafeEqual)$/.test(fn),
+      /^(sign|signOneShot|verify|verifyOneShot|digest|update|randomUUID|timingSafeEqual)$/.test(
+        fn,
+      ) || /internal\/crypto/.test(url),
   ],
   [
     'the store (journal append, maps)',

@@ -186,13 +186,14 @@ minted before its run; ${f.http.rounds} rounds alternate which server goes first
 median of its rounds (the ratio is the median of each round's ratio, so a machine whose speed
 drifts weighs on both alike).
 
-| server | tokens/s | p50 | p99 | failed | peak RSS | CPU cores used (event loop) |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| ours (\`npm start\`) | ${f0(f.http.ours.tokensPerSecond)} | ${f.http.ours.p50Ms} ms | ${f.http.ours.p99Ms} ms | ${f.http.failedTotal.ours} | ${f0(f.http.ours.peakRssMb)} MB | ${f2(f.http.ours.cores)} (${f2(f.http.ours.mainThreadCores)}) |
-| node-oidc-provider | ${f0(f.http.peer.tokensPerSecond)} | ${f.http.peer.p50Ms} ms | ${f.http.peer.p99Ms} ms | ${f.http.failedTotal.peer} | ${f0(f.http.peer.peakRssMb)} MB | ${f2(f.http.peer.cores)} (${f2(f.http.peer.mainThreadCores)}) |
+| server | tokens/s | p50 | p99 | failed | peak RSS | CPU cores used (event loop) | CPU per token |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ours (\`npm start\`) | ${f0(f.http.ours.tokensPerSecond)} | ${f.http.ours.p50Ms} ms | ${f.http.ours.p99Ms} ms | ${f.http.failedTotal.ours} | ${f0(f.http.ours.peakRssMb)} MB | ${f2(f.http.ours.cores)} (${f2(f.http.ours.mainThreadCores)}) | ${f2(f.http.ours.cpuMsPerToken)} ms |
+| node-oidc-provider | ${f0(f.http.peer.tokensPerSecond)} | ${f.http.peer.p50Ms} ms | ${f.http.peer.p99Ms} ms | ${f.http.failedTotal.peer} | ${f0(f.http.peer.peakRssMb)} MB | ${f2(f.http.peer.cores)} (${f2(f.http.peer.mainThreadCores)}) | ${f2(f.http.peer.cpuMsPerToken)} ms |
 
 - ours / peer, tokens per second: **${f2(f.http.ratio)}** (rounds ranged ${f2(f.http.ratioRange[0])}–${f2(f.http.ratioRange[1])}); target ≥ 1.50 — ${met(f.http.ratio >= 1.5)}
 - p99: ours ${f.http.ours.p99Ms} ms, peer ${f.http.peer.p99Ms} ms; target ours ≤ peer — ${met(f.http.ours.p99Ms <= f.http.peer.p99Ms)}
+- CPU time per token, peer / ours: ${f2(f.http.peer.cpuMsPerToken / f.http.ours.cpuMsPerToken)} (the machine's other work moves this less than tokens per second)
 - failed requests (non-2xx, errors, timeouts) over all rounds: ${f.http.failedTotal.ours + f.http.failedTotal.peer}; target 0 — ${met(f.http.failedTotal.ours + f.http.failedTotal.peer === 0)}
 
 Our server signs on libuv's thread pool (node:crypto's callback form), so with requests in flight

@@ -55,8 +55,8 @@ await latency(slow, await slow.mint(20));
 const hidden = await latency(slow, await slow.mint(quick ? 100 : 400));
 
 log('4. local server over HTTP, side by side with node-oidc-provider');
-const httpRequests = quick ? 2000 : 6000;
-const http = await sideBySide({ rounds: quick ? 3 : 9, requests: httpRequests, log });
+const httpRequests = quick ? 2000 : 4000;
+const http = await sideBySide({ rounds: quick ? 3 : 15, requests: httpRequests, log });
 log('   one more round with both servers profiled');
 const profileDir = await mkdtemp(join(tmpdir(), 'xaa-bench-profiles-'));
 await sideBySide({ rounds: 1, requests: httpRequests, profileDir });
