@@ -41,7 +41,9 @@ let h: Harness;
 let client: { clientId: string; clientSecret: string };
 beforeAll(async () => {
   h = await Harness.start({
-    dependencyTimeoutMs: 150,
+    // Long enough that a loaded machine cannot turn the healthy request after each fault into a
+    // 503; only the four hung dependencies wait it out.
+    dependencyTimeoutMs: 1_000,
     registry: (r) => ({
       get: (id) => fail('client registry', { clientId: 7, scopes: 'all' }, () => r.get(id)),
     }),

@@ -16,7 +16,8 @@ test.each<[string, JwksMode]>([
   ['answers garbage', 'garbage'],
   ['does not answer (timeout)', 'hang'],
 ])('a JWKS that %s yields 503 temporarily_unavailable and no token', async (_name, mode) => {
-  const h = await Harness.start({ issuerKeys: { timeoutMs: 200, retryAfterFailureMs: 0 } });
+  // The timeout also bounds the fetch after recovery: room for a loaded machine.
+  const h = await Harness.start({ issuerKeys: { timeoutMs: 1_000, retryAfterFailureMs: 0 } });
   try {
     h.idp.mode = mode;
     const c = await h.addClient();
