@@ -30,10 +30,14 @@ export function rsaPrivateKeyPem(): string {
     return readFileSync(path, 'utf8');
   } catch {
     const pem = generatePem();
-    mkdirSync(DIR, { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(tmp, pem, { mode: 0o600 });
-    renameSync(tmp, path); // atomic: a concurrent reader sees no key or a whole key
+    try {
+      mkdirSync(DIR, { recursive: true, mode: 0o700 });
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      writeFileSync(tmp, pem, { mode: 0o600 });
+      renameSync(tmp, path); // atomic: a concurrent reader sees no key or a whole key
+    } catch {
+      // a read-only node_modules: the pool just stays empty
+    }
     return pem;
   }
 }
