@@ -8,6 +8,7 @@ import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataDirError, lockDataDir, preparePrivateDir } from '../../../lambda/local/data-dir.js';
+import { serveAdminSocket } from '../../../lambda/local/admin-socket.js';
 import { Journal } from '../../../lambda/local/journal.js';
 import { LocalStore, REPLAY_WINDOW_SECONDS } from '../../../lambda/local/local-store.js';
 import type { ClientRecord } from '../../../lambda/ports.js';
@@ -222,4 +223,11 @@ describe("DATA_DIR's lock", () => {
     await chmod(fresh, 0o770);
     expect(() => preparePrivateDir(fresh)).toThrow(/writable by other users \(mode 770\)/);
   });
+});
+
+test('a DATA_DIR too deep for a Unix socket is refused with one line saying so', async () => {
+  const deep = join(dir, 'x'.repeat(120), 'admin.sock');
+  await expect(
+    serveAdminSocket(deep, Promise.resolve(LocalStore.memory()), () => undefined),
+  ).rejects.toThrow(/DATA_DIR is too deep for its admin socket .* use a shorter DATA_DIR/);
 });
