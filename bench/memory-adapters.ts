@@ -25,9 +25,10 @@ export class MemorySecrets implements SecretStore {
     private readonly secrets: Map<string, string>,
     private readonly delayMs = 0,
   ) {}
-  async getSecret(ref: string) {
+  async getClientSecret(ref: string) {
     await sleep(this.delayMs);
-    return this.secrets.get(ref);
+    const current = this.secrets.get(ref);
+    return current === undefined ? undefined : { current };
   }
 }
 

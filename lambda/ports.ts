@@ -28,13 +28,26 @@ export interface ClientRegistry {
   get(clientId: string): Promise<ClientRecord | undefined>;
 }
 
+/** A client's secret as the store holds it (AUTH-SECRET). */
+export interface ClientSecret {
+  /** The secret the client was given last. */
+  readonly current: string;
+  /**
+   * The secret a rotation replaced, while its grace period lasts: it authenticates until `until`
+   * (epoch seconds, exclusive), so each client can switch to the new one in its own time. Whoever
+   * compares judges `until` by its own clock: a store may hand back a previous secret whose grace
+   * has ended (from a cache, say).
+   */
+  readonly previous?: { readonly secret: string; readonly until: number };
+}
+
 export interface SecretStore {
   /**
-   * The current secret for a reference, or undefined when there is none. `refresh` asks for a value
-   * newer than any cached one (a presented secret did not match: it may have just been rotated);
-   * an adapter may bound how often it honours that.
+   * A client's secret(s) for a reference, or undefined when there is none. `refresh` asks for a
+   * value newer than any cached one (a presented secret did not match: it may have just been
+   * rotated); an adapter may bound how often it honours that.
    */
-  getSecret(ref: string, options?: { refresh?: boolean }): Promise<string | undefined>;
+  getClientSecret(ref: string, options?: { refresh?: boolean }): Promise<ClientSecret | undefined>;
 }
 
 export interface Signer {

@@ -1,4 +1,8 @@
-/** Registering, listing and removing clients: the record in the registry, the secret in the store. */
+/**
+ * Registering, changing, listing and removing clients, and rotating their secrets: the record in the
+ * registry, the secret in the store. A client is checked against the server's own policy (its
+ * trusted issuers and its token-lifetime cap) when the caller knows it.
+ */
 import { randomBytes } from 'node:crypto';
 import { isResourceIndicator } from '../oauth/grant.js';
 import { CLIENT_ID, SCOPE_TOKEN } from '../oauth/syntax.js';
@@ -10,11 +14,38 @@ export interface ClientRecordStore {
   list(): Promise<ClientRecord[]>;
   remove(clientId: string): Promise<ClientRecord | undefined>;
   setEnabled(clientId: string, enabled: boolean): Promise<boolean>;
+  /** Replaces a registered client's record; resolves false when it is not registered. */
+  update(client: ClientRecord): Promise<boolean>;
 }
 
 export interface WritableSecretStore {
   putSecret(ref: string, secret: string): Promise<void>;
   deleteSecret(ref: string): Promise<void>;
+  /**
+   * AUTH-SECRET: `secret` becomes the current secret; the one it replaces keeps authenticating
+   * until `previousUntil` (epoch seconds), or stops at once when that is absent. Resolves false
+   * when there is no secret under `ref`.
+   */
+  rotateSecret(ref: string, secret: string, previousUntil?: number): Promise<boolean>;
+}
+
+/** What the server allows, as far as a client's registration is concerned. */
+export interface ServerPolicy {
+  /** Where the policy was read (the running server, a stack, the shell): errors say it. */
+  readonly source: string;
+  readonly trustedIssuers: readonly string[];
+  /** The server's cap on any access token's lifetime (MAX_ACCESS_TOKEN_TTL), seconds. */
+  readonly maxAccessTokenTtl: number;
+}
+
+/** The fields `clients update` may change; absent ones are kept. */
+export interface ClientChanges {
+  readonly scopes?: readonly string[];
+  readonly resources?: readonly string[];
+  /** null: back to the server's default lifetime. */
+  readonly tokenLifetime?: number | null;
+  /** An empty list: any trusted issuer again. */
+  readonly issuers?: readonly string[];
 }
 
 export interface NewClient {
@@ -40,39 +71,75 @@ export class AdminError extends Error {
 }
 
 const MIN_SECRET_LENGTH = 16;
+/** The longest grace period a rotation may give the previous secret: 30 days. */
+export const MAX_GRACE_SECONDS = 30 * 86400;
 
 /** 256 bits from the CSPRNG, base64url: safe in a form body and a Basic header alike. */
 function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Checks a new client's fields; throws AdminError (exit code 2) naming the first bad one. */
-function validateNewClient(c: NewClient): void {
-  const bad = (msg: string) => new AdminError(msg, 2);
-  if (!CLIENT_ID.test(c.clientId))
-    throw bad('--client-id must be 1-128 characters of A-Z a-z 0-9 . _ @ + = -');
+const bad = (msg: string) => new AdminError(msg, 2);
+
+/** AUTH-SECRET: a chosen secret is long enough to guess at no better than a generated one's odds. */
+function validateSecret(secret: string | undefined): void {
   if (
-    c.clientSecret !== undefined &&
-    (c.clientSecret.length < MIN_SECRET_LENGTH || !/^[\x20-\x7E]+$/.test(c.clientSecret))
+    secret !== undefined &&
+    (secret.length < MIN_SECRET_LENGTH || !/^[\x20-\x7E]+$/.test(secret))
   ) {
     throw bad(
-      `--client-secret must be at least ${MIN_SECRET_LENGTH} printable ASCII characters (or leave it out to generate one)`,
+      `the client secret must be at least ${MIN_SECRET_LENGTH} printable ASCII characters (or leave it out to generate one)`,
     );
   }
+}
+
+/**
+ * Checks a client's fields; throws AdminError (exit code 2) naming the flag of the first bad one,
+ * in one line. With the server's policy, also what the token endpoint would never honour.
+ */
+function validateClient(c: Omit<NewClient, 'clientSecret'>, policy?: ServerPolicy): void {
+  if (!CLIENT_ID.test(c.clientId))
+    throw bad('--client-id must be 1-128 characters of A-Z a-z 0-9 . _ @ + = -');
   if (c.scopes.length === 0) throw bad('--scope must name at least one scope');
-  for (const s of c.scopes)
-    if (!SCOPE_TOKEN.test(s)) throw bad(`--scope ${JSON.stringify(s)} is not a valid scope token`);
+  for (const s of c.scopes) {
+    // GRANT-SCOPE: a comma is legal in a scope token, but "read,write" is nearly always two scopes
+    // written the wrong way; as one scope it would match nothing any IdP sends.
+    if (s.includes(','))
+      throw bad(
+        `--scope ${JSON.stringify(s)} contains a comma: separate scopes with spaces (--scope ${JSON.stringify(s.split(',').filter(Boolean).join(' '))})`,
+      );
+    if (!SCOPE_TOKEN.test(s))
+      throw bad(
+        `--scope ${JSON.stringify(s)} is not a valid scope token: printable ASCII other than space, " and \\ (RFC 6749 section 3.3)`,
+      );
+  }
   if (c.resources.length === 0)
     throw bad('--resource is required (an absolute URI; repeat it for several)');
   for (const r of c.resources) {
+    // GRANT-RESOURCE: RFC 8707 section 2.
     if (!isResourceIndicator(r))
-      throw bad(`--resource ${JSON.stringify(r)} must be an absolute URI without a fragment`);
+      throw bad(
+        `--resource ${JSON.stringify(r)} must be an absolute URI without a fragment or spaces (RFC 8707)`,
+      );
   }
   if (
     c.tokenLifetime !== undefined &&
     !(Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0)
   ) {
     throw bad('--token-lifetime must be a positive whole number of seconds');
+  }
+  if (policy && c.tokenLifetime !== undefined && c.tokenLifetime > policy.maxAccessTokenTtl) {
+    // RESP-LIFETIME: refused here rather than capped at the endpoint without a word.
+    throw bad(
+      `--token-lifetime ${c.tokenLifetime} exceeds the server's cap of ${policy.maxAccessTokenTtl} s (MAX_ACCESS_TOKEN_TTL, from ${policy.source})`,
+    );
+  }
+  for (const issuer of c.issuers ?? []) {
+    // JAG-CLIENT-ISSUER: an issuer the server does not trust would let the client redeem nothing.
+    if (policy && !policy.trustedIssuers.includes(issuer))
+      throw bad(
+        `--issuer ${JSON.stringify(issuer)} is not a trusted issuer of this server (trusted: ${policy.trustedIssuers.join(', ') || 'none'}; from ${policy.source})`,
+      );
   }
 }
 
@@ -82,11 +149,15 @@ export class ClientAdmin {
     private readonly secrets: WritableSecretStore,
     /** Where a client's secret is kept: a name under the store's prefix. */
     private readonly secretRefPrefix: string,
+    /** The server's policy, when known: registrations it would not honour are refused. */
+    private readonly policy: () => Promise<ServerPolicy | undefined> = async () => undefined,
   ) {}
 
   /** Registers the client and returns it with its secret (generated when none was given). */
   async add(c: NewClient): Promise<{ client: ClientRecord; clientSecret: string }> {
-    validateNewClient(c);
+    validateClient(c);
+    validateSecret(c.clientSecret);
+    validateClient(c, await this.policy());
     const clientSecret = c.clientSecret ?? generateSecret();
     const client: ClientRecord = {
       clientId: c.clientId,
@@ -108,6 +179,61 @@ export class ClientAdmin {
       );
     }
     return { client, clientSecret };
+  }
+
+  /** Changes what a client may be granted; its secret and enabled state stay as they are. */
+  async update(clientId: string, changes: ClientChanges): Promise<ClientRecord> {
+    const current = await this.records.get(clientId);
+    if (!current) throw new AdminError(`client ${clientId} is not registered`);
+    const { tokenLifetime: _lifetime, issuers: _issuers, ...kept } = current;
+    const lifetime =
+      changes.tokenLifetime === undefined ? current.tokenLifetime : changes.tokenLifetime;
+    const issuers = changes.issuers === undefined ? current.issuers : changes.issuers;
+    const next: ClientRecord = {
+      ...kept,
+      scopes: [...new Set(changes.scopes ?? current.scopes)],
+      resources: [...new Set(changes.resources ?? current.resources)],
+      ...(lifetime !== undefined && lifetime !== null && { tokenLifetime: lifetime }),
+      ...(issuers !== undefined && issuers.length > 0 && { issuers: [...issuers] }),
+    };
+    validateClient(
+      {
+        ...next,
+        // Only what changes is held to today's policy: a field left alone is not this command's.
+        tokenLifetime: changes.tokenLifetime ?? undefined,
+        issuers: changes.issuers,
+      },
+      await this.policy(),
+    );
+    if (!(await this.records.update(next)))
+      throw new AdminError(`client ${clientId} is not registered`);
+    return next;
+  }
+
+  /**
+   * AUTH-SECRET: gives the client a new secret (generated unless one is given); the previous one
+   * keeps working for `graceSeconds`, then is retired. Returns the new secret and when the grace
+   * period ends (absent for no grace).
+   */
+  async rotateSecret(
+    clientId: string,
+    options: { clientSecret?: string; graceSeconds: number; now: number },
+  ): Promise<{ client: ClientRecord; clientSecret: string; previousUntil?: number }> {
+    const { graceSeconds } = options;
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS)
+      throw bad(
+        `--grace must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS} (30 days)`,
+      );
+    validateSecret(options.clientSecret);
+    const client = await this.records.get(clientId);
+    if (!client) throw new AdminError(`client ${clientId} is not registered`);
+    const clientSecret = options.clientSecret ?? generateSecret();
+    const previousUntil = graceSeconds > 0 ? options.now + graceSeconds : undefined;
+    if (!(await this.secrets.rotateSecret(client.secretRef, clientSecret, previousUntil)))
+      throw new AdminError(
+        `client ${clientId} has no secret to rotate (${client.secretRef} is missing): remove the client and add it again`,
+      );
+    return { client, clientSecret, ...(previousUntil !== undefined && { previousUntil }) };
   }
 
   get(clientId: string): Promise<ClientRecord | undefined> {

@@ -45,6 +45,20 @@ export class DynamoDbClientRegistry implements ClientRegistry {
     );
   }
 
+  /** Replaces a registered client's record; resolves false if it is not registered. */
+  async update(client: ClientRecord): Promise<boolean> {
+    return conditionalWrite(() =>
+      this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(client),
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
+        }),
+      ),
+    );
+  }
+
   /** Enables or disables a client; resolves false if it is not registered. */
   async setEnabled(clientId: string, enabled: boolean): Promise<boolean> {
     return conditionalWrite(() =>

@@ -5,7 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AdminError, ClientAdmin } from '../admin/client-admin.js';
+import { AdminError, ClientAdmin, type ServerPolicy } from '../admin/client-admin.js';
 import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
 import { SecretsManagerSecretWriter } from './secrets-manager-secret-writer.js';
 import { CLIENT_SECRET_STACK_TAG, STACK_OUTPUTS } from './stack-outputs.js';
@@ -29,6 +29,8 @@ export interface StackClientStore {
   readonly issuer: string;
   readonly clientsTable: string;
   readonly secretPrefix: string;
+  /** The ServiceEnvironment output, parsed; undefined for a stack deployed before it existed. */
+  readonly serviceEnvironment?: unknown;
 }
 
 async function readStackClientStore(
@@ -60,18 +62,32 @@ async function readStackClientStore(
       );
     return value;
   };
+  const serviceEnvironment = outputs.find(
+    (o) => o.OutputKey === STACK_OUTPUTS.serviceEnvironment,
+  )?.OutputValue;
+  let parsed: unknown;
+  try {
+    parsed = serviceEnvironment === undefined ? undefined : JSON.parse(serviceEnvironment);
+  } catch {
+    parsed = undefined;
+  }
   return {
     issuer: output(STACK_OUTPUTS.issuer),
     clientsTable: output(STACK_OUTPUTS.clientsTable),
     secretPrefix: output(STACK_OUTPUTS.secretPrefix),
+    ...(parsed !== undefined && { serviceEnvironment: parsed }),
   };
 }
 
-/** The stack's client admin, and its issuer (what `assertion check` compares `aud` with). */
+/**
+ * The stack's outputs (its issuer and service variables: what `assertion check` and `clients add`
+ * judge by), and its client admin under the policy the caller derives from them.
+ */
 export async function openStackClientAdmin(
   stackName: string,
   clients: StackAdminClients,
-): Promise<{ admin: ClientAdmin; issuer: string }> {
+  policyFor: (store: StackClientStore) => Promise<ServerPolicy | undefined> = async () => undefined,
+): Promise<{ admin: ClientAdmin; issuer: string; store: StackClientStore }> {
   const store = await readStackClientStore(clients.cloudFormation, stackName);
   const admin = new ClientAdmin(
     new DynamoDbClientRegistry(clients.dynamodb, store.clientsTable),
@@ -79,8 +95,9 @@ export async function openStackClientAdmin(
       [CLIENT_SECRET_STACK_TAG]: stackName,
     }),
     store.secretPrefix,
+    () => policyFor(store),
   );
-  return { admin, issuer: store.issuer };
+  return { admin, issuer: store.issuer, store };
 }
 
 export function destroyStackAdminClients(clients: StackAdminClients): void {

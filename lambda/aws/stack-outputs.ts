@@ -10,6 +10,11 @@ export const STACK_OUTPUTS = {
   activeSigningKey: 'ActiveSigningKeyArn',
   customDomainTarget: 'CustomDomainTarget',
   operatorPolicy: 'OperatorPolicyArn',
+  /**
+   * The token function's non-secret service variables (TRUSTED_ISSUERS, MAX_ACCESS_TOKEN_TTL, ...)
+   * as JSON: the admin judges clients and assertions by what the stack runs with.
+   */
+  serviceEnvironment: 'ServiceEnvironment',
 } as const;
 
 /**

@@ -19,9 +19,13 @@ const OPERATIONS = [
   'list',
   'remove',
   'setEnabled',
+  'update',
   'putSecret',
   'deleteSecret',
+  'rotateSecret',
 ] as const satisfies ReadonlyArray<keyof AdminStore>;
+/** Not the store's: the server's effective configuration, without secrets (`assertion check`). */
+const SERVER_CONFIG = 'serverConfig';
 type Operation = (typeof OPERATIONS)[number];
 
 const MAX_LINE_BYTES = 1 << 20;
@@ -62,6 +66,8 @@ export async function serveAdminSocket(
   path: string,
   store: Promise<AdminStore>,
   onError: (err: unknown) => void,
+  /** What the server runs with, minus its secrets: the admin checks against it, not its own env. */
+  serverConfig?: unknown,
 ): Promise<AdminSocketServer> {
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     throw new DataDirError(
@@ -85,6 +91,8 @@ export async function serveAdminSocket(
       return { id: -1, error: 'not a JSON request' };
     }
     const { id, op, args } = request;
+    if ((op as string) === SERVER_CONFIG && serverConfig !== undefined)
+      return { id, result: serverConfig };
     if (!(OPERATIONS as readonly string[]).includes(op) || !Array.isArray(args))
       return { id, error: `unknown operation ${JSON.stringify(op)}` };
     try {
@@ -147,6 +155,11 @@ export class AdminSocketClient implements AdminStore {
     });
   }
 
+  /** The running server's effective configuration (without secrets). */
+  serverConfig(): Promise<unknown> {
+    return this.call(SERVER_CONFIG as Operation);
+  }
+
   private call<T>(op: Operation, ...args: unknown[]): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
@@ -161,7 +174,11 @@ export class AdminSocketClient implements AdminStore {
   remove: AdminStore['remove'] = (clientId) => this.call('remove', clientId);
   setEnabled: AdminStore['setEnabled'] = (clientId, enabled) =>
     this.call('setEnabled', clientId, enabled);
+  update: AdminStore['update'] = (client) => this.call('update', client);
   putSecret: AdminStore['putSecret'] = (ref, secret) => this.call('putSecret', ref, secret);
+  rotateSecret: AdminStore['rotateSecret'] = (ref, secret, previousUntil) =>
+    // JSON has no undefined (an array would carry null): leave the argument out instead.
+    this.call('rotateSecret', ref, secret, ...(previousUntil === undefined ? [] : [previousUntil]));
   deleteSecret: AdminStore['deleteSecret'] = (ref) => this.call('deleteSecret', ref);
 
   close(): void {

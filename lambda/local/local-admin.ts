@@ -11,6 +11,8 @@ export interface OpenedStore {
   readonly store: AdminStore;
   /** True when the changes go through a running server. */
   readonly viaServer: boolean;
+  /** The running server's configuration, without secrets (undefined: no server, or it cannot say). */
+  serverConfig(): Promise<unknown>;
   close(): void;
 }
 
@@ -23,7 +25,14 @@ export async function openLocalAdminStore(dataDir: string): Promise<OpenedStore>
   const deadline = Date.now() + STARTING_SERVER_WAIT_MS;
   for (;;) {
     const remote = await AdminSocketClient.connect(socket);
-    if (remote) return { store: remote, viaServer: true, close: () => remote.close() };
+    if (remote)
+      return {
+        store: remote,
+        viaServer: true,
+        // A server from before this operation refuses it: the caller falls back and says so.
+        serverConfig: () => remote.serverConfig().catch(() => undefined),
+        close: () => remote.close(),
+      };
     try {
       const lock = await lockDataDir(dataDir, 'admin');
       try {
@@ -31,6 +40,7 @@ export async function openLocalAdminStore(dataDir: string): Promise<OpenedStore>
         return {
           store,
           viaServer: false,
+          serverConfig: async () => undefined,
           close: () => {
             store.close();
             lock.release();

@@ -15,6 +15,7 @@ import {
   systemClock,
   type ClientRecord,
   type ClientRegistry,
+  type ClientSecret,
   type Clock,
   type ReplayGuard,
   type SecretStore,
@@ -44,7 +45,8 @@ export interface LocalStoreOptions {
 type ClientEntry =
   | { client: ClientRecord }
   | { removeClient: string }
-  | { secret: [ref: string, value: string] }
+  /** A secret's whole state; a rotation's entry also names the previous secret and its grace. */
+  | { secret: [ref: string, value: string, previous?: string, previousUntil?: number] }
   | { removeSecret: string };
 
 /** A fixed-size key for any issuer and jti: the SHA-256 of the unambiguous pair. */
@@ -72,7 +74,7 @@ export class LocalStore
   implements ClientRegistry, SecretStore, ReplayGuard, ClientRecordStore, WritableSecretStore
 {
   private readonly clients = new Map<string, ClientRecord>();
-  private readonly secrets = new Map<string, string>();
+  private readonly secrets = new Map<string, ClientSecret>();
   /** Spent jti key → its record's expiry (epoch seconds). */
   private readonly spent = new Map<string, number>();
   /** Expiry window → the keys claimed in it, so a sweep touches only what it deletes. */
@@ -148,6 +150,13 @@ export class LocalStore
     return [...this.clients.values()].sort((a, b) => a.clientId.localeCompare(b.clientId));
   }
 
+  /** Replaces a registered client's record; resolves false when it is not registered. */
+  async update(client: ClientRecord): Promise<boolean> {
+    if (!this.clients.has(client.clientId)) return false;
+    this.record({ client: freezeRecord(client) });
+    return true;
+  }
+
   async remove(clientId: string): Promise<ClientRecord | undefined> {
     const current = this.clients.get(clientId);
     if (current) this.record({ removeClient: clientId });
@@ -157,12 +166,31 @@ export class LocalStore
   // ---- SecretStore, WritableSecretStore --------------------------------------------------------
 
   /** Always current: every change reaches this process's memory before it is acknowledged. */
-  async getSecret(ref: string): Promise<string | undefined> {
+  async getClientSecret(ref: string): Promise<ClientSecret | undefined> {
     return this.secrets.get(ref);
+  }
+
+  /** The current secret alone. */
+  async getSecret(ref: string): Promise<string | undefined> {
+    return this.secrets.get(ref)?.current;
   }
 
   async putSecret(ref: string, secret: string): Promise<void> {
     this.record({ secret: [ref, secret] });
+  }
+
+  /**
+   * AUTH-SECRET: `secret` becomes current; the one it replaces stays valid until `previousUntil`
+   * (epoch seconds), or not at all when that is absent. Resolves false when there is no secret.
+   */
+  async rotateSecret(ref: string, secret: string, previousUntil?: number): Promise<boolean> {
+    const old = this.secrets.get(ref);
+    if (!old) return false;
+    this.record({
+      secret:
+        previousUntil === undefined ? [ref, secret] : [ref, secret, old.current, previousUntil],
+    });
+    return true;
   }
 
   async deleteSecret(ref: string): Promise<void> {
@@ -276,14 +304,27 @@ export class LocalStore
   private apply(entry: ClientEntry): void {
     if ('client' in entry) this.clients.set(entry.client.clientId, freezeRecord(entry.client));
     else if ('removeClient' in entry) this.clients.delete(entry.removeClient);
-    else if ('secret' in entry) this.secrets.set(entry.secret[0], entry.secret[1]);
-    else if ('removeSecret' in entry) this.secrets.delete(entry.removeSecret);
+    else if ('secret' in entry) {
+      const [ref, current, previous, until] = entry.secret;
+      this.secrets.set(
+        ref,
+        previous === undefined || until === undefined
+          ? { current }
+          : { current, previous: { secret: previous, until } },
+      );
+    } else if ('removeSecret' in entry) this.secrets.delete(entry.removeSecret);
   }
 
   /** Rewrites clients.jsonl with only what is live, then appends to the new file. */
   private compactClients(): void {
     const entries: ClientEntry[] = [
-      ...[...this.secrets].map(([ref, value]): ClientEntry => ({ secret: [ref, value] })),
+      // A previous secret whose grace period is over is retired here for good.
+      ...[...this.secrets].map(([ref, { current, previous }]): ClientEntry => ({
+        secret:
+          previous && previous.until > this.clock.now()
+            ? [ref, current, previous.secret, previous.until]
+            : [ref, current],
+      })),
       ...[...this.clients.values()].map((client): ClientEntry => ({ client })),
     ];
     const journal = this.clientJournal!;

@@ -20,6 +20,7 @@ import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
 import { bridge } from './http-bridge.js';
 import { serveAdminSocket } from './admin-socket.js';
+import { serviceEnvironment } from '../admin/effective-config.js';
 import { dataDirPaths, lockDataDir, preparePrivateDir, preparePrivateFile } from './data-dir.js';
 import { KeyFileSigner } from './key-file-signer.js';
 import { LocalStore } from './local-store.js';
@@ -74,8 +75,12 @@ export async function startLocalServer(
       failed = reject;
     });
     storeReady.catch(() => undefined);
-    const admin = await serveAdminSocket(paths.socket, storeReady, (err) =>
-      logger.error('admin request failed', { cause: describeError(err) }),
+    const admin = await serveAdminSocket(
+      paths.socket,
+      storeReady,
+      (err) => logger.error('admin request failed', { cause: describeError(err) }),
+      // `assertion check` and `clients add` judge by what this server runs with (no secrets).
+      serviceEnvironment(config),
     );
     cleanup.push(() => admin.close());
     let store: LocalStore;

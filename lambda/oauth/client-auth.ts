@@ -3,20 +3,27 @@
  * secret store what it knows.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { ClientRecord, ClientRegistry, SecretStore } from '../ports.js';
+import type { ClientRecord, ClientRegistry, ClientSecret, Clock, SecretStore } from '../ports.js';
 import { AUTHENTICATION_FAILED, InvalidClient, type ReasonFor } from './errors.js';
 import type { ClientCredentials } from './token-request.js';
 
+/** Comparisons per read of the store: the current secret, and the previous one or a stand-in. */
+const PER_READ = 2;
+
 /**
  * Every failure says the same to the client — which client ids exist is nobody's business — and
- * the precise reason code goes to the log and the metric for the operator. It also takes the same
- * work: an unknown or disabled client's secret is compared against a stand-in, as often as a wrong
- * secret is compared, so the time to answer does not tell a registered id from an unknown one.
+ * the precise reason code goes to the log and the metric for the operator (AUTH-FAILURE). It also
+ * takes the same work (AUTH-SECRET): every read of the store is followed by the same two
+ * comparisons whether or not a rotation's grace period is running, and an unknown or disabled
+ * client's secret is compared against stand-ins as often as a wrong secret is compared, so the time
+ * to answer tells neither a registered id from an unknown one nor a rotating client from another.
  */
 export async function authenticateClient(
   credentials: ClientCredentials,
   registry: ClientRegistry,
   secrets: SecretStore,
+  /** Judges a previous secret's grace period (AUTH-SECRET). */
+  clock: Clock,
   compare: (expected: string, presented: string) => boolean = secretsEqual,
 ): Promise<ClientRecord> {
   const fail = (reason: ReasonFor<'invalid_client'>) =>
@@ -25,21 +32,56 @@ export async function authenticateClient(
       description: AUTHENTICATION_FAILED,
       usedBasic: credentials.method === 'client_secret_basic',
     });
+  const presented = credentials.clientSecret;
   const client = await registry.get(credentials.clientId);
   if (!client || !client.enabled) {
-    // The two comparisons a wrong secret costs, against a value nobody can present.
-    compare(standIn(credentials.clientSecret), credentials.clientSecret);
-    compare(standIn(credentials.clientSecret), credentials.clientSecret);
+    // The comparisons a wrong secret costs (two reads), against values nobody can present.
+    for (let i = 0; i < 2 * PER_READ; i++) compare(standIn(presented), presented);
     throw fail(client ? 'client_disabled' : 'client_unknown');
   }
 
-  const current = await secrets.getSecret(client.secretRef);
-  if (current !== undefined && compare(current, credentials.clientSecret)) return client;
+  const stored = await secrets.getClientSecret(client.secretRef);
+  if (stored !== undefined && matches(stored, presented, clock.now(), compare)) return client;
   // A mismatch may mean the secret was rotated after we cached it: look once more, fresh (the
   // store bounds how often it honours that).
-  const fresh = await secrets.getSecret(client.secretRef, { refresh: true });
-  if (fresh !== undefined && compare(fresh, credentials.clientSecret)) return client;
+  const fresh = await secrets.getClientSecret(client.secretRef, { refresh: true });
+  if (fresh !== undefined && matches(fresh, presented, clock.now(), compare)) return client;
   throw fail(fresh === undefined ? 'secret_not_found' : 'secret_mismatch');
+}
+
+/**
+ * The current secret, or the previous one before its grace period ends (AUTH-SECRET: both stay
+ * accepted while clients switch). Always both comparisons, with no short cut between them.
+ */
+function matches(
+  stored: ClientSecret,
+  presented: string,
+  now: number,
+  compare: (expected: string, presented: string) => boolean,
+): boolean {
+  const previous =
+    stored.previous !== undefined && now < stored.previous.until
+      ? stored.previous.secret
+      : standIn(presented);
+  const current = compare(stored.current, presented);
+  const old = compare(previous, presented);
+  return current || old;
+}
+
+/** What a store must answer (a malformed answer is the store's failure, not the client's). */
+export function isClientSecretOrNone(v: unknown): boolean {
+  if (v === undefined) return true;
+  const s = v as Partial<ClientSecret> | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.current === 'string' &&
+    (s.previous === undefined ||
+      (typeof s.previous === 'object' &&
+        s.previous !== null &&
+        typeof s.previous.secret === 'string' &&
+        typeof s.previous.until === 'number'))
+  );
 }
 
 /**

@@ -14,7 +14,7 @@ import type {
   Signer,
 } from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, isClientSecretOrNone } from './client-auth.js';
 import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpop.js';
 import { bindingKey } from './dpop-binding.js';
 import { DpopNonces } from './dpop-nonce.js';
@@ -166,13 +166,14 @@ export class TokenService {
         get: (id) => deadline.call('client_registry', () => registry.get(id), isClientRecordOrNone),
       },
       {
-        getSecret: (ref, o) =>
+        getClientSecret: (ref, o) =>
           deadline.call(
             'secret_store',
-            () => secrets.getSecret(ref, o),
-            (v) => v === undefined || typeof v === 'string',
+            () => secrets.getClientSecret(ref, o),
+            isClientSecretOrNone,
           ),
       },
+      clock,
     );
     // DPOP-PROOF, once the client is known: no unauthenticated caller makes us verify a signature.
     const proof =

@@ -93,8 +93,9 @@ describeWithMoto('port conformance on moto', () => {
     });
     const writer = new SecretsManagerSecretWriter(sm);
     const port: SecretPort = {
-      getSecret: (ref, options) => reader.getSecret(ref, options),
+      getClientSecret: (ref, options) => reader.getClientSecret(ref, options),
       putSecret: (ref, secret) => writer.putSecret(ref, secret),
+      rotateSecret: (ref, secret, until) => writer.rotateSecret(ref, secret, until),
       deleteSecret: (ref) => writer.deleteSecret(ref),
     };
     return {

@@ -5,6 +5,7 @@
  * not satisfy the port.
  */
 import type { ClientRecordStore, WritableSecretStore } from '../../lambda/admin/client-admin.js';
+import { authenticateClient } from '../../lambda/oauth/client-auth.js';
 import type { ClientRecord, ClientRegistry, ReplayGuard, SecretStore } from '../../lambda/ports.js';
 
 /** A clock the suite moves: the family's adapters must read the time from it. */
@@ -176,6 +177,15 @@ export function clientRegistryConformance(name: string, make: FamilyFactory<Regi
       expect((await port().list()).map((x) => x.clientId)).not.toContain(c.clientId);
     });
 
+    test('update replaces a registered record whole; an unregistered id is refused', async () => {
+      const c = client({ tokenLifetime: 60, issuers: ['https://idp.example'] });
+      await port().add(c);
+      const { tokenLifetime: _dropped, ...rest } = { ...c, scopes: ['read', 'write'] };
+      expect(await port().update(rest)).toBe(true);
+      expect(await port().get(c.clientId)).toEqual(rest);
+      expect(await port().update(client())).toBe(false);
+    });
+
     test('a registration storage refused rejects, and registers nothing', async () => {
       const c = client();
       family().failNextWrite();
@@ -190,30 +200,72 @@ export type SecretPort = SecretStore & WritableSecretStore;
 
 export function secretStoreConformance(name: string, make: FamilyFactory<SecretPort>): void {
   describe(`SecretStore conformance: ${name}`, () => {
-    const { family, port } = withFamily(make);
+    const { clock, family, port } = withFamily(make);
 
     test('a stored secret is read back; another reference is unaffected; a missing one is undefined', async () => {
       const [a, b] = [`client/${unique('a')}`, `client/${unique('b')}`];
       await port().putSecret(a, 'secret-a-0123456789');
       await port().putSecret(b, 'secret-b-0123456789');
-      expect(await port().getSecret(a)).toBe('secret-a-0123456789');
-      expect(await port().getSecret(b)).toBe('secret-b-0123456789');
-      expect(await port().getSecret(`client/${unique('missing')}`)).toBeUndefined();
+      expect((await port().getClientSecret(a))?.current).toBe('secret-a-0123456789');
+      expect(await port().getClientSecret(b)).toEqual({ current: 'secret-b-0123456789' });
+      expect(await port().getClientSecret(`client/${unique('missing')}`)).toBeUndefined();
     });
 
     test('a deleted secret is gone on a fresh read; deleting a missing one is harmless', async () => {
       const ref = `client/${unique('gone')}`;
       await port().putSecret(ref, 'secret-gone-0123456789');
       await port().deleteSecret(ref);
-      expect(await port().getSecret(ref, { refresh: true })).toBeUndefined();
+      expect(await port().getClientSecret(ref, { refresh: true })).toBeUndefined();
       await expect(port().deleteSecret(ref)).resolves.toBeUndefined();
+    });
+
+    test('AUTH-SECRET: after a rotation both secrets authenticate during the grace period, only the new one after it', async () => {
+      const ref = `client/${unique('rotate')}`;
+      const record: ClientRecord = {
+        clientId: 'rotating',
+        secretRef: ref,
+        scopes: ['read'],
+        resources: ['https://api.example/'],
+        enabled: true,
+      };
+      const registry = { get: async () => record };
+      const authenticates = (clientSecret: string) =>
+        authenticateClient(
+          { method: 'client_secret_post', clientId: 'rotating', clientSecret },
+          registry,
+          port(),
+          clock,
+        ).then(
+          () => true,
+          () => false,
+        );
+      await port().putSecret(ref, 'the-first-secret-0123456789');
+      expect(await authenticates('the-first-secret-0123456789')).toBe(true);
+      const until = clock.t + 3600;
+      expect(await port().rotateSecret(ref, 'the-second-secret-0123456789', until)).toBe(true);
+      expect(await authenticates('the-second-secret-0123456789')).toBe(true);
+      expect(await authenticates('the-first-secret-0123456789')).toBe(true);
+      clock.t = until - 1;
+      expect(await authenticates('the-first-secret-0123456789')).toBe(true);
+      clock.t = until;
+      expect(await authenticates('the-first-secret-0123456789')).toBe(false);
+      expect(await authenticates('the-second-secret-0123456789')).toBe(true);
+      // Without a grace period the replaced secret stops once any cache of it is stale (a minute
+      // on AWS; at once locally).
+      expect(await port().rotateSecret(ref, 'the-third-secret-0123456789')).toBe(true);
+      expect(await authenticates('the-third-secret-0123456789')).toBe(true);
+      clock.t += 61;
+      expect(await authenticates('the-second-secret-0123456789')).toBe(false);
+      expect(
+        await port().rotateSecret(`client/${unique('none')}`, 'no-such-secret-0123456789'),
+      ).toBe(false);
     });
 
     test('a secret storage refused is not stored', async () => {
       const ref = `client/${unique('fail')}`;
       family().failNextWrite();
       await expect(port().putSecret(ref, 'secret-fail-0123456789')).rejects.toThrow();
-      expect(await port().getSecret(ref, { refresh: true })).toBeUndefined();
+      expect(await port().getClientSecret(ref, { refresh: true })).toBeUndefined();
     });
   });
 }

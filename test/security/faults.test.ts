@@ -48,7 +48,7 @@ beforeAll(async () => {
       get: (id) => fail('client registry', { clientId: 7, scopes: 'all' }, () => r.get(id)),
     }),
     secrets: (s) => ({
-      getSecret: (ref, o) => fail('secret store', 42, () => s.getSecret(ref, o)),
+      getClientSecret: (ref, o) => fail('secret store', 42, () => s.getClientSecret(ref, o)),
     }),
     replay: (g) => ({
       claim: (i, j, e) => fail('replay guard', 'yes', () => g.claim(i, j, e)),

@@ -1,7 +1,7 @@
 /** Client authentication against the ports: a rotated secret is found by asking the store once more. */
 import { authenticateClient, secretsEqual } from '../../../lambda/oauth/client-auth.js';
 import { InvalidClient } from '../../../lambda/oauth/errors.js';
-import type { ClientRecord, SecretStore } from '../../../lambda/ports.js';
+import type { ClientRecord, ClientSecret, Clock, SecretStore } from '../../../lambda/ports.js';
 
 const record: ClientRecord = {
   clientId: 'c1',
@@ -11,6 +11,7 @@ const record: ClientRecord = {
   enabled: true,
 };
 const registry = { get: async (id: string) => (id === 'c1' ? record : undefined) };
+const clock: Clock = { now: () => 1_000_000 };
 
 /** A store that, like a cache, keeps serving the old value until asked for a fresh one. */
 class CachingStore implements SecretStore {
@@ -19,12 +20,12 @@ class CachingStore implements SecretStore {
     private cached: string,
     private current: string,
   ) {}
-  async getSecret(_ref: string, options: { refresh?: boolean } = {}) {
+  async getClientSecret(_ref: string, options: { refresh?: boolean } = {}) {
     if (options.refresh) {
       this.fresh++;
       this.cached = this.current;
     }
-    return this.cached;
+    return { current: this.cached };
   }
 }
 
@@ -35,6 +36,7 @@ test('a secret rotated behind a cache is accepted after one fresh read', async (
       { method: 'client_secret_post', clientId: 'c1', clientSecret: 'new-secret' },
       registry,
       store,
+      clock,
     ),
   ).resolves.toBe(record);
   expect(store.fresh).toBe(1);
@@ -46,6 +48,7 @@ test('a matching cached secret needs no fresh read', async () => {
     { method: 'client_secret_post', clientId: 'c1', clientSecret: 's3cret-value' },
     registry,
     store,
+    clock,
   );
   expect(store.fresh).toBe(0);
 });
@@ -56,6 +59,7 @@ test('a wrong secret is InvalidClient after the fresh read, marked Basic when Ba
     { method: 'client_secret_basic', clientId: 'c1', clientSecret: 'wrong' },
     registry,
     store,
+    clock,
   ).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(InvalidClient);
   expect(err).toMatchObject({ reason: 'secret_mismatch', usedBasic: true });
@@ -63,11 +67,12 @@ test('a wrong secret is InvalidClient after the fresh read, marked Basic when Ba
 });
 
 test('a client whose secret is missing from the store cannot authenticate', async () => {
-  const store: SecretStore = { getSecret: async () => undefined };
+  const store: SecretStore = { getClientSecret: async () => undefined };
   const err = await authenticateClient(
     { method: 'client_secret_post', clientId: 'c1', clientSecret: 'x' },
     registry,
     store,
+    clock,
   ).catch((e: unknown) => e);
   expect(err).toMatchObject({
     error: 'invalid_client',
@@ -92,6 +97,7 @@ test('unknown and disabled clients are told apart by reason, never by descriptio
       { method: 'client_secret_post', clientId, clientSecret: 'right' },
       reg,
       store,
+      clock,
     ).catch((e: unknown) => e);
   expect(await refusal('nobody')).toMatchObject({
     reason: 'client_unknown',
@@ -122,6 +128,7 @@ describe('AUTH-FAILURE: an unknown or disabled client costs what a wrong secret 
         'the-right-secret-also-43-characters-yyyyyyy',
         'the-right-secret-also-43-characters-yyyyyyy',
       ),
+      clock,
       compare,
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidClient);
@@ -130,11 +137,48 @@ describe('AUTH-FAILURE: an unknown or disabled client costs what a wrong secret 
 
   test('the same comparisons, of the same lengths, for unknown, disabled and wrong-secret clients', async () => {
     const wrong = await comparisonsFor('c1');
-    expect(wrong).toEqual([
-      [43, 43],
-      [43, 43],
-    ]);
+    // Two reads of the store, each compared with the current secret and the previous or a stand-in.
+    expect(wrong).toEqual(Array.from({ length: 4 }, () => [43, 43]));
     expect(await comparisonsFor('nobody')).toEqual(wrong);
     expect(await comparisonsFor('off')).toEqual(wrong);
+  });
+});
+
+describe('AUTH-SECRET: a rotated secret stays valid for its grace period, then only the new one is', () => {
+  const stored: ClientSecret = {
+    current: 'the-new-secret-0123456789',
+    previous: { secret: 'the-old-secret-0123456789', until: 2_000 },
+  };
+  const store: SecretStore = { getClientSecret: async () => stored };
+  const at = (now: number, clientSecret: string, compare = secretsEqual) =>
+    authenticateClient(
+      { method: 'client_secret_post', clientId: 'c1', clientSecret },
+      registry,
+      store,
+      { now: () => now },
+      compare,
+    ).catch((e: unknown) => e);
+
+  test('both secrets authenticate before the grace period ends; at its end only the new one', async () => {
+    expect(await at(1_000, 'the-new-secret-0123456789')).toBe(record);
+    expect(await at(1_999, 'the-old-secret-0123456789')).toBe(record);
+    expect(await at(2_000, 'the-old-secret-0123456789')).toMatchObject({
+      error: 'invalid_client',
+      reason: 'secret_mismatch',
+    });
+    expect(await at(2_000, 'the-new-secret-0123456789')).toBe(record);
+  });
+
+  test('the same comparisons whether or not a grace period runs, and whichever secret is right', async () => {
+    const count = async (now: number, presented: string) => {
+      let n = 0;
+      await at(now, presented, (a, b) => (n++, secretsEqual(a, b)));
+      return n;
+    };
+    // A match stops after one read (two comparisons); a refusal reads twice (four).
+    expect(await count(1_000, 'the-new-secret-0123456789')).toBe(2);
+    expect(await count(1_000, 'the-old-secret-0123456789')).toBe(2);
+    expect(await count(1_000, 'a-wrong-secret-0123456789')).toBe(4);
+    expect(await count(3_000, 'a-wrong-secret-0123456789')).toBe(4);
   });
 });
