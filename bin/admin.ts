@@ -1,48 +1,82 @@
 /**
- * `npm run admin -- clients add|list|remove|enable|disable ...`: manage the clients of the local
- * server (DATA_DIR), whether or not it is running, or with `--stack NAME` those of a deployed stack.
- * `npm run admin -- assertion check <ID-JAG>`: every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER)
- * on an assertion, without redeeming it.
+ * `npm run admin -- clients add|show|update|rotate-secret|list|remove|enable|disable ...`: manage
+ * the clients of the local server (DATA_DIR), whether or not it is running, or with `--stack NAME`
+ * those of a deployed stack. `npm run admin -- assertion check <ID-JAG>`: what the token endpoint
+ * would answer to an assertion, check by check, without redeeming it.
+ *
+ * Secrets never come through argv where `ps` and shell history would keep them (AUTH-SECRET): a
+ * chosen secret is read from standard input or a named environment variable; by default one is
+ * generated and printed once. `--client-secret` remains for scripts that already use it.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadLocalConfig } from '../lambda/config.js';
-import { AdminError, ClientAdmin } from '../lambda/admin/client-admin.js';
+import { ConfigError, loadLocalConfig, loadServiceConfig } from '../lambda/config.js';
+import {
+  AdminError,
+  ClientAdmin,
+  MAX_GRACE_SECONDS,
+  type ServerPolicy,
+} from '../lambda/admin/client-admin.js';
+import { checkAssertion as checkTokenRequest } from '../lambda/admin/assertion-check.js';
+import {
+  effectiveConfig,
+  pickServiceEnvironment,
+  type EffectiveConfig,
+} from '../lambda/admin/effective-config.js';
 import { DataDirError } from '../lambda/local/data-dir.js';
 import { openLocalAdminStore } from '../lambda/local/local-admin.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
-import { checkIdJag } from '../lambda/oauth/id-jag.js';
 import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
 
+/** The environment variable `--client-secret-env` names when the docs show it. */
+export const DEFAULT_SECRET_VARIABLE = 'XAA_CLIENT_SECRET';
+
 const USAGE = `Usage:
-  npm run admin -- clients add --client-id ID [--client-secret SECRET] --scope "a b"
-                               --resource URI [--resource URI ...] [--token-lifetime SECONDS]
-                               [--issuer ISSUER ...] [--dpop-bound-required] [--json]
+  npm run admin -- clients add --client-id ID --scope "a b" --resource URI [--resource URI ...]
+                               [--token-lifetime SECONDS] [--issuer ISSUER ...]
+                               [--client-secret-stdin | --client-secret-env VARIABLE]
+                               [--dpop-bound-required] [--json]
+  npm run admin -- clients show --client-id ID [--json]
+  npm run admin -- clients update --client-id ID [--scope "a b"] [--resource URI ...]
+                               [--token-lifetime SECONDS|default] [--issuer ISSUER ... | --any-issuer]
+  npm run admin -- clients rotate-secret --client-id ID [--grace SECONDS]
+                               [--client-secret-stdin | --client-secret-env VARIABLE] [--json]
   npm run admin -- clients list [--json]
   npm run admin -- clients remove --client-id ID
   npm run admin -- clients disable|enable --client-id ID
-  npm run admin -- assertion check <ID-JAG> [--client-id ID] [--json]
+  npm run admin -- assertion check <ID-JAG> [--client-id ID] [--resource URI ...] [--scope "a b"]
+                               [--json]
 
-Without --client-secret a secret of 256 random bits is generated and printed once.
+add and rotate-secret generate a secret of 256 random bits and print it once, unless you choose
+one: --client-secret-stdin reads it from standard input (one line), --client-secret-env VARIABLE
+from that environment variable (e.g. ${DEFAULT_SECRET_VARIABLE}). Never put a secret on the command
+line: ps and your shell history keep it.
 --issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).
 --dpop-bound-required makes every token for the client DPoP-bound: a request without a DPoP proof
 is refused (DPOP-REQUIRED).
+rotate-secret keeps the previous secret valid for --grace seconds (default 3600, at most
+${MAX_GRACE_SECONDS}; 0 retires it at once), so clients can switch one by one.
 Works on DATA_DIR (default .local) whether or not the local server is running.
 With --stack NAME (before or after the command) it works on that deployed stack instead, in the
 region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).
-assertion check runs every check the token endpoint runs on an ID-JAG, except spending its jti,
-against this server's ISSUER and TRUSTED_ISSUERS (with --stack: the stack's issuer; the trusted
-issuers and CLOCK_SKEW still come from your environment, so set them as deployed), and prints each
-with pass or fail and why. It exits 1 if any check fails.`;
+add, update and assertion check judge by the configuration the server runs with: the running
+local server's, or the stack's; with no server running, this shell's environment (each says which).
+assertion check runs the token endpoint's own steps on an ID-JAG for a client (--client-id), with
+the --resource and --scope a token request would carry, except spending its jti, and prints each
+check with pass or fail and why. It exits 1 if the endpoint would refuse.`;
 
 const OPTIONS = {
   'client-id': { type: 'string' },
   'client-secret': { type: 'string' },
+  'client-secret-stdin': { type: 'boolean' },
+  'client-secret-env': { type: 'string' },
   scope: { type: 'string' },
   resource: { type: 'string', multiple: true },
   'token-lifetime': { type: 'string' },
   issuer: { type: 'string', multiple: true },
+  'any-issuer': { type: 'boolean' },
+  grace: { type: 'string' },
   'dpop-bound-required': { type: 'boolean' },
   json: { type: 'boolean' },
   stack: { type: 'string' },
@@ -55,13 +89,26 @@ type Values = ReturnType<
 
 const usage = (problem: string) => new AdminError(`${problem}\n\n${USAGE}`, 2);
 
+/** What a command works with: the client admin, and the configuration the server runs with. */
+interface Context {
+  readonly admin: ClientAdmin;
+  readonly settings: () => Promise<EffectiveConfig>;
+}
+
+export interface AdminIo {
+  /** Standard input, read to its end (tests pass a string). */
+  readonly stdin?: () => Promise<string>;
+  /** For --stack: the AWS clients to use (tests point them at a local endpoint). */
+  readonly awsClients?: () => StackAdminClients;
+}
+
 export async function runAdmin(
   argv: string[],
   env: NodeJS.ProcessEnv,
   out: (line: string) => void,
-  /** For --stack: the AWS clients to use (tests point them at a local endpoint). */
-  awsClients?: () => StackAdminClients,
+  io: AdminIo | (() => StackAdminClients) = {},
 ): Promise<void> {
+  const { stdin = readStdin, awsClients } = typeof io === 'function' ? { awsClients: io } : io;
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -71,28 +118,34 @@ export async function runAdmin(
   const { values, positionals } = parsed;
   if (values.help) return out(USAGE);
   const [group, command, ...rest] = positionals;
-  let run: (admin: ClientAdmin, issuer: string | undefined) => Promise<void>;
+  let run: (ctx: Context) => Promise<void>;
   if (group === 'assertion') {
     if (command !== 'check') throw usage('expected: assertion check <ID-JAG>');
     if (rest.length !== 1) throw usage('assertion check takes exactly one ID-JAG');
-    run = (admin, issuer) => checkAssertion(rest[0]!, admin, issuer, env, values, out);
+    run = (ctx) => checkAssertion(rest[0]!, ctx, values, out);
   } else {
     if (group !== 'clients' || !command)
-      throw usage('expected: clients add|list|remove|enable|disable, or assertion check');
+      throw usage(
+        'expected: clients add|show|update|rotate-secret|list|remove|enable|disable, or assertion check',
+      );
     if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
-    const commands: Record<string, (admin: ClientAdmin) => Promise<void>> = {
-      add: (admin) => add(admin, values, out),
-      list: (admin) => list(admin, values, out),
-      remove: (admin) => remove(admin, values, out),
-      enable: (admin) => setEnabled(admin, values, true, out),
-      disable: (admin) => setEnabled(admin, values, false, out),
+    const secret = () => chosenSecret(values, env, stdin);
+    const commands: Record<string, (ctx: Context) => Promise<void>> = {
+      add: ({ admin }) => add(admin, values, secret, out),
+      show: ({ admin }) => show(admin, values, out),
+      update: ({ admin }) => update(admin, values, out),
+      'rotate-secret': ({ admin }) => rotate(admin, values, secret, out),
+      list: ({ admin }) => list(admin, values, out),
+      remove: ({ admin }) => remove(admin, values, out),
+      enable: ({ admin }) => setEnabled(admin, values, true, out),
+      disable: ({ admin }) => setEnabled(admin, values, false, out),
     };
     const chosen = commands[command];
     if (!chosen || !Object.hasOwn(commands, command))
       throw usage(`unknown command ${JSON.stringify(command)}`);
     run = chosen;
   }
-  if (values.stack !== undefined) return runOnStack(values.stack, run, awsClients);
+  if (values.stack !== undefined) return runOnStack(values.stack, env, run, awsClients);
 
   const dataDir = localConfig(env).dataDir;
   let opened;
@@ -103,15 +156,45 @@ export async function runAdmin(
     throw err;
   }
   try {
-    await run(new ClientAdmin(opened.store, opened.store, 'client/'), undefined);
+    const settings = once(async (): Promise<EffectiveConfig> => {
+      const fromServer = pickServiceEnvironment(await opened.serverConfig());
+      if (fromServer)
+        return configured(() =>
+          effectiveConfig(fromServer, `the running server's configuration (DATA_DIR ${dataDir})`),
+        );
+      return {
+        config: localConfig(env),
+        source: opened.viaServer
+          ? "this shell's environment (the running server does not tell its own: restart it)"
+          : `this shell's environment (no server is running on DATA_DIR ${dataDir})`,
+      };
+    });
+    const admin = new ClientAdmin(opened.store, opened.store, 'client/', () =>
+      settings().then(policyOf),
+    );
+    await run({ admin, settings });
   } finally {
     opened.close();
   }
 }
 
+function policyOf({ config, source }: EffectiveConfig): ServerPolicy {
+  return {
+    source,
+    trustedIssuers: config.trustedIssuers.map((t) => t.issuer),
+    maxAccessTokenTtl: config.maxAccessTokenTtl,
+  };
+}
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= f());
+}
+
 async function runOnStack(
   stackName: string,
-  run: (admin: ClientAdmin, issuer: string | undefined) => Promise<void>,
+  env: NodeJS.ProcessEnv,
+  run: (ctx: Context) => Promise<void>,
   awsClients: (() => StackAdminClients) | undefined,
 ): Promise<void> {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
@@ -120,20 +203,87 @@ async function runOnStack(
   const aws = await import('../lambda/aws/stack-client-admin.js');
   const clients = (awsClients ?? aws.defaultStackAdminClients)();
   try {
-    const { admin, issuer } = await aws.openStackClientAdmin(stackName, clients);
-    await run(admin, issuer);
+    let settings!: () => Promise<EffectiveConfig>;
+    const { admin } = await aws.openStackClientAdmin(stackName, clients, (store) => {
+      settings = once(async () => {
+        const fromStack = pickServiceEnvironment(store.serviceEnvironment);
+        if (fromStack)
+          return configured(() =>
+            effectiveConfig(
+              { ...fromStack, ISSUER: store.issuer },
+              `stack ${stackName}'s configuration`,
+            ),
+          );
+        return {
+          config: configured(() => loadServiceConfig({ ...env, ISSUER: store.issuer })),
+          source: `your environment with stack ${stackName}'s issuer (the stack does not publish its configuration: deploy it again)`,
+        };
+      });
+      return settings().then(policyOf);
+    });
+    await run({ admin, settings: () => settings() });
   } finally {
     aws.destroyStackAdminClients(clients);
   }
 }
 
-function localConfig(env: NodeJS.ProcessEnv) {
+function configured<T>(parse: () => T): T {
   try {
-    return loadLocalConfig(env);
+    return parse();
   } catch (err) {
     if (err instanceof ConfigError) throw new AdminError(`Configuration error: ${err.message}`);
     throw err;
   }
+}
+
+function localConfig(env: NodeJS.ProcessEnv) {
+  return configured(() => loadLocalConfig(env));
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY)
+    process.stderr.write(
+      'Type the client secret, then Enter and Ctrl-D (it is not echoed back):\n',
+    );
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * AUTH-SECRET: the secret the operator chose, or undefined to generate one. From standard input
+ * (one line; the line break is not part of it) or a named environment variable; `--client-secret`
+ * only for scripts written before these existed.
+ */
+async function chosenSecret(
+  v: Values,
+  env: NodeJS.ProcessEnv,
+  stdin: () => Promise<string>,
+): Promise<string | undefined> {
+  const sources = [
+    v['client-secret'] !== undefined,
+    v['client-secret-stdin'] === true,
+    v['client-secret-env'] !== undefined,
+  ].filter(Boolean).length;
+  if (sources > 1)
+    throw usage(
+      'choose one of --client-secret-stdin, --client-secret-env and --client-secret (or none, to generate a secret)',
+    );
+  if (v['client-secret-stdin']) {
+    const text = (await stdin()).replace(/\r?\n$/, '');
+    if (text.includes('\n'))
+      throw usage('--client-secret-stdin reads one line: standard input held several');
+    if (text === '') throw usage('--client-secret-stdin: standard input was empty');
+    return text;
+  }
+  const variable = v['client-secret-env'];
+  if (variable !== undefined) {
+    const value = env[variable];
+    if (value === undefined || value === '')
+      throw usage(`--client-secret-env: the environment variable ${variable} is not set`);
+    return value;
+  }
+  return v['client-secret'];
 }
 
 async function setEnabled(
@@ -148,23 +298,24 @@ async function setEnabled(
 }
 
 /**
- * Every ID-JAG check (JAG-FORMAT to JAG-CLIENT-ISSUER) on one assertion, printed with pass or fail
- * and why; exit 1 if any fails.
+ * The token endpoint's own steps on one assertion for one client (lambda/admin/assertion-check.ts),
+ * printed with pass or fail and why; exit 1 if the endpoint would refuse it.
  */
 async function checkAssertion(
   assertion: string,
-  admin: ClientAdmin,
-  stackIssuer: string | undefined,
-  env: NodeJS.ProcessEnv,
+  { admin, settings }: Context,
   v: Values,
   out: (line: string) => void,
 ): Promise<void> {
-  const config = localConfig(stackIssuer ? { ...env, ISSUER: stackIssuer } : env);
+  const { config, source } = await settings();
   const clientId = v['client-id'];
   const record = clientId === undefined ? undefined : await admin.get(clientId);
-  const outcomes = await checkIdJag(
-    assertion.trim(),
-    clientId === undefined ? undefined : { clientId, issuers: record?.issuers },
+  const jag = assertion.trim();
+  const report = await checkTokenRequest(
+    jag,
+    clientId === undefined ? undefined : { clientId, record },
+    { scope: v.scope, resources: [...new Set(v.resource ?? [])] },
+    config,
     {
       issuer: config.issuer,
       trustedIssuers: new Map(config.trustedIssuers.map((t) => [t.issuer, t])),
@@ -173,16 +324,23 @@ async function checkAssertion(
       clock: systemClock,
     },
   );
-  const registered = clientId === undefined || record !== undefined;
-  const failed = outcomes.some((o) => o.status === 'fail') || !registered;
-  const proof = proofNeeded(assertion.trim(), record, config);
+  const failed = !report.valid;
+  const proof = proofNeeded(jag, record, config);
   if (v.json) {
     out(
       JSON.stringify({
         issuer: config.issuer,
-        valid: !failed,
-        checks: outcomes,
-        ...(clientId !== undefined && { client_registered: registered }),
+        configuration: source,
+        valid: report.valid,
+        checks: report.checks,
+        ...(clientId !== undefined && { client_registered: record !== undefined }),
+        ...(report.grant && {
+          grant: {
+            resource: report.grant.audience,
+            scope: report.grant.scopes.join(' '),
+            expires_in: report.grant.lifetime,
+          },
+        }),
         ...(proof && { dpop: proof }),
       }),
     );
@@ -190,25 +348,30 @@ async function checkAssertion(
     out(
       `Checking an ID-JAG against issuer ${config.issuer}${clientId ? ` for client ${clientId}` : ''}`,
     );
+    out(`  configuration: ${source}`);
     try {
-      out(`  header  ${JSON.stringify(decodeProtectedHeader(assertion.trim()))}`);
-      out(`  claims  ${JSON.stringify(decodeJwt(assertion.trim()))}`);
+      out(`  header  ${JSON.stringify(decodeProtectedHeader(jag))}`);
+      out(`  claims  ${JSON.stringify(decodeJwt(jag))}`);
     } catch {
       out('  (not a decodable JWT)');
     }
-    for (const o of outcomes) {
-      if (o.status === 'pass') out(`  \u2714 ${o.title}`);
-      else if (o.status === 'fail') out(`  \u2718 ${o.title}\n      ${o.reason}: ${o.description}`);
+    for (const o of report.checks) {
+      if (o.status === 'pass')
+        out(`  \u2714 ${o.title}${'note' in o && o.note ? `: ${o.note}` : ''}`);
+      else if (o.status === 'fail')
+        out(
+          `  \u2718 ${o.title}\n      ${'error' in o ? `${o.error} ` : ''}${o.reason}: ${o.description}`,
+        );
       else out(`  - ${o.title} (skipped: ${o.note})`);
     }
     out(
       '  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)',
     );
-    if (!registered)
-      out(
-        `  \u2718 client ${clientId} is registered\n      no such client: register it with clients add`,
-      );
     if (proof) out(`  ! ${proof.needs}`);
+    if (!report.valid && clientId === undefined)
+      out(
+        'Give --client-id (and the --resource and --scope the request will carry) for a verdict.',
+      );
     out(failed ? 'The token endpoint would refuse this assertion.' : 'Every check passed.');
   }
   if (failed) throw new AdminError('', 1);
@@ -262,19 +425,32 @@ function proofNeeded(
   return undefined;
 }
 
-async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
+function lifetimeOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw usage('--token-lifetime must be a whole number of seconds');
+  return Number(raw);
+}
+
+function scopesOf(raw: string): string[] {
+  return raw.split(' ').filter(Boolean);
+}
+
+async function add(
+  admin: ClientAdmin,
+  v: Values,
+  secret: () => Promise<string | undefined>,
+  out: (line: string) => void,
+): Promise<void> {
   if (!v['client-id']) throw usage('--client-id is required');
   if (v.scope === undefined) throw usage('--scope is required');
   if (!v.resource) throw usage('--resource is required');
-  const lifetime = v['token-lifetime'];
-  if (lifetime !== undefined && !/^\d+$/.test(lifetime))
-    throw usage('--token-lifetime must be a whole number of seconds');
+  const chosen = await secret();
   const { client, clientSecret } = await admin.add({
     clientId: v['client-id'],
-    clientSecret: v['client-secret'],
-    scopes: v.scope.split(' ').filter(Boolean),
+    clientSecret: chosen,
+    scopes: scopesOf(v.scope),
     resources: v.resource,
-    tokenLifetime: lifetime === undefined ? undefined : Number(lifetime),
+    tokenLifetime: lifetimeOf(v['token-lifetime']),
     issuers: v.issuer,
     dpopBoundRequired: v['dpop-bound-required'],
   });
@@ -282,13 +458,87 @@ async function add(admin: ClientAdmin, v: Values, out: (line: string) => void): 
     return out(JSON.stringify({ client_id: client.clientId, client_secret: clientSecret }));
   out(`Registered client ${client.clientId}`);
   out(`  client_id      ${client.clientId}`);
-  out(`  client_secret  ${clientSecret}`);
+  // A secret the operator chose is not echoed: it would land in the terminal's scrollback.
+  if (chosen === undefined) out(`  client_secret  ${clientSecret}`);
+  describe(client, out);
+  if (chosen === undefined) out('The secret is shown only this once: keep it now.');
+}
+
+function describe(client: ClientRecord, out: (line: string) => void): void {
   out(`  scope          ${client.scopes.join(' ')}`);
   out(`  resources      ${client.resources.join(' ')}`);
   if (client.tokenLifetime !== undefined) out(`  token lifetime ${client.tokenLifetime} s`);
   if (client.issuers) out(`  issuers        ${client.issuers.join(' ')}`);
   if (client.dpopBoundRequired) out('  tokens         DPoP-bound only (a DPoP proof is required)');
-  if (v['client-secret'] === undefined) out('The secret is shown only this once: keep it now.');
+}
+
+async function show(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
+  if (!v['client-id']) throw usage('--client-id is required');
+  const client = await admin.get(v['client-id']);
+  if (!client) throw new AdminError(`client ${v['client-id']} is not registered`);
+  // Never the secret (AUTH-SECRET): the admin does not read it back, here or on AWS.
+  if (v.json) return out(JSON.stringify(describeClient(client)));
+  out(`${client.clientId}${client.enabled ? '' : ' (disabled)'}`);
+  describe(client, out);
+  if (client.tokenLifetime === undefined) out('  token lifetime the server default');
+  if (!client.issuers) out('  issuers        any trusted issuer');
+}
+
+async function update(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
+  if (!v['client-id']) throw usage('--client-id is required');
+  if (v.issuer && v['any-issuer']) throw usage('--issuer and --any-issuer exclude each other');
+  const lifetime = v['token-lifetime'];
+  const changes = {
+    ...(v.scope !== undefined && { scopes: scopesOf(v.scope) }),
+    ...(v.resource && { resources: v.resource }),
+    ...(lifetime !== undefined && {
+      tokenLifetime: lifetime === 'default' ? null : lifetimeOf(lifetime)!,
+    }),
+    ...(v.issuer && { issuers: v.issuer }),
+    ...(v['any-issuer'] && { issuers: [] }),
+  };
+  if (Object.keys(changes).length === 0)
+    throw usage(
+      'clients update needs something to change: --scope, --resource, --token-lifetime, --issuer or --any-issuer',
+    );
+  const client = await admin.update(v['client-id'], changes);
+  out(`Updated client ${client.clientId}`);
+  describe(client, out);
+}
+
+async function rotate(
+  admin: ClientAdmin,
+  v: Values,
+  secret: () => Promise<string | undefined>,
+  out: (line: string) => void,
+): Promise<void> {
+  if (!v['client-id']) throw usage('--client-id is required');
+  const grace = v.grace ?? '3600';
+  if (!/^\d+$/.test(grace))
+    throw usage(`--grace must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS}`);
+  const chosen = await secret();
+  const { client, clientSecret, previousUntil } = await admin.rotateSecret(v['client-id'], {
+    clientSecret: chosen,
+    graceSeconds: Number(grace),
+    now: systemClock.now(),
+  });
+  const until = previousUntil === undefined ? undefined : new Date(previousUntil * 1000);
+  if (v.json)
+    return out(
+      JSON.stringify({
+        client_id: client.clientId,
+        ...(chosen === undefined && { client_secret: clientSecret }),
+        ...(until && { previous_secret_valid_until: until.toISOString() }),
+      }),
+    );
+  out(`Rotated the secret of client ${client.clientId}`);
+  if (chosen === undefined) out(`  client_secret  ${clientSecret}`);
+  out(
+    until
+      ? `  the previous secret keeps working until ${until.toISOString()}, then is retired`
+      : '  the previous secret is retired now',
+  );
+  if (chosen === undefined) out('The secret is shown only this once: keep it now.');
 }
 
 function describeClient(c: ClientRecord): Record<string, unknown> {

@@ -39,9 +39,14 @@ export function decideGrant(
   };
 }
 
-/** RFC 8707 §2: an absolute URI with no fragment. */
+/**
+ * RFC 8707 §2: an absolute URI with no fragment. Only characters a URI may hold (RFC 3986 §2):
+ * WHATWG URL parsing would quietly percent-encode a space, so "https://api.example.com/a b" would
+ * pass as a URI that nobody's request can name.
+ */
+const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?[\]@!$&'()*+,;=%]+$/;
 export function isResourceIndicator(value: string): boolean {
-  if (value.includes('#')) return false;
+  if (value.includes('#') || !URI_CHARACTERS.test(value)) return false;
   try {
     new URL(value);
     return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value);

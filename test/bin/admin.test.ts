@@ -111,7 +111,7 @@ test('a given secret, several resources, a token lifetime and issuers are record
     '--token-lifetime',
     '600',
     '--issuer',
-    'https://idp.example',
+    'https://idp.xaa.dev',
   );
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)).toEqual([
     {
@@ -120,7 +120,7 @@ test('a given secret, several resources, a token lifetime and issuers are record
       resources: ['https://a.example/', 'https://b.example/'],
       enabled: true,
       token_lifetime: 600,
-      issuers: ['https://idp.example'],
+      issuers: ['https://idp.xaa.dev'],
     },
   ]);
 });
@@ -147,7 +147,7 @@ test('remove deletes the record and its secret', async () => {
 });
 
 test.each([
-  [[], /expected: clients add\|list\|remove/],
+  [[], /expected: clients add\|show\|update\|rotate-secret\|list\|remove/],
   [['clients'], /expected/],
   [['clients', 'frobnicate'], /unknown command/],
   [['clients', 'add', '--scope', 'a', '--resource', 'https://x/'], /--client-id is required/],
@@ -199,6 +199,31 @@ test.each([
     ['clients', 'add', '--client-id', 'x', '--scope', 'a "b"', '--resource', 'https://x/'],
     /not a valid scope token/,
   ],
+  // GRANT-SCOPE: "read,write" is two scopes written the wrong way.
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'read,write', '--resource', 'https://x/'],
+    /^--scope "read,write" contains a comma: separate scopes with spaces \(--scope "read write"\)$/,
+  ],
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'r\u00e9ad', '--resource', 'https://x/'],
+    /^--scope "r\u00e9ad" is not a valid scope token/,
+  ],
+  // GRANT-RESOURCE: RFC 8707 wants an absolute URI; a space makes it none.
+  [
+    ['clients', 'add', '--client-id', 'x', '--scope', 'a', '--resource', 'https://x.example/a b'],
+    /^--resource "https:\/\/x.example\/a b" must be an absolute URI without a fragment or spaces/,
+  ],
+  // With no server running, the shell's configuration: the default trusts idp.xaa.dev only.
+  [
+    [...ADD, '--issuer', 'https://untrusted.example'],
+    /^--issuer "https:\/\/untrusted.example" is not a trusted issuer of this server \(trusted: https:\/\/idp.xaa.dev; from this shell's environment/,
+  ],
+  [
+    [...ADD, '--token-lifetime', '90000'],
+    /^--token-lifetime 90000 exceeds the server's cap of 86400 s/,
+  ],
+  [['clients', 'rotate-secret', '--client-id', 'acme', '--grace', '-1'], /--grace/],
+  [['clients', 'update', '--client-id', 'acme'], /needs something to change/],
   [['clients', 'list', '--bogus'], /Unknown option/],
   [['clients', 'remove'], /--client-id is required/],
 ])('bad arguments %j: usage, exit code 2', async (argv, message) => {
@@ -264,7 +289,9 @@ describe('assertion check', () => {
     );
     expect(err).toBeUndefined();
     expect(lines).toMatch(/Every check passed/);
-    expect(lines.match(/\u2714/g)).toHaveLength(9);
+    // The nine ID-JAG checks, then the client, the resource and the scope, as the endpoint runs them.
+    expect(lines.match(/\u2714/g)).toHaveLength(12);
+    expect(lines).toMatch(/configuration: this shell's environment \(no server is running/);
   });
 
   test('a bad assertion: each failing check says why, exit 1, and nothing is redeemed', async () => {
@@ -277,7 +304,7 @@ describe('assertion check', () => {
     expect(lines).toMatch(/\u2718 aud is this server's issuer.*\n.*trailing slash/);
     expect(lines).toMatch(/\u2718 exp, nbf and iat.*\n.*expired at/);
     expect(lines).toMatch(/\u2718 client_id is the authenticated client/);
-    expect(lines).toMatch(/\u2718 client acme is registered/);
+    expect(lines).toMatch(/\u2718 the client is registered and enabled.*\n.*client_unknown/);
     expect(lines).toMatch(/would refuse/);
   });
 
