@@ -5,7 +5,7 @@
  * minted before each run. Rounds alternate which server goes first, so a machine whose speed
  * drifts (other work on it) weighs on both alike; each figure is the median of its rounds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { runAdmin } from '../bin/admin.js';
+import { promisify } from 'node:util';
 import { JWT_BEARER_GRANT } from '../lambda/oauth/token-request.js';
 import { median } from './stats.js';
 
@@ -52,6 +52,11 @@ export interface SideBySide {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * Whose `npm start` is measured as "ours": this checkout, or BENCH_OURS_ROOT (another checkout of
+ * the project, e.g. an older commit in a git worktree, for before/after figures on one machine).
+ */
+const oursRoot = process.env.BENCH_OURS_ROOT ?? root;
 const RESOURCE = 'https://api.example.com/';
 
 async function freePort(): Promise<number> {
@@ -122,18 +127,25 @@ async function startOurs(
   };
   const child = spawn(
     process.execPath,
-    [...profileFlags(profileDir, 'ours'), '--import', 'tsx', join(root, 'bin/local.ts')],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    [...profileFlags(profileDir, 'ours'), '--import', 'tsx', join(oursRoot, 'bin/local.ts')],
+    { cwd: oursRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitUntilUp(issuer, '/.well-known/openid-configuration', child);
-  // Registered through the running server's admin socket, as a user would.
-  const out: string[] = [];
-  await runAdmin(
-    ['clients', 'add', '--client-id', 'bench', '--scope', 'read', '--resource', RESOURCE, '--json'],
-    env,
-    (l) => out.push(l),
+  // Registered by that checkout's admin command while the server runs, as a user would.
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(oursRoot, 'bin/admin.ts'),
+      ...['clients', 'add', '--client-id', 'bench', '--scope', 'read'],
+      ...['--resource', RESOURCE, '--json'],
+    ],
+    { cwd: oursRoot, env: { ...process.env, ...env } },
   );
-  const { client_secret } = JSON.parse(out[0]!) as { client_secret: string };
+  const { client_secret } = JSON.parse(stdout.trim().split('\n').pop()!) as {
+    client_secret: string;
+  };
   return { name: 'ours', issuer, child, clientSecret: client_secret } satisfies Target;
 }
 
@@ -246,6 +258,9 @@ export async function sideBySide(options: {
     const cpu0 = await cpuSeconds(t.child.pid!);
     const main0 = await cpuSeconds(t.child.pid!, true);
     const t0 = performance.now();
+    // autocannon notices that the last response is in only at its next one-second tick: the run
+    // ends at the last response, timed here.
+    let last = t0;
     const result = await autocannon({
       url: t.issuer,
       connections,
@@ -257,10 +272,11 @@ export async function sideBySide(options: {
           path: '/token',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           setupRequest: (req) => ({ ...req, body: bodies[next++] ?? '' }),
+          onResponse: () => void (last = performance.now()),
         },
       ],
     });
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = (last - t0) / 1000;
     const cores = ((await cpuSeconds(t.child.pid!)) - cpu0) / seconds;
     const mainThreadCores = ((await cpuSeconds(t.child.pid!, true)) - main0) / seconds;
     const failed = result.non2xx + result.errors + result.timeouts;
