@@ -264,6 +264,16 @@ export class XaaAuthorizationServer extends Construct {
       this.signingKeys.active.keyArn,
       'The KMS key that signs access tokens',
     );
+    // The admin judges clients and assertions by what the token function runs with (never a
+    // secret: serviceEnv holds none). CloudFormation caps an output at 4096 characters: a longer
+    // one is left out, and the admin then says it fell back to the operator's environment.
+    const serviceEnvironment = JSON.stringify(this.config.serviceEnv);
+    if (serviceEnvironment.length <= 4096)
+      out(
+        STACK_OUTPUTS.serviceEnvironment,
+        serviceEnvironment,
+        "The token function's service settings (no secrets), for the admin CLI",
+      );
     out(
       STACK_OUTPUTS.operatorPolicy,
       this.operatorPolicy.managedPolicyArn,

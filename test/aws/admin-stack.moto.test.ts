@@ -4,8 +4,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  PREVIOUS_UNTIL_LABEL,
+  previousUntil,
+  SecretsManagerSecretStore,
+} from '../../lambda/aws/secrets-manager-secret-store.js';
+import { authenticateClient } from '../../lambda/oauth/client-auth.js';
 import { runAdmin } from '../../bin/admin.js';
 import { AdminError } from '../../lambda/admin/client-admin.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
@@ -48,6 +55,15 @@ describeWithMoto('admin --stack on moto', () => {
         [STACK_OUTPUTS.issuer]: { Value: 'https://as.example.test' },
         [STACK_OUTPUTS.clientsTable]: { Value: { Ref: 'Clients' } },
         [STACK_OUTPUTS.secretPrefix]: { Value: `xaa-auth-server/${stackName}/clients/` },
+        // What the stack's token function runs with: the admin judges by it, not by its own env.
+        [STACK_OUTPUTS.serviceEnvironment]: {
+          Value: JSON.stringify({
+            TRUSTED_ISSUERS: JSON.stringify([
+              { issuer: 'https://idp.stack.example', jwks_uri: 'https://idp.stack.example/jwks' },
+            ]),
+            MAX_ACCESS_TOKEN_TTL: '7200',
+          }),
+        },
       },
     };
     const cfn = new CloudFormationClient(moto.clientConfig);
@@ -115,6 +131,106 @@ describeWithMoto('admin --stack on moto', () => {
       'No clients registered.',
     ]);
     for (const client of Object.values(c)) client.destroy();
+  });
+
+  test('AUTH-SECRET: rotate-secret on the stack: AWSCURRENT/AWSPREVIOUS with the grace end as a label; both secrets authenticate until it, then only the new one', async () => {
+    const [line] = await admin(
+      '--stack',
+      stackName,
+      'clients',
+      'add',
+      '--client-id',
+      'rotating',
+      '--scope',
+      'read',
+      '--resource',
+      'https://api.example.com/',
+      '--json',
+    );
+    const first = (JSON.parse(line!) as { client_secret: string }).client_secret;
+    const before = Math.floor(Date.now() / 1000);
+    const [rotated] = await admin(
+      '--stack',
+      stackName,
+      'clients',
+      'rotate-secret',
+      '--client-id',
+      'rotating',
+      '--grace',
+      '600',
+      '--json',
+    );
+    const second = (JSON.parse(rotated!) as { client_secret: string }).client_secret;
+    const c = clients();
+    const record = (await new DynamoDbClientRegistry(c.dynamodb, tableName).get('rotating'))!;
+    const current = await c.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: record.secretRef }),
+    );
+    expect(current.SecretString).toBe(second);
+    const until = previousUntil(current.VersionStages)!;
+    expect(until).toBeGreaterThanOrEqual(before + 600);
+    expect(until).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
+
+    let now = until - 600;
+    const reader = new SecretsManagerSecretStore(c.secretsManager, {
+      prefix: prefix(),
+      now: () => now * 1000,
+    });
+    const registry = { get: async () => record };
+    const authenticates = (clientSecret: string) =>
+      authenticateClient(
+        { method: 'client_secret_post', clientId: 'rotating', clientSecret },
+        registry,
+        reader,
+        { now: () => now },
+      ).then(
+        () => true,
+        () => false,
+      );
+    expect(await authenticates(second)).toBe(true);
+    expect(await authenticates(first)).toBe(true);
+    now = until;
+    expect(await authenticates(first)).toBe(false);
+    expect(await authenticates(second)).toBe(true);
+
+    // A second rotation moves the label; the old version keeps none (a secret holds few labels).
+    await admin('--stack', stackName, 'clients', 'rotate-secret', '--client-id', 'rotating');
+    const { Versions } = await c.secretsManager.send(
+      new ListSecretVersionIdsCommand({ SecretId: record.secretRef }),
+    );
+    const labelled = (Versions ?? []).filter((v) =>
+      (v.VersionStages ?? []).some((s) => s.startsWith(PREVIOUS_UNTIL_LABEL)),
+    );
+    expect(labelled).toHaveLength(1);
+    expect(labelled[0]!.VersionStages).toContain('AWSCURRENT');
+    for (const client of Object.values(c)) client.destroy();
+  });
+
+  test('add judges by the stack\u2019s configuration (its ServiceEnvironment output), not the shell\u2019s', async () => {
+    const add = (...extra: string[]) =>
+      admin(
+        '--stack',
+        stackName,
+        'clients',
+        'add',
+        '--client-id',
+        `s${Math.random().toString(36).slice(2, 8)}`,
+        '--scope',
+        'read',
+        '--resource',
+        'https://api.example.com/',
+        ...extra,
+      ).catch((e: unknown) => e as AdminError);
+    expect(await add('--issuer', 'https://idp.xaa.dev')).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(
+        /not a trusted issuer of this server \(trusted: https:\/\/idp.stack.example; from stack \S+'s configuration\)/,
+      ),
+    });
+    expect(await add('--token-lifetime', '7201')).toMatchObject({
+      message: expect.stringMatching(/exceeds the server's cap of 7200 s/),
+    });
+    expect(Array.isArray(await add('--issuer', 'https://idp.stack.example'))).toBe(true);
   });
 
   test('a stack that does not exist is a clear admin error', async () => {
