@@ -75,6 +75,8 @@ export class LocalStore
 {
   private readonly clients = new Map<string, ClientRecord>();
   private readonly secrets = new Map<string, ClientSecret>();
+  /** A journal entry named a previous secret whose grace had ended: the journal needs compacting. */
+  private retiredSecrets = false;
   /** Spent jti key → its record's expiry (epoch seconds). */
   private readonly spent = new Map<string, number>();
   /** Expiry window → the keys claimed in it, so a sweep touches only what it deletes. */
@@ -122,7 +124,8 @@ export class LocalStore
       }
       store.apply(entry);
     });
-    if (lines.length > store.clients.size + store.secrets.size) store.compactClients();
+    if (lines.length > store.clients.size + store.secrets.size || store.retiredSecrets)
+      store.compactClients();
     if (store.replayDir) store.loadReplay(store.replayDir);
     return store;
   }
@@ -306,11 +309,13 @@ export class LocalStore
     else if ('removeClient' in entry) this.clients.delete(entry.removeClient);
     else if ('secret' in entry) {
       const [ref, current, previous, until] = entry.secret;
+      const inGrace = previous !== undefined && until !== undefined && until > this.clock.now();
+      // AUTH-SECRET: a previous secret whose grace period is over is retired, here and (by the
+      // compaction this asks for) on the disk.
+      if (previous !== undefined && !inGrace) this.retiredSecrets = true;
       this.secrets.set(
         ref,
-        previous === undefined || until === undefined
-          ? { current }
-          : { current, previous: { secret: previous, until } },
+        inGrace ? { current, previous: { secret: previous, until } } : { current },
       );
     } else if ('removeSecret' in entry) this.secrets.delete(entry.removeSecret);
   }
