@@ -507,8 +507,18 @@ describe('outputs and custom domain', () => {
         'IssuerUrl',
         'OperatorPolicyArn',
         'ReplayTableName',
+        'ServiceEnvironment',
       ].sort(),
     );
+    // What the admin judges clients and assertions by: the token function's settings, no secret.
+    expect(JSON.parse(outputs.ServiceEnvironment!.Value as string)).toEqual({
+      TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: 'https://idp.xaa.dev', jwks_uri: 'https://idp.xaa.dev/jwks' },
+      ]),
+      CORS_ORIGINS: 'https://xaa.dev,https://app.xaa.dev',
+      ACCESS_TOKEN_TTL: '3600',
+      CLOCK_SKEW: '60',
+    });
     expect(outputs.IssuerUrl!.Value).toEqual({
       'Fn::GetAtt': [logicalId(template, 'AWS::ApiGatewayV2::Api', 'ApiHttpApi'), 'ApiEndpoint'],
     });
