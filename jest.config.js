@@ -3,6 +3,7 @@
 //   unit  everything in-process or on loopback;
 //   cdk   stack synthesis (test/lib): seconds per file, loads aws-cdk-lib;
 //   moto  the AWS adapters on the wire, sharing one moto_server started for the run.
+import process from 'node:process';
 const project = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -18,6 +19,13 @@ const project = {
     ],
   },
 };
+
+// aws-cdk-lib checks every synthesized template with its built-in CloudFormation validator, a
+// WebAssembly engine that costs ~4 s of CPU to start in each test file and more per synth: most of
+// the cdk project's time. Under jest it can only warn (the flag that makes its findings errors,
+// @aws-cdk/core:validateAgainstDefaultRules, is off) and no test reads those warnings; `cdk synth`
+// still runs it. CDK_VALIDATION=true brings it back.
+process.env.CDK_VALIDATION ??= 'false';
 
 /** @type {import('jest').Config} */
 export default {
