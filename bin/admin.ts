@@ -100,6 +100,8 @@ export interface AdminIo {
   readonly stdin?: () => Promise<string>;
   /** For --stack: the AWS clients to use (tests point them at a local endpoint). */
   readonly awsClients?: () => StackAdminClients;
+  /** Advice that is not output (standard error). */
+  readonly warn?: (line: string) => void;
 }
 
 export async function runAdmin(
@@ -108,7 +110,11 @@ export async function runAdmin(
   out: (line: string) => void,
   io: AdminIo | (() => StackAdminClients) = {},
 ): Promise<void> {
-  const { stdin = readStdin, awsClients } = typeof io === 'function' ? { awsClients: io } : io;
+  const {
+    stdin = readStdin,
+    awsClients,
+    warn = (line: string) => console.error(line),
+  } = typeof io === 'function' ? { awsClients: io } : io;
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -129,7 +135,7 @@ export async function runAdmin(
         'expected: clients add|show|update|rotate-secret|list|remove|enable|disable, or assertion check',
       );
     if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
-    const secret = () => chosenSecret(values, env, stdin);
+    const secret = () => chosenSecret(values, env, stdin, warn);
     const commands: Record<string, (ctx: Context) => Promise<void>> = {
       add: ({ admin }) => add(admin, values, secret, out),
       show: ({ admin }) => show(admin, values, out),
@@ -243,7 +249,7 @@ function localConfig(env: NodeJS.ProcessEnv) {
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)
     process.stderr.write(
-      'Type the client secret, then Enter and Ctrl-D (it is not echoed back):\n',
+      'Reading the client secret from standard input: type it, then Enter and Ctrl-D (the terminal shows it; piping it in does not)\n',
     );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -259,6 +265,7 @@ async function chosenSecret(
   v: Values,
   env: NodeJS.ProcessEnv,
   stdin: () => Promise<string>,
+  warn: (line: string) => void,
 ): Promise<string | undefined> {
   const sources = [
     v['client-secret'] !== undefined,
@@ -283,6 +290,10 @@ async function chosenSecret(
       throw usage(`--client-secret-env: the environment variable ${variable} is not set`);
     return value;
   }
+  if (v['client-secret'] !== undefined)
+    warn(
+      `warning: --client-secret leaves the secret in ps and your shell history; use --client-secret-stdin or --client-secret-env ${DEFAULT_SECRET_VARIABLE}`,
+    );
   return v['client-secret'];
 }
 
