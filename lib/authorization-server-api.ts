@@ -77,6 +77,8 @@ export class AuthorizationServerApi extends Construct {
           allowOrigins: [...props.corsOrigins],
           allowMethods: [...CORS_POLICY.allowMethods, 'OPTIONS'].map((m) => m as CorsHttpMethod),
           allowHeaders: [...CORS_POLICY.allowHeaders],
+          // DPOP-NONCE: API Gateway sets the CORS headers here, not the function's.
+          exposeHeaders: [...CORS_POLICY.exposeHeaders],
           maxAge: Duration.seconds(CORS_POLICY.maxAgeSeconds),
         },
       }),

@@ -21,6 +21,12 @@ export interface SampleResourceProps {
   readonly resource: string;
   readonly logRetention: RetentionDays;
   readonly entry: string;
+  /**
+   * Accept DPoP-bound tokens (RFC 9449). API Gateway's JWT authorizer cannot check a DPoP proof,
+   * so the routes then have no authorizer and the function checks the token and its proof itself.
+   * @default false
+   */
+  readonly dpop?: boolean;
 }
 
 export class SampleResource extends Construct {
@@ -38,7 +44,11 @@ export class SampleResource extends Construct {
     this.function = new RouteFunction(this, 'ResourceFunction', {
       entry: props.entry,
       description: 'Sample protected resource behind the HTTP API JWT authorizer',
-      environment: { ISSUER: props.issuer, RESOURCE: props.resource },
+      environment: {
+        ISSUER: props.issuer,
+        RESOURCE: props.resource,
+        ...(props.dpop && { TOKEN_CHECK: 'function' }),
+      },
       logRetention: props.logRetention,
     });
     const integration = new HttpLambdaIntegration('ResourceIntegration', this.function.function);
@@ -48,9 +58,9 @@ export class SampleResource extends Construct {
         path,
         methods: [method],
         integration,
-        authorizer: this.authorizer,
-        // API Gateway checks the token's `scope` claim for the route's scope itself.
-        authorizationScopes: [route.scope],
+        // With DPoP the function checks token, proof and scope; otherwise API Gateway checks the
+        // token and its `scope` claim for the route's scope itself.
+        ...(!props.dpop && { authorizer: this.authorizer, authorizationScopes: [route.scope] }),
       });
     }
     this.publicRoutes = props.httpApi.addRoutes({

@@ -3,20 +3,23 @@
  * `fetch(Request) → Response` function, so the same code serves node:http locally and Lambda:
  *
  * - its RFC 9728 metadata at the well-known path for its resource URL;
- * - the MCP endpoint (Streamable HTTP, the official SDK's stateless handler), behind a bearer gate:
- *   no token → 401 with a bare `Bearer resource_metadata="…"` challenge, a bad one → 401
- *   invalid_token; a tool whose scope the token lacks → 403 insufficient_scope naming it.
+ * - the MCP endpoint (Streamable HTTP, the official SDK's stateless handler), behind a token gate:
+ *   no token → 401 with `Bearer resource_metadata="…"` and `DPoP algs="…"` challenges, a bad one →
+ *   401 invalid_token; a DPoP-bound token only with a valid proof (RFC 9449 §7: `DPoP` scheme,
+ *   proof by its key for this request, else 401 invalid_dpop_proof with a DPoP challenge); a tool
+ *   whose scope the token lacks → 403 insufficient_scope naming it.
  */
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import {
-  bearerChallenge,
-  bearerToken,
-  createAccessTokenVerifier,
+  createRequestAuthenticator,
   grantedScopes,
   InvalidToken,
+  NoCredentials,
   protectedResourceMetadataUrl,
+  resourceChallenge,
   type AccessTokenVerifierOptions,
 } from '../protected-resource/access-token-verifier.js';
+import { DPOP_ALGORITHMS } from '../oauth/dpop.js';
 import { createMcpServer, MCP_SCOPES, NoteBook } from './tools.js';
 
 export interface McpResourceOptions extends AccessTokenVerifierOptions {
@@ -47,7 +50,7 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
   const metadataUrl = protectedResourceMetadataUrl(options.resource);
   const resourcePath = new URL(options.resource).pathname;
   const endpointPath = options.endpointPath ?? (resourcePath === '/' ? '/mcp' : resourcePath);
-  const verify = createAccessTokenVerifier(options);
+  const authenticateRequest = createRequestAuthenticator(options);
   const notes = new NoteBook();
   // Stateless: a fresh server per request, for 2025-era and 2026-era clients alike. Answers are
   // one JSON body unless a tool streams, which none here does.
@@ -57,6 +60,7 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
     authorization_servers: [options.issuer],
     scopes_supported: MCP_SCOPES,
     bearer_methods_supported: ['header'],
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     resource_name: 'Example MCP server (Cross App Access)',
   });
 
@@ -68,11 +72,15 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
 
   /** The verified caller, or the 401 that refuses the request. */
   async function authenticate(request: Request): Promise<AuthInfo | Response> {
-    const token = bearerToken(request.headers.get('authorization'));
-    // RFC 6750 §3.1: no credentials at all gets a bare challenge, without an error code.
-    if (!token) return refuse(401, { error: 'unauthorized' }, bearerChallenge(metadataUrl.href));
     try {
-      const claims = await verify(token);
+      const { token, claims } = await authenticateRequest({
+        authorization: request.headers.get('authorization'),
+        dpop: request.headers.get('dpop'),
+        method: request.method,
+        // Locally the Host was checked against this resource's names; on Lambda the URL is built
+        // on the resource's own origin (lambda.ts): either way, what a proof's htu must name.
+        url: request.url,
+      });
       return {
         token,
         clientId: String(claims.client_id),
@@ -83,9 +91,16 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
         extra: { subject: claims.sub },
       };
     } catch (err) {
+      // RFC 6750 §3.1: no credentials at all gets a bare challenge, without an error code.
+      if (err instanceof NoCredentials)
+        return refuse(401, { error: 'unauthorized' }, resourceChallenge(metadataUrl.href));
       if (!(err instanceof InvalidToken)) throw err;
-      const params = { error: 'invalid_token', error_description: err.description };
-      return refuse(401, params, bearerChallenge(metadataUrl.href, params));
+      const params = { error: err.error, error_description: err.description };
+      return refuse(
+        401,
+        params,
+        resourceChallenge(metadataUrl.href, { scheme: err.scheme, params }),
+      );
     }
   }
 

@@ -1,9 +1,13 @@
 /**
- * How a resource server accepts this server's access tokens (RFC 9068 §4, RFC 6750, RFC 9728): one
- * verifier shared by the sample REST resource and the MCP server, so both check the same things in
- * the same way — typ at+jwt, RS256, our issuer, its own resource as the exact audience, expiry.
+ * How a resource server accepts this server's access tokens (RFC 9068 §4, RFC 6750, RFC 9728,
+ * RFC 9449 §7): one verifier shared by the sample REST resource and the MCP server, so both check
+ * the same things in the same way — typ at+jwt, RS256, our issuer, its own resource as the exact
+ * audience, expiry — and, for a DPoP-bound token (`cnf.jkt`), the proof that comes with it.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { DPOP_ALGORITHMS, singleDpopHeader, verifyDpopProof } from '../oauth/dpop.js';
+import { InvalidDpopProof, OAuthError } from '../oauth/errors.js';
+import { ProofReplayCache } from './proof-replay-cache.js';
 
 export interface AccessTokenVerifierOptions {
   /** Our authorization server's issuer identifier: the only accepted `iss`. */
@@ -16,11 +20,23 @@ export interface AccessTokenVerifierOptions {
   readonly clockTolerance?: number;
   /** For tests: a key resolver other than the remote JWKS. */
   readonly keys?: JWTVerifyGetKey;
+  /** Seconds since the epoch; the system clock by default (tests hold it still). */
+  readonly now?: () => number;
+  /** Spent DPoP proofs; one per resource instance by default. */
+  readonly proofReplay?: ProofReplayCache;
 }
 
-/** A token the resource refuses (RFC 6750 §3.1 invalid_token); the description is safe to send. */
+/**
+ * A token the resource refuses (RFC 6750 §3.1 invalid_token, RFC 9449 §7.1 invalid_dpop_proof);
+ * the description is safe to send. `scheme` is the challenge to answer with: DPoP for anything to
+ * do with a bound token or a proof.
+ */
 export class InvalidToken extends Error {
-  constructor(readonly description: string) {
+  constructor(
+    readonly description: string,
+    readonly error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
+    readonly scheme: 'Bearer' | 'DPoP' = 'Bearer',
+  ) {
     super(description);
     this.name = 'InvalidToken';
   }
@@ -55,6 +71,141 @@ export function createAccessTokenVerifier(
       );
     }
   };
+}
+
+/** What a request presents, as a resource sees it. */
+export interface PresentedRequest {
+  readonly authorization: string | null | undefined;
+  readonly dpop: string | null | undefined;
+  readonly method: string;
+  /** The URL the request was sent to, as this resource is known (RFC 9449 §4.3 check 9). */
+  readonly url: string;
+}
+
+export interface AuthenticatedRequest {
+  readonly token: string;
+  readonly claims: JWTPayload;
+  /** The key the token is bound to (and the proof was signed with), for a DPoP token. */
+  readonly jkt?: string;
+}
+
+/** No credentials at all: RFC 6750 §3.1's bare challenge, without an error code. */
+export class NoCredentials extends Error {
+  constructor() {
+    super('no access token');
+    this.name = 'NoCredentials';
+  }
+}
+
+/**
+ * Authenticates a request to a resource: `Authorization: Bearer` for a bearer token, or
+ * `Authorization: DPoP` with a `DPoP` proof for a bound one (RFC 9449 §7.1). A bound token is
+ * accepted only with a proof signed by its key, for this method and URL, carrying the token's hash
+ * (`ath`), fresh, and not seen before by this instance; never as a bearer token (§7.2).
+ */
+export function createRequestAuthenticator(
+  options: AccessTokenVerifierOptions,
+): (request: PresentedRequest) => Promise<AuthenticatedRequest> {
+  const verify = createAccessTokenVerifier(options);
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const replay = options.proofReplay ?? new ProofReplayCache();
+  const tolerance = options.clockTolerance ?? 30;
+  return async (request) => {
+    const presented = parseAuthorization(request.authorization);
+    if (!presented) throw new NoCredentials();
+    const { scheme, token } = presented;
+    let claims: JWTPayload;
+    try {
+      claims = await verify(token);
+    } catch (err) {
+      if (err instanceof InvalidToken && scheme === 'DPoP')
+        throw new InvalidToken(err.description, 'invalid_token', 'DPoP');
+      throw err;
+    }
+    const cnf = claims.cnf as { jkt?: unknown } | undefined;
+    const jkt = typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+    if (cnf !== undefined && jkt === undefined)
+      throw new InvalidToken('the token is bound in a way this resource cannot check');
+    if (jkt === undefined) {
+      if (scheme === 'DPoP')
+        throw new InvalidToken(
+          'the token is not DPoP-bound: present it as Bearer',
+          'invalid_token',
+          'DPoP',
+        );
+      return { token, claims };
+    }
+    // RFC 9449 §7.2: a bound token presented as a bearer token is refused, proof or not.
+    if (scheme === 'Bearer')
+      throw new InvalidToken(
+        'the token is DPoP-bound: present it with the DPoP scheme and a DPoP proof',
+        'invalid_token',
+        'DPoP',
+      );
+    try {
+      const proofJws = singleDpopHeader(request.dpop ?? undefined);
+      if (proofJws === undefined)
+        throw new InvalidDpopProof({
+          reason: 'dpop_proof_malformed',
+          description: 'a DPoP-bound token needs a DPoP proof header',
+        });
+      const proof = await verifyDpopProof(proofJws, {
+        method: request.method.toUpperCase(),
+        url: request.url,
+        now: now(),
+        clockSkew: tolerance,
+        accessToken: token,
+      });
+      if (proof.jkt !== jkt)
+        throw new InvalidDpopProof({
+          reason: 'dpop_jwk_invalid',
+          description: 'the DPoP proof is not signed with the key the token is bound to',
+        });
+      if (!replay.claim(`${proof.jkt}.${proof.jti}`, proof.replayUntil, now()))
+        throw new InvalidDpopProof({
+          reason: 'dpop_jti_replayed',
+          description: 'the DPoP proof has been used before: sign a new one for each request',
+        });
+      return { token, claims, jkt };
+    } catch (err) {
+      if (err instanceof OAuthError)
+        throw new InvalidToken(err.description, 'invalid_dpop_proof', 'DPoP');
+      throw err;
+    }
+  };
+}
+
+/** The scheme and token of an `Authorization` header (RFC 6750 §2.1, RFC 9449 §7.1), or undefined. */
+export function parseAuthorization(
+  authorization: string | null | undefined,
+): { scheme: 'Bearer' | 'DPoP'; token: string } | undefined {
+  const match = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization ?? '');
+  if (!match) return undefined;
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
+}
+
+/**
+ * The `WWW-Authenticate` value for a refusal (or for no credentials, with no params): always the
+ * RFC 9728 metadata URL, and a DPoP challenge naming the proof algorithms (RFC 9449 §7.1). With no
+ * credentials both schemes are offered, Bearer first; a refusal names its own scheme.
+ */
+export function resourceChallenge(
+  resourceMetadataUrl: string,
+  refusal?: { scheme: 'Bearer' | 'DPoP'; params: Readonly<Record<string, string>> },
+): string {
+  const dpop = (params: Readonly<Record<string, string>>) =>
+    'DPoP ' +
+    Object.entries({
+      ...params,
+      algs: DPOP_ALGORITHMS.join(' '),
+      resource_metadata: resourceMetadataUrl,
+    })
+      .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
+      .join(', ');
+  if (!refusal) return `${bearerChallenge(resourceMetadataUrl)}, ${dpop({})}`;
+  return refusal.scheme === 'DPoP'
+    ? dpop(refusal.params)
+    : bearerChallenge(resourceMetadataUrl, refusal.params);
 }
 
 /** The bearer token of an `Authorization` header (RFC 6750 §2.1), or undefined. */

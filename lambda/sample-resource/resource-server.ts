@@ -6,13 +6,14 @@
 import type { JWTPayload } from 'jose';
 import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
 import {
-  bearerChallenge,
-  bearerToken,
-  createAccessTokenVerifier,
+  createRequestAuthenticator,
   grantedScopes,
   InvalidToken,
+  NoCredentials,
+  resourceChallenge,
   type AccessTokenVerifierOptions,
 } from '../protected-resource/access-token-verifier.js';
+import { DPOP_ALGORITHMS } from '../oauth/dpop.js';
 
 export type ResourceServerOptions = AccessTokenVerifierOptions;
 
@@ -39,13 +40,15 @@ export function protectedResourceMetadata(
     authorization_servers: [issuer],
     scopes_supported: [...new Set(Object.values(RESOURCE_ROUTES).map((r) => r.scope))],
     bearer_methods_supported: ['header'],
+    // RFC 9728 §2: bound tokens are accepted with a proof (RFC 9449 §7).
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   };
 }
 
 export function createResourceHandler(options: ResourceServerOptions): HttpHandler {
-  const verify = createAccessTokenVerifier(options);
+  const authenticate = createRequestAuthenticator(options);
   const metadataUrl = new URL(PROTECTED_RESOURCE_METADATA_PATH, options.resource).href;
-  const challenge = (params: Record<string, string>) => bearerChallenge(metadataUrl, params);
+  const origin = new URL(options.resource).origin;
   const json = (
     statusCode: number,
     body: unknown,
@@ -64,24 +67,31 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
     const route = RESOURCE_ROUTES[`${method} ${event.rawPath}`];
     if (!route) return json(404, { error: 'not_found' });
 
-    const token = bearerToken(event.headers?.authorization);
-    if (!token) {
-      // RFC 6750 §3.1: no credentials at all gets a bare challenge, without an error code.
-      return json(401, { error: 'unauthorized' }, { 'www-authenticate': challenge({}) });
-    }
     let claims: JWTPayload;
+    let scheme: 'Bearer' | 'DPoP';
     try {
-      claims = await verify(token);
+      const auth = await authenticate({
+        authorization: event.headers?.authorization,
+        dpop: event.headers?.dpop,
+        method,
+        // The URL this resource is known by, not the Host header a caller sends (DPoP htu).
+        url: `${origin}${event.rawPath}`,
+      });
+      claims = auth.claims;
+      scheme = auth.jkt === undefined ? 'Bearer' : 'DPoP';
     } catch (err) {
+      // RFC 6750 §3.1: no credentials at all gets a bare challenge, without an error code.
+      if (err instanceof NoCredentials)
+        return json(
+          401,
+          { error: 'unauthorized' },
+          { 'www-authenticate': resourceChallenge(metadataUrl) },
+        );
       if (!(err instanceof InvalidToken)) throw err;
-      const description = err.description;
-      return json(
-        401,
-        { error: 'invalid_token', error_description: description },
-        {
-          'www-authenticate': challenge({ error: 'invalid_token', error_description: description }),
-        },
-      );
+      const params = { error: err.error, error_description: err.description };
+      return json(401, params, {
+        'www-authenticate': resourceChallenge(metadataUrl, { scheme: err.scheme, params }),
+      });
     }
     if (!grantedScopes(claims).includes(route.scope)) {
       const description = `this route needs scope ${route.scope}`;
@@ -89,10 +99,13 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
         403,
         { error: 'insufficient_scope', error_description: description, scope: route.scope },
         {
-          'www-authenticate': challenge({
-            error: 'insufficient_scope',
-            scope: route.scope,
-            error_description: description,
+          'www-authenticate': resourceChallenge(metadataUrl, {
+            scheme,
+            params: {
+              error: 'insufficient_scope',
+              scope: route.scope,
+              error_description: description,
+            },
           }),
         },
       );

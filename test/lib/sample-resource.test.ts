@@ -99,3 +99,31 @@ test('cdk-nag passes with the sample resource too', () => {
     rmSync(outdir, { recursive: true, force: true });
   }
 });
+
+test('with dpop: no JWT authorizer on the routes, the function checks token and proof itself', async () => {
+  const { App, Stack } = await import('aws-cdk-lib');
+  const { Template } = await import('aws-cdk-lib/assertions');
+  const { HttpApi } = await import('aws-cdk-lib/aws-apigatewayv2');
+  const { RetentionDays } = await import('aws-cdk-lib/aws-logs');
+  const { SampleResource } = await import('../../lib/sample-resource.js');
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'DpopResource');
+  new SampleResource(stack, 'Resource', {
+    httpApi: new HttpApi(stack, 'Api'),
+    issuer: 'https://auth.example.com',
+    resource: 'https://api.example.com/',
+    logRetention: RetentionDays.ONE_WEEK,
+    entry: new URL('../../lambda/sample-resource/lambda.ts', import.meta.url).pathname,
+    dpop: true,
+  });
+  const t = Template.fromStack(stack);
+  // API Gateway's JWT authorizer cannot check a DPoP proof, and would take a bound token as Bearer.
+  for (const key of ['GET /api/profile', 'POST /api/notes'])
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: key,
+      AuthorizationType: 'NONE',
+    });
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ TOKEN_CHECK: 'function' }) },
+  });
+});

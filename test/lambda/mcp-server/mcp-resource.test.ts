@@ -93,6 +93,7 @@ describe('RFC 9728 metadata', () => {
       authorization_servers: [ISSUER],
       scopes_supported: ['read', 'write'],
       bearer_methods_supported: ['header'],
+      dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
       resource_name: expect.any(String),
     });
   });
@@ -110,7 +111,11 @@ describe('the bearer gate', () => {
   test('no token: 401 with a bare challenge pointing at the metadata', async () => {
     const res = await initialize();
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${METADATA}"`);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      new RegExp(
+        `^Bearer resource_metadata="${METADATA}", DPoP algs="[^"]+", resource_metadata="${METADATA}"$`,
+      ),
+    );
   });
 
   test.each([
@@ -200,8 +205,8 @@ test('a path-less resource (as xaa.dev registers one): metadata at the root, the
     const anonymous = await rooted.fetch(
       new Request('https://api.example.test/mcp', { method: 'POST', body: '{}' }),
     );
-    expect(anonymous.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${rooted.metadataUrl}"`,
+    expect(anonymous.headers.get('www-authenticate')).toEqual(
+      expect.stringMatching(new RegExp(`^Bearer resource_metadata="${rooted.metadataUrl}", DPoP `)),
     );
   } finally {
     await rooted.close();

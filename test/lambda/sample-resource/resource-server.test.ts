@@ -55,8 +55,11 @@ test('a valid token with the route\u2019s scope is accepted', async () => {
 test('no token: 401 with a bare Bearer challenge pointing at the resource metadata (RFC 9728 §5.1)', async () => {
   const res = await call('GET', '/api/profile');
   expect(res.statusCode).toBe(401);
-  expect(res.headers['www-authenticate']).toBe(
-    `Bearer resource_metadata="${RESOURCE}.well-known/oauth-protected-resource"`,
+  // Bearer first, then DPoP naming the proof algorithms (RFC 9449 §7.1), both pointing at the metadata.
+  expect(res.headers['www-authenticate']).toMatch(
+    new RegExp(
+      `^Bearer resource_metadata="${RESOURCE}.well-known/oauth-protected-resource", DPoP algs="[^"]*ES256[^"]*", resource_metadata="${RESOURCE}.well-known/oauth-protected-resource"$`,
+    ),
   );
 });
 
@@ -117,5 +120,6 @@ test('serves its protected-resource metadata (RFC 9728)', async () => {
     authorization_servers: [ISSUER],
     scopes_supported: ['read', 'write'],
     bearer_methods_supported: ['header'],
+    dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
   });
 });
