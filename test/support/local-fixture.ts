@@ -29,7 +29,9 @@ export class LocalFixture {
    * `issuerIsUrl`: the issuer is the URL the server listens on, as third-party clients need it to
    * be (they fetch discovery from the issuer and compare it byte for byte).
    */
-  static async start(options: { issuerIsUrl?: boolean } = {}): Promise<LocalFixture> {
+  static async start(
+    options: { issuerIsUrl?: boolean; env?: Record<string, string> } = {},
+  ): Promise<LocalFixture> {
     const idp = await TestIdp.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
     // The server's own key file, from the test key pool: the server would otherwise generate one.
@@ -40,6 +42,7 @@ export class LocalFixture {
       PORT: String(port),
       ISSUER: options.issuerIsUrl ? `http://localhost:${port}` : LOCAL_ISSUER,
       TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+      ...options.env,
     };
     return new LocalFixture(
       idp,
