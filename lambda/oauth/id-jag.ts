@@ -91,9 +91,7 @@ async function validate(
   // not use this issuer learns nothing about it, and cannot make us fetch its keys.
   await run.checkClient('client_issuer', (client) => checkClientIssuer(trustedIssuer, client));
   await run.stage('algorithm', () => checkAlgorithm(header, trustedIssuer));
-  await run.stage('signature', () =>
-    verifySignature(assertion, header, trustedIssuer, ctx.issuerKeys),
-  );
+  await run.stage('signature', () => verifySignature(assertion, trustedIssuer, ctx.issuerKeys));
   const claims = await run.stage('claims', () => readClaims(payload, trustedIssuer.issuer));
   await run.check('audience', () => checkAudience(payload.aud, ctx.issuer));
   await run.check('times', () => checkTimes(claims, trustedIssuer, ctx));
@@ -293,12 +291,15 @@ function checkAlgorithm(header: JWSHeaderParameters, trusted: TrustedIssuer): vo
 /** JAG-SIGNATURE, with the issuer's keys (JAG-JWKS-FETCH). */
 async function verifySignature(
   assertion: string,
-  header: JWSHeaderParameters,
   trusted: TrustedIssuer,
   issuerKeys: IssuerKeys,
 ): Promise<void> {
   try {
-    await verifyCompactSignature(assertion, header, issuerKeys.resolverFor(trusted.issuer));
+    await verifyCompactSignature(
+      assertion,
+      issuerKeys.resolverFor(trusted.issuer),
+      trusted.algorithms,
+    );
   } catch (err) {
     if (err instanceof OAuthError) throw err;
     if (err instanceof SignatureRejected) {

@@ -1,17 +1,48 @@
-/** The synchronous JWS signature check: every asymmetric JOSE algorithm, and every mismatch refused. */
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { CompactSign, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
+/** jose's compactVerify on ID-JAGs: every asymmetric alg verifies, every mismatch is refused. */
+import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { CompactSign, createLocalJWKSet, errors, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { SignatureRejected, verifyCompactSignature } from '../../../lambda/oauth/jws-verify.js';
+import type { KeyResolver } from '../../../lambda/ports.js';
 
-async function signed(alg: string, options: Record<string, unknown> = {}) {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...options });
+async function signed(alg: string) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg };
   const jws = await new CompactSign(new TextEncoder().encode('{"iss":"x"}'))
     .setProtectedHeader({ alg, kid: 'k' })
     .sign(privateKey);
   return { jws, jwk, resolve: createLocalJWKSet({ keys: [jwk] }) };
 }
-const header = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString());
+
+const b64u = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** A compact JWS with any header, signed RS256 by `key` over exactly `<header>.<payload>`. */
+function rawRs256(header: Record<string, unknown>, payload: string, key: KeyObject): string {
+  const input = `${b64u(header)}.${payload}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+/** An issuer with one RSA key under kid "k", and a resolver that records whether it was asked. */
+async function rsaIssuer(modulusLength = 2048) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' };
+  const set = createLocalJWKSet({ keys: [jwk] });
+  const seen = { lookedUp: false };
+  const resolve: KeyResolver = async (h, t) => ((seen.lookedUp = true), await set(h, t));
+  return { privateKey, publicKey, resolve, seen };
+}
+
+/** A refusal the token handler turns into invalid_grant (id-jag.ts), never a 500. */
+async function expectRefused(promise: Promise<unknown>, message?: RegExp) {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(
+    err instanceof SignatureRejected || err instanceof errors.JOSEError || err instanceof TypeError,
+  ).toBe(true);
+  if (message) expect((err as Error).message).toMatch(message);
+}
 
 test.each([
   'RS256',
@@ -27,46 +58,60 @@ test.each([
   'Ed25519',
 ])('%s: a good signature verifies, a tampered one does not', async (alg) => {
   const { jws, resolve } = await signed(alg);
-  await expect(verifyCompactSignature(jws, header(jws), resolve)).resolves.toBeUndefined();
-  const [h, p, s] = jws.split('.');
-  const tampered = `${h}.${Buffer.from('{"iss":"y"}').toString('base64url')}.${s}`;
-  await expect(verifyCompactSignature(tampered, header(jws), resolve)).rejects.toThrow(
-    /signature does not verify/,
+  await expect(verifyCompactSignature(jws, resolve, [alg])).resolves.toBeUndefined();
+  const [h, , s] = jws.split('.');
+  const tampered = `${h}.${b64u('{"iss":"y"}')}.${s}`;
+  await expect(verifyCompactSignature(tampered, resolve, [alg])).rejects.toThrow(
+    new SignatureRejected('assertion signature does not verify'),
   );
-  expect(p).toBeDefined();
 });
 
-test('a header alg that does not fit the key is refused (ES256 claimed, RSA key under that kid)', async () => {
+test('alg confusion: ES256 claimed, the RSA key under that kid is refused', async () => {
   const { jws, jwk } = await signed('RS256');
-  const resolve = async () =>
-    await createLocalJWKSet({ keys: [{ ...jwk, alg: 'RS256' }] })(
-      { alg: 'RS256', kid: 'k' },
-      { payload: '', signature: '', protected: '' },
-    );
-  await expect(
-    verifyCompactSignature(jws, { ...header(jws), alg: 'ES256' }, resolve),
-  ).rejects.toThrow(/does not fit alg ES256/);
+  const [, p, s] = jws.split('.');
+  const claimsEs256 = `${b64u({ alg: 'ES256', kid: 'k' })}.${p}.${s}`;
+  const rsaKey = await createLocalJWKSet({ keys: [jwk] })(
+    { alg: 'RS256', kid: 'k' },
+    { payload: '', signature: '', protected: '' },
+  );
+  await expectRefused(verifyCompactSignature(claimsEs256, async () => rsaKey, ['ES256']));
+});
+
+test('alg confusion: HS256 keyed with the issuer public key (PEM) is refused', async () => {
+  const { publicKey, resolve, seen } = await rsaIssuer();
+  const input = `${b64u({ alg: 'HS256', kid: 'k' })}.${b64u({ iss: 'x' })}`;
+  const pem = publicKey.export({ type: 'spki', format: 'pem' });
+  const jws = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
+  await expectRefused(verifyCompactSignature(jws, resolve, ['RS256']));
+  expect(seen.lookedUp).toBe(false);
 });
 
 test('ES256 claimed with a P-384 key is refused', async () => {
   const { jws, jwk } = await signed('ES384');
-  const resolve = async () =>
-    await createLocalJWKSet({ keys: [jwk] })(
-      { alg: 'ES384', kid: 'k' },
-      { payload: '', signature: '', protected: '' },
-    );
-  await expect(
-    verifyCompactSignature(jws, { ...header(jws), alg: 'ES256' }, resolve),
-  ).rejects.toThrow(/does not fit/);
+  const [, p, s] = jws.split('.');
+  const claimsEs256 = `${b64u({ alg: 'ES256', kid: 'k' })}.${p}.${s}`;
+  const p384 = await createLocalJWKSet({ keys: [jwk] })(
+    { alg: 'ES384', kid: 'k' },
+    { payload: '', signature: '', protected: '' },
+  );
+  await expectRefused(verifyCompactSignature(claimsEs256, async () => p384, ['ES256']));
 });
 
-test('an RSA key under 2048 bits is refused', async () => {
+test('an alg outside the issuer allow-list is refused before any key is looked up', async () => {
+  const { jws, resolve } = await signed('PS256');
+  let looked = false;
+  const spy: KeyResolver = async (h, t) => ((looked = true), await resolve(h, t));
+  await expectRefused(verifyCompactSignature(jws, spy, ['RS256']));
+  expect(looked).toBe(false);
+});
+
+test('an RSA key under 2048 bits is refused, even with a good signature', async () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
   // jose will not sign with it; node:crypto will.
-  const input = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{}').toString('base64url')}`;
-  const jws = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
-  await expect(verifyCompactSignature(jws, header(jws), async () => publicKey)).rejects.toThrow(
-    /shorter than 2048/,
+  const jws = rawRs256({ alg: 'RS256' }, b64u({ iss: 'x' }), privateKey);
+  await expectRefused(
+    verifyCompactSignature(jws, async () => publicKey, ['RS256']),
+    /2048/,
   );
 });
 
@@ -75,25 +120,39 @@ test.each([
   ['a private key', async () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
 ])('%s is never a verification key', async (_name, resolve) => {
   const { jws } = await signed('RS256');
-  await expect(verifyCompactSignature(jws, header(jws), resolve)).rejects.toBeInstanceOf(
-    SignatureRejected,
-  );
+  await expectRefused(verifyCompactSignature(jws, resolve as KeyResolver, ['RS256']));
+});
+
+test('a key embedded in the header (jwk) is never used: the issuer key decides', async () => {
+  const { resolve } = await rsaIssuer();
+  const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = await exportJWK(attacker.publicKey);
+  for (const header of [
+    { alg: 'RS256', kid: 'k', jwk },
+    { alg: 'RS256', jwk },
+  ]) {
+    const jws = rawRs256(header, b64u({ iss: 'x' }), attacker.privateKey);
+    await expectRefused(
+      verifyCompactSignature(jws, resolve, ['RS256']),
+      /assertion signature does not verify/,
+    );
+  }
 });
 
 test.each([
-  ['crit', { crit: ['exp'] }],
-  ['b64', { b64: false }],
-  ['HS256', { alg: 'HS256' }],
-  ['none', { alg: 'none' }],
-])('a header with %s is refused before any key is looked up', async (_name, extra) => {
-  const { jws, resolve } = await signed('RS256');
-  let looked = false;
-  await expect(
-    verifyCompactSignature(
-      jws,
-      { ...header(jws), ...extra },
-      async (h, t) => ((looked = true), resolve(h, t)),
-    ),
-  ).rejects.toBeInstanceOf(SignatureRejected);
-  expect(looked).toBe(false);
-});
+  ['an unknown crit', { crit: ['exp'], exp: 1 }, b64u({ iss: 'x' })],
+  ['crit b64 with b64:false (unencoded payload)', { crit: ['b64'], b64: false }, 'unencoded'],
+  ['b64:false without crit', { b64: false }, b64u({ iss: 'x' })],
+  ['b64:true listed in crit', { crit: ['b64'], b64: true }, b64u({ iss: 'x' })],
+  ['alg none', { alg: 'none' }, b64u({ iss: 'x' })],
+  ['alg HS256', { alg: 'HS256' }, b64u({ iss: 'x' })],
+])(
+  'a header with %s is refused before any key is looked up, signature or not',
+  async (_name, extra, payload) => {
+    const { privateKey, resolve, seen } = await rsaIssuer();
+    // Signed by the issuer's own key: only the header can be the reason for the refusal.
+    const jws = rawRs256({ alg: 'RS256', kid: 'k', ...extra }, payload, privateKey);
+    await expectRefused(verifyCompactSignature(jws, resolve, ['RS256']));
+    expect(seen.lookedUp).toBe(false);
+  },
+);
