@@ -6,6 +6,8 @@ import type { Split } from './profile-split.js';
 
 export interface Figures {
   readonly date: string;
+  /** The machine's 1-minute load average when the run started and ended: how busy it was. */
+  readonly load: [number, number];
   readonly crypto: { pairsPerSecond: number; signPerSecond: number; verifyPerSecond: number };
   readonly inProcess: {
     sequential: { tokensPerSecond: number; cores: number };
@@ -128,6 +130,11 @@ comes from one run of it.
 
 - **Measured**: ${f.date}
 - **Machine**: ${machine()}
+- **Load average** (1 minute) at the start and the end of the run: ${f1(f.load[0])} and ${f1(f.load[1])} on ${cpus().length} cores${
+    f.load[0] > cpus().length || f.load[1] > cpus().length
+      ? ' — other work was running: rates are lower than on a quiet machine, ratios and CPU per token less affected'
+      : ''
+  }
 
 ![Tokens per second](performance.svg)
 
@@ -182,9 +189,11 @@ node-oidc-provider 9.13.3 with a jwt-bearer grant and its in-memory adapter (ben
 it verifies the same ID-JAGs against the same IdP key, checks issuer, audience, type and client,
 spends the jti once and issues an RS256 JWT access token). Both run as their own processes at the
 same time, each driven in turn by autocannon at concurrency ${f.http.connections} with unique ID-JAGs
-minted before its run; ${f.http.rounds} rounds alternate which server goes first, and each figure is the
-median of its rounds (the ratio is the median of each round's ratio, so a machine whose speed
-drifts weighs on both alike).
+minted before its run. Each of the ${f.http.rounds} rounds runs the servers A B B A (half the requests per
+run, A alternating from round to round), so a drift in the machine's speed weighs on both alike;
+each figure is the median of its rounds, and the ratio the median of each round's ratio. A run
+is timed to its last response. Reproduce with \`npm run bench\` (\`BENCH_QUICK=1\` for a quick look);
+on a machine other work is using, CPU time per token is the steadiest comparison.
 
 | server | tokens/s | p50 | p99 | failed | peak RSS | CPU cores used (event loop) | CPU per token |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

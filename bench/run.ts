@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { coldStarts } from './cold-start.js';
 import { cryptoBound } from './crypto-bound.js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mainThreadProfile, sideBySide } from './http-server.js';
 import { splitFile } from './profile-split.js';
@@ -18,6 +18,7 @@ import { latency, setup, throughput } from './token-service.js';
 const quick = process.env.BENCH_QUICK === '1';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const started = performance.now();
+const loadAtStart = loadavg()[0]!;
 
 log(`bench on ${machine()}`);
 log('1-2. crypto bound and token service in-process, interleaved');
@@ -71,6 +72,7 @@ const cold = await coldStarts(quick ? 3 : 7);
 
 const figures: Figures = {
   date: new Date().toISOString().slice(0, 10),
+  load: [loadAtStart, loadavg()[0]!],
   crypto,
   inProcess: {
     sequential,
