@@ -87,11 +87,12 @@ test('the token bundle holds its three SDK clients and Powertools logger, metric
     '@aws-lambda-powertools/logger',
     '@aws-lambda-powertools/metrics',
     '@aws-lambda-powertools/tracer',
-    '@aws-lambda-powertools/parameters',
     'jose',
   ]) {
     expect([pkg, from('Token', pkg)]).toEqual([pkg, true]);
   }
+  // Secrets are read with the SDK directly (both versions of a rotation), not Powertools Parameters.
+  expect(from('Token', '@aws-lambda-powertools/parameters')).toBe(false);
   // The admin's CloudFormation client and write commands are not part of any function.
   expect(from('Token', '@aws-sdk/client-cloudformation')).toBe(false);
   expect(bundles.Token!.code.includes('CreateSecretCommand')).toBe(false);
