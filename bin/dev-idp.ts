@@ -20,6 +20,8 @@ async function main(): Promise<void> {
       '',
       `  jwks      ${idp.jwksUri}`,
       `  mint      curl -s -X POST ${issuer}/id-jag -d audience=http://localhost:3000 -d client_id=my-client -d scope="read write" -d resource=https://api.example.com/`,
+      '  bound     add -d jkt=<RFC 7638 thumbprint of your DPoP key>: the ID-JAG carries cnf.jkt, and',
+      '            only a token request with a DPoP proof by that key can redeem it',
       '',
       '  trust it from the local server:',
       `    TRUSTED_ISSUERS='[{"issuer":"${issuer}","jwks_uri":"${idp.jwksUri}"}]' npm start`,

@@ -2,15 +2,23 @@
  * The whole Cross App Access flow on loopback, step by step: a development IdP signs an ID-JAG, our
  * server redeems it for an access token, a protected resource accepts that token — and the
  * refusals that matter (a replayed ID-JAG, a token without the needed scope) happen as they should.
+ * Last, the same with proof of possession: an ID-JAG bound to the client's DPoP key, a DPoP token.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+} from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
 import { DevIdp } from '../../lambda/local/dev-idp.js';
@@ -209,6 +217,76 @@ export async function runDemo(print: Print): Promise<boolean> {
       anonymous.status === 401 &&
         /resource_metadata=/.test(anonymous.headers.get('www-authenticate') ?? ''),
     );
+
+    // 7. Proof of possession (RFC 9449): the IdP binds the ID-JAG to the client's DPoP key, our
+    // server issues a token bound to it, and the resource takes it only with a proof by that key.
+    step('Proof of possession: an ID-JAG bound to the client\u2019s DPoP key (cnf.jkt)');
+    const dpop = await generateKeyPair('ES256');
+    const jwk = await exportJWK(dpop.publicKey);
+    const jkt = await calculateJwkThumbprint(jwk);
+    const proof = (htm: string, htu: string, ath?: string) =>
+      new SignJWT({
+        jti: randomUUID(),
+        htm,
+        htu,
+        iat: Math.floor(Date.now() / 1000),
+        ...(ath && { ath }),
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(dpop.privateKey);
+    const boundJag = await idp.mint({
+      audience: config.issuer,
+      clientId: client.clientId,
+      scope: 'read',
+      resource,
+      jkt,
+    });
+    print(`  the client's key thumbprint  ${jkt}`);
+    print(`  ID-JAG cnf                   ${JSON.stringify(decodeJwt(boundJag).cnf)}`);
+    const boundForm = new URLSearchParams({ ...form, assertion: boundJag });
+    const noProof = await fetch(tokenUrl, { method: 'POST', body: boundForm });
+    const noProofBody = (await noProof.json()) as Record<string, unknown>;
+    print(
+      `  POST /token without a DPoP header \u2192 ${noProof.status} ${JSON.stringify(noProofBody)}`,
+    );
+    expectThat(
+      'refused with invalid_grant: the grant is bound',
+      noProofBody.error === 'invalid_grant',
+    );
+    const bound = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { dpop: await proof('POST', `${config.issuer}/token`) },
+      body: boundForm,
+    });
+    const boundBody = (await bound.json()) as Record<string, unknown>;
+    const boundToken = String(boundBody.access_token);
+    print(`  POST /token with DPoP: <proof for POST ${config.issuer}/token>`);
+    print(
+      `  ${bound.status} token_type ${String(boundBody.token_type)}, cnf ${JSON.stringify(decodeJwt(boundToken).cnf)}`,
+    );
+    expectThat(
+      'a DPoP token bound to that key',
+      boundBody.token_type === 'DPoP' &&
+        (decodeJwt(boundToken).cnf as { jkt?: string })?.jkt === jkt,
+    );
+    const asBearer = await fetch(`${resource}api/profile`, {
+      headers: { authorization: `Bearer ${boundToken}` },
+    });
+    print(
+      `  GET ${resource}api/profile as Bearer \u2192 ${asBearer.status}, WWW-Authenticate: ${asBearer.headers.get('www-authenticate')?.slice(0, 60)}\u2026`,
+    );
+    expectThat('the resource refuses a bound token presented as Bearer', asBearer.status === 401);
+    const ath = createHash('sha256').update(boundToken).digest('base64url');
+    const withProof = await fetch(`${resource}api/profile`, {
+      headers: {
+        authorization: `DPoP ${boundToken}`,
+        dpop: await proof('GET', `${resource}api/profile`, ath),
+      },
+    });
+    print(
+      `  GET ${resource}api/profile with DPoP and a proof \u2192 ${withProof.status} ${await withProof.text()}`,
+    );
+    expectThat('the resource accepts it with a proof by the key', withProof.status === 200);
     return ok;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);

@@ -21,6 +21,11 @@ export interface IdJagRequest {
   readonly resource?: string | readonly string[];
   /** Seconds; the playground IdP uses five minutes. */
   readonly lifetime?: number;
+  /**
+   * The RFC 7638 thumbprint of the client's DPoP key: the ID-JAG is then bound to it (`cnf.jkt`),
+   * and only a token request with a proof by that key can redeem it (DPOP-CNF-JKT).
+   */
+  readonly jkt?: string;
 }
 
 export class DevIdp {
@@ -50,6 +55,7 @@ export class DevIdp {
         exp: iat + (req.lifetime ?? 300),
         ...(req.scope !== undefined && { scope: req.scope }),
         ...(req.resource !== undefined && { resource: req.resource }),
+        ...(req.jkt !== undefined && { cnf: { jkt: req.jkt } }),
       },
       this.key,
     );
@@ -57,7 +63,8 @@ export class DevIdp {
 
   /**
    * GET /.well-known/openid-configuration, GET /jwks, and POST /id-jag with a form or JSON body of
-   * audience, client_id, and optional sub, scope, resource: answers {"id_jag": "..."}.
+   * audience, client_id, and optional sub, scope, resource, jkt (bind to that DPoP key): answers
+   * {"id_jag": "..."}.
    */
   async listen(port: number, host = '127.0.0.1'): Promise<Server> {
     const server = createServer((req, res) => {
@@ -95,6 +102,7 @@ export class DevIdp {
               subject: p.sub,
               scope: p.scope,
               resource: resources && resources.length === 1 ? resources[0] : resources,
+              jkt: p.jkt || undefined,
             });
             send(200, { id_jag });
           },

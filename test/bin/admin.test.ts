@@ -332,6 +332,29 @@ describe('assertion check', () => {
     expect(JSON.parse(garbage.lines).checks[0]).toMatchObject({ id: 'format', status: 'fail' });
   });
 
+  test('DPOP-CNF-JKT: a bound assertion is reported with what redeeming it needs', async () => {
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const jag = await idp.mint(
+      { audience: 'http://localhost:3000', clientId: 'acme' },
+      { cnf: { jkt } },
+    );
+    const { lines } = await check(jag, '--client-id', 'acme');
+    expect(lines).toMatch(
+      new RegExp(
+        `! the assertion is bound to key ${jkt} \\(cnf\\.jkt\\): redeeming it needs a DPoP header`,
+      ),
+    );
+    const json = JSON.parse((await check(jag, '--json')).lines) as { dpop?: { jkt?: string } };
+    expect(json.dpop).toMatchObject({ reason: 'cnf_jkt', jkt });
+    const other = await idp.mint(
+      { audience: 'http://localhost:3000', clientId: 'acme' },
+      { cnf: { 'x5t#S256': 'abc' } },
+    );
+    const refused = await check(other, '--client-id', 'acme');
+    expect(refused.lines).toMatch(/cnf this server cannot check/);
+    expect((refused.err as AdminError).exitCode).toBe(1);
+  });
+
   test('usage: exactly one assertion', async () => {
     expect((await adminError('assertion', 'check')).exitCode).toBe(2);
     expect((await adminError('assertion', 'verify', 'x')).exitCode).toBe(2);

@@ -13,6 +13,7 @@ test('the demo walks the flow and every step passes', async () => {
     'The client calls the protected resource with it',
     'Refusal: the same ID-JAG redeemed again',
     'Refusal: the token used on a route that needs scope write',
+    'Proof of possession: an ID-JAG bound to the client\u2019s DPoP key (cnf.jkt)',
   ]) {
     expect(out).toContain(step);
   }

@@ -82,3 +82,19 @@ test('publishes discovery with its issuer and jwks_uri', async () => {
     jwks_uri: 'http://localhost:4000/jwks',
   });
 });
+
+test('DPOP-CNF-JKT: binds an ID-JAG to a DPoP key (cnf.jkt), directly and over HTTP', async () => {
+  const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+  expect(
+    decodeJwt(await idp.mint({ audience: 'https://as.example', clientId: 'c', jkt })),
+  ).toMatchObject({ cnf: { jkt } });
+  const res = await fetch(`${url}/id-jag`, {
+    method: 'POST',
+    body: new URLSearchParams({ audience: 'https://as.example', client_id: 'c', jkt }),
+  });
+  const { id_jag } = (await res.json()) as { id_jag: string };
+  expect(decodeJwt(id_jag).cnf).toEqual({ jkt });
+  expect(
+    decodeJwt(await idp.mint({ audience: 'https://as.example', clientId: 'c' })).cnf,
+  ).toBeUndefined();
+});
