@@ -19,6 +19,7 @@ import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpo
 import { bindingKey } from './dpop-binding.js';
 import { DpopNonces } from './dpop-nonce.js';
 import {
+  InvalidClient,
   InvalidDpopProof,
   InvalidGrant,
   OAuthError,
@@ -157,7 +158,6 @@ export class TokenService {
     const { config, clock, registry, secrets, replay, signer } = this.deps;
     const request = parseTokenRequest(raw);
     const proofJws = singleDpopHeader(raw.dpop);
-    audit.clientId = request.credentials.clientId;
     audit.authMethod = request.credentials.method;
 
     const client = await authenticateClient(
@@ -174,7 +174,14 @@ export class TokenService {
           ),
       },
       clock,
-    );
+    ).catch((err: unknown) => {
+      // AUTH-SECRET: a presented id is logged only once the registry knows it. A client that put
+      // its secret in the id field (or an id and secret swapped) must not have it written down.
+      if (err instanceof InvalidClient && REGISTERED_CLIENT_REFUSALS.has(err.reason))
+        audit.clientId = request.credentials.clientId;
+      throw err;
+    });
+    audit.clientId = client.clientId;
     // DPOP-PROOF, once the client is known: no unauthenticated caller makes us verify a signature.
     const proof =
       proofJws === undefined
@@ -190,7 +197,14 @@ export class TokenService {
       issuer: config.issuer,
       trustedIssuers: this.trustedIssuers,
       clockSkew: config.clockSkew,
-      issuerKeys: this.deps.issuerKeys,
+      // JAG-JWKS-FETCH inside the request's budget: an IdP's slow JWKS is a 503 before anything
+      // is spent, not a late claim that outlives the answer.
+      issuerKeys: {
+        resolverFor: (iss) => {
+          const resolve = this.deps.issuerKeys.resolverFor(iss);
+          return (header, token) => deadline.bound('issuer_keys', () => resolve(header, token));
+        },
+      },
       clock,
     });
     audit.issuer = claims.iss;
@@ -216,32 +230,31 @@ export class TokenService {
 
     // The replay record and the signature are independent I/O: run them together. A signature made
     // for a request that loses the replay race is simply dropped.
+    let claim: Promise<boolean> | undefined;
     const claimed = trustedIssuer.allowReuse
       ? Promise.resolve(true)
       : deadline.call(
           'replay_guard',
-          () => replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew),
+          () => (claim = replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew)),
           // Only a plain true wins: anything else a broken guard might say must not mint a token.
           (v) => typeof v === 'boolean',
         );
     const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
-    if (claimResult.status === 'rejected') throw claimResult.reason;
-    if (!claimResult.value) {
+    if (claimResult.status === 'fulfilled' && !claimResult.value) {
       // JAG-REPLAY: the jti was redeemed before (or by a concurrent request that won the race).
       throw new InvalidGrant({
         reason: 'jti_replayed',
         description: 'assertion already used (its jti has been redeemed before)',
       });
     }
-    if (signResult.status === 'rejected') {
-      // No token was issued: give the jti back so the client can retry once the signer recovers.
-      // Should the release fail too, the assertion stays spent, which is the safe side.
-      if (!trustedIssuer.allowReuse)
-        await deadline
-          .call('replay_guard', () => replay.release(claims.iss, claims.jti))
-          .catch(() => undefined);
-      throw signResult.reason;
+    if (claimResult.status === 'rejected' || signResult.status === 'rejected') {
+      // No token is issued: give the jti back if this request's claim won — or wins yet, for a
+      // write that outlives the deadline — so the client's retry is not refused as a replay.
+      if (claim) await giveBack(claim, () => replay.release(claims.iss, claims.jti));
+      throw claimResult.status === 'rejected'
+        ? claimResult.reason
+        : (signResult as PromiseRejectedResult).reason;
     }
 
     audit.scope = accessClaims.scope;
@@ -264,18 +277,54 @@ const PORTS = {
   secret_store: { name: 'secret store', reason: 'secret_store_unavailable' },
   replay_guard: { name: 'replay guard', reason: 'replay_guard_unavailable' },
   signer: { name: 'signer', reason: 'signer_unavailable' },
+  issuer_keys: { name: "issuer's JWKS", reason: 'jwks_unavailable' },
 } as const satisfies Record<string, { name: string; reason: ReasonFor<'temporarily_unavailable'> }>;
 
+/** The refusals that mean the presented client id is registered: only those ids are logged. */
+const REGISTERED_CLIENT_REFUSALS: ReadonlySet<string> = new Set<ReasonFor<'invalid_client'>>([
+  'client_disabled',
+  'secret_not_found',
+  'secret_mismatch',
+]);
+
+/** How long a failed request waits for a claim's outcome before answering. */
+const GIVE_BACK_WAIT_MS = 1000;
+
 /**
- * One request's time budget for its port calls (one timer per request, not per call). A port that
- * throws anything but an OAuth error, does not answer within the budget, or answers with something
- * malformed has failed on its side: the client may retry (503 temporarily_unavailable).
+ * Releases a jti claim once it is known to have won. A release that cannot finish within the wait
+ * goes on after the answer; should it fail, the assertion stays spent, which is the safe side.
+ */
+async function giveBack(claim: Promise<boolean>, release: () => Promise<void>): Promise<void> {
+  const released = claim.then((won) => (won ? release() : undefined)).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, GIVE_BACK_WAIT_MS);
+  });
+  await Promise.race([released, waited]);
+  clearTimeout(timer);
+}
+
+/**
+ * One request's time budget for its port calls, from the moment the request arrives (one timer per
+ * request, not per call). A port that throws anything but an OAuth error, does not answer within
+ * the budget, or answers with something malformed has failed on its side: the client may retry
+ * (503 temporarily_unavailable). Once the budget is spent no further call starts: a write begun
+ * after the answer was decided could only spend what the client is told to retry.
  */
 class Deadline {
   private timer: NodeJS.Timeout | undefined;
-  private expired: Promise<never> | undefined;
+  private readonly expired: Promise<never>;
+  private over = false;
 
-  constructor(private readonly ms: number) {}
+  constructor(ms: number) {
+    this.expired = new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => {
+        this.over = true;
+        reject(new Error(`no answer within ${ms} ms`));
+      }, ms);
+    });
+    this.expired.catch(() => undefined); // observed by the calls that race it
+  }
 
   async call<T>(
     port: keyof typeof PORTS,
@@ -283,30 +332,42 @@ class Deadline {
     wellFormed?: (value: T) => boolean,
   ): Promise<T> {
     try {
-      const value = await Promise.race([run(), this.expiry()]);
+      if (this.over) throw new Error('the request has no time left');
+      const value = await Promise.race([run(), this.expired]);
       if (wellFormed && !wellFormed(value)) throw new Error('malformed answer');
       return value;
     } catch (err) {
       if (err instanceof OAuthError) throw err;
-      const { name, reason } = PORTS[port];
-      throw new TemporarilyUnavailable({
-        reason,
-        description: `the ${name} is unavailable; retry later`,
-        cause: err,
-      });
+      throw unavailable(port, err);
     }
+  }
+
+  /**
+   * For work whose own errors mean something to the caller (an issuer's JWKS has no such kid):
+   * only running out of time becomes a 503.
+   */
+  async bound<T>(port: keyof typeof PORTS, run: () => Promise<T>): Promise<T> {
+    if (this.over) throw unavailable(port, new Error('the request has no time left'));
+    return Promise.race([
+      run(),
+      this.expired.catch((err: unknown) => {
+        throw unavailable(port, err);
+      }),
+    ]);
   }
 
   clear(): void {
     clearTimeout(this.timer);
   }
+}
 
-  private expiry(): Promise<never> {
-    this.expired ??= new Promise<never>((_, reject) => {
-      this.timer = setTimeout(() => reject(new Error(`no answer within ${this.ms} ms`)), this.ms);
-    });
-    return this.expired;
-  }
+function unavailable(port: keyof typeof PORTS, cause: unknown): TemporarilyUnavailable {
+  const { name, reason } = PORTS[port];
+  return new TemporarilyUnavailable({
+    reason,
+    description: `the ${name} is unavailable; retry later`,
+    cause,
+  });
 }
 
 function isClientRecordOrNone(v: unknown): boolean {
