@@ -448,6 +448,55 @@ const CASES: Case[] = [
       );
     },
   ],
+  // What the outside review tried and found held: kept here so it stays held.
+  ...(
+    [
+      ['crit naming a claim', { crit: ['exp'] }],
+      ['an unencoded payload (b64 false, in crit)', { b64: false, crit: ['b64'] }],
+      ['b64 false without crit', { b64: false }],
+      ['a kid that walks a path', { kid: '../../../etc/passwd' }],
+      ['a kid with a NUL', { kid: 'k\u0000' }],
+    ] as const
+  ).map(([name, extra]): Case => [
+    name,
+    400,
+    'invalid_grant',
+    async () => {
+      const t = now();
+      const assertion = await h.idp.signRaw(
+        { alg: 'RS256', typ: 'oauth-id-jag+jwt', kid: h.idp.key.kid, ...extra },
+        {
+          iss: h.idp.issuer,
+          sub: 'alice@example.com',
+          aud: ISSUER,
+          client_id: CLIENT_ID,
+          jti: `${name}-${Math.random()}`,
+          iat: t,
+          exp: t + 300,
+        },
+      );
+      sensitive.add(assertion);
+      return form(await valid({ assertion }));
+    },
+  ]),
+  [
+    'a sub carrying a newline',
+    400,
+    'invalid_grant',
+    async () => form(await valid({}, { sub: 'a\nb' })),
+  ],
+  [
+    'two Authorization headers (as the edge joins them)',
+    400,
+    'invalid_request',
+    async () => ({
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `${basicAuth(CLIENT_ID, CLIENT_SECRET)}, ${basicAuth('x', 'y')}`,
+      },
+      body: formBody({ grant_type: JWT_BEARER_GRANT, assertion: await mint() }),
+    }),
+  ],
   [
     'a jku pointing elsewhere',
     400,
