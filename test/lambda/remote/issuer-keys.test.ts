@@ -98,7 +98,7 @@ test('a stale set keeps serving while it is refreshed in the background, and whi
   const keys = keysFor({
     maxAgeMs: 60_000,
     cooldownMs: 5_000,
-    timeoutMs: 300,
+    timeoutMs: 1_000, // the ordering check below needs the refresh to hang well past the answer
     onFetchError: (_i, e) => refreshErrors.push(e),
   });
   await keys.warm();
