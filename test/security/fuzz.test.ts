@@ -8,6 +8,7 @@ import { formBody, httpEvent, tokenEvent } from '../support/events.js';
 import { Harness, ISSUER, refusalOf } from '../support/harness.js';
 import { REASONS } from '../../lambda/oauth/errors.js';
 import type { HttpResult } from '../../lambda/http/types.js';
+import { DpopKey } from '../support/dpop.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const CLIENT_ID = 'fuzz-client';
@@ -284,6 +285,136 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
           }).toEqual({ status: 200, token: 'string' });
       },
     ),
+    { numRuns: RUNS },
+  );
+});
+
+/**
+ * DPoP proofs (DPOP-PROOF, DPOP-INVALID, DPOP-BIND, DPOP-CNF-JKT), mutated and re-signed with the
+ * client's key so the mutation reaches the checks behind the signature: a change that breaks a
+ * rule is refused cleanly, a neutral one (an unknown claim, another valid jti) still binds.
+ */
+type DpopMutation =
+  | { kind: 'claim'; name: 'jti' | 'htm' | 'htu' | 'iat'; value: unknown }
+  | { kind: 'header'; name: 'typ' | 'alg' | 'jwk' | 'crit'; value: unknown }
+  | { kind: 'jwk'; name: 'kty' | 'crv' | 'x' | 'y' | 'd'; value: unknown }
+  | { kind: 'extra'; value: unknown }
+  | { kind: 'flip'; at: number }
+  | { kind: 'raw'; value: string };
+
+const dpopMutation: fc.Arbitrary<DpopMutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('claim' as const),
+    name: fc.constantFrom('jti' as const, 'htm' as const, 'htu' as const, 'iat' as const),
+    value: fc.jsonValue({ maxDepth: 2 }),
+  }),
+  fc.record({
+    kind: fc.constant('header' as const),
+    name: fc.constantFrom('typ' as const, 'alg' as const, 'jwk' as const, 'crit' as const),
+    value: fc.jsonValue({ maxDepth: 2 }),
+  }),
+  fc.record({
+    kind: fc.constant('jwk' as const),
+    name: fc.constantFrom('kty' as const, 'crv' as const, 'x' as const, 'y' as const, 'd' as const),
+    value: fc.jsonValue({ maxDepth: 1 }),
+  }),
+  fc.record({ kind: fc.constant('extra' as const), value: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('raw' as const), value: fc.string({ maxLength: 300 }) }),
+);
+
+test(`mutated DPoP proofs are refused cleanly, neutral changes still bind (${RUNS} runs)`, async () => {
+  const key = await DpopKey.generate('ES256');
+  const htu = `${ISSUER}/token`;
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const sign = async (header: unknown, payload: unknown) => {
+    const input = `${enc(header)}.${enc(payload)}`;
+    const sig = await crypto.subtle.sign(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      key.privateKey,
+      Buffer.from(input),
+    );
+    return `${input}.${Buffer.from(sig).toString('base64url')}`;
+  };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  await fc.assert(
+    fc.asyncProperty(dpopMutation, fc.boolean(), async (m, bound) => {
+      const now = h.clock.now();
+      const header: Record<string, unknown> = {
+        alg: 'ES256',
+        typ: 'dpop+jwt',
+        jwk: { ...key.publicJwk },
+      };
+      const claims: Record<string, unknown> = {
+        jti: crypto.randomUUID(),
+        htm: 'POST',
+        htu,
+        iat: now,
+      };
+      // 'valid', 'invalid', or 'unknown' (a flipped character may land on unused base64url bits).
+      let expected: 'valid' | 'invalid' | 'unknown' = 'valid';
+      let proof: string;
+      if (m.kind === 'claim') {
+        const v = m.value;
+        const ok =
+          m.name === 'jti'
+            ? typeof v === 'string' && v.length >= 1 && v.length <= 256
+            : m.name === 'iat'
+              ? typeof v === 'number' && v >= now - 120 && v <= now + 60
+              : same(v, claims[m.name]);
+        claims[m.name] = v;
+        if (!ok) expected = 'invalid';
+        proof = await sign(header, claims);
+      } else if (m.kind === 'header') {
+        if (!same(m.value, header[m.name])) expected = 'invalid';
+        header[m.name] = m.value;
+        proof = await sign(header, claims);
+      } else if (m.kind === 'jwk') {
+        const jwk = header.jwk as Record<string, unknown>;
+        if (!same(m.value, jwk[m.name])) expected = 'invalid';
+        jwk[m.name] = m.value;
+        proof = await sign(header, claims);
+      } else if (m.kind === 'extra') {
+        claims.extra = m.value;
+        proof = await sign(header, claims);
+        if (proof.length > 8192) expected = 'invalid';
+      } else if (m.kind === 'flip') {
+        const valid = await sign(header, claims);
+        const at = m.at % valid.length;
+        const c = valid[at] === 'A' ? 'B' : 'A';
+        proof = valid.slice(0, at) + c + valid.slice(at + 1);
+        expected = valid[at] === '.' ? 'invalid' : 'unknown';
+      } else {
+        proof = m.value;
+        expected = 'invalid';
+      }
+      const assertion = await h.mint(CLIENT_ID, bound ? { cnf: { jkt: key.jkt } } : {});
+      const res = await h.token(
+        tokenEvent(
+          {
+            grant_type: JWT_BEARER_GRANT,
+            assertion,
+            client_id: CLIENT_ID,
+            client_secret: CLIENT_SECRET,
+          },
+          { dpop: proof },
+        ),
+      );
+      if (expected === 'invalid') expectRefusal(res);
+      else if (expected === 'valid' || res.statusCode === 200) {
+        const body = JSON.parse(res.body!) as { token_type?: string; access_token?: string };
+        expect({ status: res.statusCode, type: body.token_type }).toEqual({
+          status: 200,
+          type: 'DPoP',
+        });
+        const cnf = (
+          JSON.parse(Buffer.from(body.access_token!.split('.')[1]!, 'base64url').toString()) as {
+            cnf: unknown;
+          }
+        ).cnf;
+        expect(cnf).toEqual({ jkt: key.jkt });
+      } else expectRefusal(res);
+    }),
     { numRuns: RUNS },
   );
 });

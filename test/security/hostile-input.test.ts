@@ -19,6 +19,7 @@ import { basicAuth, formBody, httpEvent, type Form } from '../support/events.js'
 import { Harness, ISSUER, refusalOf } from '../support/harness.js';
 import { REASONS } from '../../lambda/oauth/errors.js';
 import { makeKey } from '../support/test-idp.js';
+import { DpopKey } from '../support/dpop.js';
 
 const CLIENT_ID = 'hostile-client';
 const CLIENT_SECRET = 'hostile-client-secret-0123456789';
@@ -774,10 +775,227 @@ const CASES: Case[] = [
   ],
 ];
 
+// DPoP (DPOP-INVALID, DPOP-CNF-JKT, DPOP-CNF-OTHER): a hostile DPoP header or binding, with an
+// otherwise valid request. Proofs are for this server's token endpoint unless a case says otherwise.
+const dpopKey = DpopKey.generate();
+const dpopOther = DpopKey.generate();
+const withProof = async (
+  dpop: string | ((k: DpopKey) => Promise<string>),
+  claims: Record<string, unknown> = {},
+): Promise<Request> => {
+  const req = form(await valid({}, claims));
+  const value = typeof dpop === 'string' ? dpop : await dpop(await dpopKey);
+  return { ...req, headers: { ...req.headers, dpop: value } };
+};
+const dpopProof = (k: DpopKey, o: Partial<Parameters<DpopKey['proof']>[0]> = {}) =>
+  k.proof({ htu: `${ISSUER}/token`, iat: now(), ...o });
+const unsigned = (header: unknown, payload: unknown, signature = 'c2ln') =>
+  `${b64(header)}.${b64(payload)}.${signature}`;
+const proofClaims = () => ({ jti: 'j', htm: 'POST', htu: `${ISSUER}/token`, iat: now() });
+CASES.push(
+  ['DPoP: a 10 KB header', 400, 'invalid_dpop_proof', () => withProof(`${'a'.repeat(10_000)}.b.c`)],
+  ['DPoP: not a JWS', 400, 'invalid_dpop_proof', () => withProof('proof')],
+  [
+    'DPoP: a JWS in JSON serialization',
+    400,
+    'invalid_dpop_proof',
+    () => withProof('{"payload":"e30","signatures":[]}'),
+  ],
+  [
+    'DPoP: a header that is not JSON',
+    400,
+    'invalid_dpop_proof',
+    () => withProof('bm90IGpzb24.e30.c2ln'),
+  ],
+  [
+    'DPoP: two headers, comma-joined',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => `${await dpopProof(k)},${await dpopProof(k)}`),
+  ],
+  [
+    'DPoP: alg none',
+    400,
+    'invalid_dpop_proof',
+    async () =>
+      withProof(
+        unsigned(
+          { alg: 'none', typ: 'dpop+jwt', jwk: (await dpopKey).publicJwk },
+          proofClaims(),
+          '',
+        ),
+      ),
+  ],
+  [
+    'DPoP: HS256 with an oct jwk',
+    400,
+    'invalid_dpop_proof',
+    () =>
+      withProof(
+        unsigned({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'AAAA' } }, proofClaims()),
+      ),
+  ],
+  [
+    'DPoP: a jwk with the private key',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { header: { jwk: k.privateJwk } })),
+  ],
+  [
+    'DPoP: a jwk that is an array',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(unsigned({ alg: 'ES256', typ: 'dpop+jwt', jwk: [] }, proofClaims())),
+  ],
+  [
+    'DPoP: a jwk that is a string',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(unsigned({ alg: 'ES256', typ: 'dpop+jwt', jwk: 'key' }, proofClaims())),
+  ],
+  [
+    'DPoP: a 16,000-bit RSA jwk',
+    400,
+    'invalid_dpop_proof',
+    () =>
+      withProof(
+        unsigned(
+          { alg: 'RS256', typ: 'dpop+jwt', jwk: { kty: 'RSA', n: 'A'.repeat(2700), e: 'AQAB' } },
+          proofClaims(),
+        ),
+      ),
+  ],
+  [
+    'DPoP: a jwk on a curve that does not fit the alg',
+    400,
+    'invalid_dpop_proof',
+    () =>
+      withProof(async (k) => dpopProof(k, { header: { jwk: { ...k.publicJwk, crv: 'P-521' } } })),
+  ],
+  [
+    'DPoP: a critical header',
+    400,
+    'invalid_dpop_proof',
+    async () =>
+      withProof(
+        unsigned(
+          { alg: 'ES256', typ: 'dpop+jwt', jwk: (await dpopKey).publicJwk, crit: ['ext'], ext: 1 },
+          proofClaims(),
+        ),
+      ),
+  ],
+  [
+    'DPoP: typ JWT',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { header: { typ: 'JWT' } })),
+  ],
+  [
+    'DPoP: a signature by another key',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { signWith: (await dpopOther).privateKey })),
+  ],
+  [
+    'DPoP: a 300-character jti',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { claims: { jti: 'j'.repeat(300) } })),
+  ],
+  [
+    'DPoP: a jti that is a number',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { claims: { jti: 7 } })),
+  ],
+  [
+    'DPoP: iat as a string',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { claims: { iat: String(now()) } })),
+  ],
+  [
+    'DPoP: iat 1e300',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { claims: { iat: 1e300 } })),
+  ],
+  [
+    'DPoP: iat an hour ago',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { iat: now() - 3600 })),
+  ],
+  [
+    'DPoP: htu with a control character',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { htu: `${ISSUER}/tok\u0000en` })),
+  ],
+  [
+    'DPoP: htu that is not a URL',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { htu: 'token' })),
+  ],
+  [
+    'DPoP: htu on another host',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { htu: 'https://evil.example/token' })),
+  ],
+  [
+    'DPoP: htm lower case',
+    400,
+    'invalid_dpop_proof',
+    () => withProof(async (k) => dpopProof(k, { htm: 'post' })),
+  ],
+  [
+    'DPoP: a payload that is an array',
+    400,
+    'invalid_dpop_proof',
+    () =>
+      withProof(async (k) => unsigned({ alg: 'ES256', typ: 'dpop+jwt', jwk: k.publicJwk }, [1, 2])),
+  ],
+  [
+    'DPoP: cnf.jkt of another key',
+    400,
+    'invalid_grant',
+    async () => withProof(async (k) => dpopProof(k), { cnf: { jkt: (await dpopOther).jkt } }),
+  ],
+  [
+    'DPoP: cnf.jkt without a proof',
+    400,
+    'invalid_grant',
+    async () => form(await valid({}, { cnf: { jkt: (await dpopKey).jkt } })),
+  ],
+  [
+    'DPoP: cnf x5t#S256',
+    400,
+    'invalid_grant',
+    async () => withProof(async (k) => dpopProof(k), { cnf: { 'x5t#S256': 'abc' } }),
+  ],
+  [
+    'DPoP: cnf null',
+    400,
+    'invalid_grant',
+    async () => withProof(async (k) => dpopProof(k), { cnf: null }),
+  ],
+  [
+    'DPoP: cnf.jkt a number',
+    400,
+    'invalid_grant',
+    async () => withProof(async (k) => dpopProof(k), { cnf: { jkt: 1 } }),
+  ],
+);
+
 /** Every credential and assertion a request carries joins `sensitive`: none may be logged, right or wrong. */
 function remember(req: Request): Request {
   const auth = req.headers?.authorization;
   if (auth && auth.length > 12) sensitive.add(auth.replace(/^\S+\s+/, ''));
+  // A DPoP proof is single-use and bound to its request, but no log line needs it either.
+  const dpop = req.headers?.dpop;
+  if (dpop && dpop.length > 12) sensitive.add(dpop);
   if (typeof req.body === 'string') {
     const params = new URLSearchParams(req.body);
     for (const name of ['client_secret', 'assertion']) {
