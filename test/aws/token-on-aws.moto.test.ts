@@ -4,7 +4,12 @@
  */
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
 import { loadTokenFunctionConfig, type TokenFunctionConfig } from '../../lambda/aws/aws-config.js';
@@ -12,7 +17,11 @@ import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registr
 import { KmsPublicKeys } from '../../lambda/aws/kms-public-keys.js';
 import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
 import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
-import { createAwsTokenService } from '../../lambda/aws/token-service-factory.js';
+import {
+  createAwsTokenService,
+  dpopNonceSecretName,
+} from '../../lambda/aws/token-service-factory.js';
+import { claimsOf, DpopKey } from '../support/dpop.js';
 import { createTokenHandler } from '../../lambda/handlers/token.js';
 import type { HttpHandler } from '../../lambda/http/types.js';
 import { tokenEvent } from '../support/events.js';
@@ -197,5 +206,95 @@ describeWithMoto('token endpoint on the AWS adapters (moto)', () => {
     expect((await handlerFor(config)(request(clientId, clientSecret, assertion))).statusCode).toBe(
       200,
     );
+  });
+
+  describe('DPoP on the AWS adapters', () => {
+    const dpopRequest = async (
+      c: { clientId: string; clientSecret: string },
+      key: DpopKey,
+      o: { nonce?: string; proof?: string; cnf?: boolean } = {},
+    ) => {
+      const proof =
+        o.proof ??
+        (await key.proof({
+          htu: `${ISSUER}/token`,
+          iat: Math.floor(Date.now() / 1000),
+          nonce: o.nonce,
+        }));
+      const assertion = await idp.mint(
+        { audience: ISSUER, clientId: c.clientId },
+        o.cnf ? { cnf: { jkt: key.jkt } } : {},
+      );
+      return {
+        proof,
+        event: {
+          ...request(c.clientId, c.clientSecret, assertion),
+          headers: { ...request('a', 'b', 'c').headers, dpop: proof },
+        },
+      };
+    };
+
+    test('DPOP-CNF-JKT, DPOP-PROOF: a bound token, and the proof is spent in DynamoDB', async () => {
+      const token = handlerFor(config);
+      const c = await register();
+      const key = await DpopKey.generate();
+      const first = await dpopRequest(c, key, { cnf: true });
+      const res = await token(first.event);
+      expect(bodyOf(res).token_type).toBe('DPoP');
+      expect(claimsOf(bodyOf(res).access_token as string).cnf).toEqual({ jkt: key.jkt });
+      // Another container (a fresh service on the same table) refuses the same proof.
+      const replayed = await dpopRequest(c, key, { cnf: true, proof: first.proof });
+      const again = await handlerFor(config)(replayed.event);
+      expect(bodyOf(again)).toMatchObject({ error: 'invalid_dpop_proof' });
+      expect(outcomes.at(-1)).toEqual({ error: 'invalid_dpop_proof', reason: 'dpop_jti_replayed' });
+    });
+
+    test('DPOP-REQUIRED: the client setting is stored in DynamoDB and enforced', async () => {
+      const token = handlerFor(config);
+      const { client, clientSecret } = await admin.add({
+        clientId: uniqueName('bound'),
+        scopes: ['read'],
+        resources: [RESOURCE],
+        dpopBoundRequired: true,
+      });
+      const c = { clientId: client.clientId, clientSecret };
+      const bare = await token(
+        request(
+          c.clientId,
+          clientSecret,
+          await idp.mint({ audience: ISSUER, clientId: c.clientId }),
+        ),
+      );
+      expect(outcomes.at(-1)).toEqual({
+        error: 'invalid_grant',
+        reason: 'dpop_required_by_client',
+      });
+      expect(bare.statusCode).toBe(400);
+      const key = await DpopKey.generate();
+      expect(bodyOf(await token((await dpopRequest(c, key)).event)).token_type).toBe('DPoP');
+    });
+
+    test('DPOP-NONCE: the key comes from Secrets Manager, so two containers accept each other', async () => {
+      await clients.secretsManager.send(
+        new CreateSecretCommand({
+          Name: dpopNonceSecretName(PREFIX),
+          SecretString: randomBytes(32).toString('base64url'),
+        }),
+      );
+      const nonceConfig = {
+        ...config,
+        service: { ...config.service, dpop: { ...config.service.dpop, nonceRequired: true } },
+      };
+      const [one, two] = [handlerFor(nonceConfig), handlerFor(nonceConfig)];
+      const c = await register();
+      const key = await DpopKey.generate();
+      const asked = await one((await dpopRequest(c, key)).event);
+      expect(bodyOf(asked)).toMatchObject({ error: 'use_dpop_nonce' });
+      const nonce = asked.headers['dpop-nonce'];
+      expect(nonce).toEqual(expect.any(String));
+      const res = await two((await dpopRequest(c, key, { nonce })).event);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['dpop-nonce']).toEqual(expect.any(String));
+    });
   });
 });

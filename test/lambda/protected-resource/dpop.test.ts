@@ -71,10 +71,11 @@ describe('the sample resource', () => {
 
   test('a bound token presented as Bearer is refused, with or without a proof (RFC 9449 §7.2)', async () => {
     const token = await bound(API);
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       { authorization: `Bearer ${token}` },
       { authorization: `Bearer ${token}`, dpop: await proof(key, token) },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await profile(headers);
       expect(res.statusCode).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token", /);
