@@ -101,7 +101,7 @@ export class NoCredentials extends Error {
  * Authenticates a request to a resource: `Authorization: Bearer` for a bearer token, or
  * `Authorization: DPoP` with a `DPoP` proof for a bound one (RFC 9449 §7.1). A bound token is
  * accepted only with a proof signed by its key, for this method and URL, carrying the token's hash
- * (`ath`), fresh, and not seen before by this instance; never as a bearer token (§7.2).
+ * (`ath`), fresh, and not seen before by this instance; never as a bearer token (RFC 9449 §7.2).
  */
 export function createRequestAuthenticator(
   options: AccessTokenVerifierOptions,
