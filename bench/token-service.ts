@@ -36,8 +36,14 @@ export interface Setup {
   mint: (n: number) => Promise<HttpEvent[]>;
 }
 
-/** A token service whose every port is in memory; `delays` make them wait like AWS does. */
-export async function setup(delays: { signMs?: number; replayMs?: number } = {}): Promise<Setup> {
+/**
+ * A token service whose every port is in memory; `delays` make them wait like AWS does. With
+ * `dpop`, each event also carries a fresh ES256 DPoP proof (made here, outside the timing), so the
+ * token is bound: what the proof costs the server is the difference.
+ */
+export async function setup(
+  delays: { signMs?: number; replayMs?: number; dpop?: boolean } = {},
+): Promise<Setup> {
   const idpKey = await generateKeyPair('RS256', { extractable: true });
   const idpJwk = { ...(await exportJWK(idpKey.publicKey)), alg: 'RS256', use: 'sig' };
   const kid = await calculateJwkThumbprint(idpJwk);
@@ -60,6 +66,8 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
     clock: { now: () => Math.floor(Date.now() / 1000) },
   });
   const handler = createTokenHandler({ service, corsOrigins: [], logger: silentLog });
+  const dpopKey = delays.dpop ? await generateKeyPair('ES256') : undefined;
+  const dpopJwk = dpopKey && (await exportJWK(dpopKey.publicKey));
   let serial = 0;
   const mint = async (n: number): Promise<HttpEvent[]> => {
     const now = Math.floor(Date.now() / 1000);
@@ -89,7 +97,19 @@ export async function setup(delays: { signMs?: number; replayMs?: number } = {})
           routeKey: 'POST /token',
           rawPath: '/token',
           rawQueryString: '',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            ...(dpopKey && {
+              dpop: await new SignJWT({
+                jti: crypto.randomUUID(),
+                htm: 'POST',
+                htu: `${ISSUER}/token`,
+                iat: now,
+              })
+                .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: dpopJwk })
+                .sign(dpopKey.privateKey),
+            }),
+          },
           requestContext: {
             requestId: `r${serial}`,
             http: {
