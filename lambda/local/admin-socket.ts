@@ -116,9 +116,13 @@ export async function serveAdminSocket(
   };
 }
 
+const CLOSED = () => new Error('the running server closed the admin connection');
+
 /** The running server's store, through its socket. */
 export class AdminSocketClient implements AdminStore {
   private next = 0;
+  /** After the connection closes, a call fails at once instead of waiting for an answer. */
+  private closed = false;
   private readonly waiting = new Map<
     number,
     { resolve: (v: unknown) => void; reject: (e: Error) => void }
@@ -133,8 +137,8 @@ export class AdminSocketClient implements AdminStore {
       else w?.resolve(a.result);
     });
     socket.on('close', () => {
-      for (const w of this.waiting.values())
-        w.reject(new Error('the running server closed the admin connection'));
+      this.closed = true;
+      for (const w of this.waiting.values()) w.reject(CLOSED());
       this.waiting.clear();
     });
   }
@@ -163,6 +167,7 @@ export class AdminSocketClient implements AdminStore {
   private call<T>(op: Operation, ...args: unknown[]): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
+      if (this.closed) return reject(CLOSED());
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.socket.write(JSON.stringify({ id, op, args } satisfies Request) + '\n');
     });
