@@ -241,3 +241,47 @@ test('ISSUER with a trailing slash is refused, naming the form to use', () => {
     /ISSUER: must not end with "\/".*use "http:\/\/localhost:3000"/,
   );
 });
+
+describe('DPoP settings (DPOP-REQUIRED, DPOP-NONCE)', () => {
+  const base = { ISSUER: 'https://as.example.test' };
+  test('off by default', () => {
+    expect(loadServiceConfig(base).dpop).toEqual({ requiredResources: [], nonceRequired: false });
+  });
+
+  test('required resources, a required nonce and its key are read', () => {
+    const key = Buffer.alloc(32, 7).toString('base64url');
+    const { dpop } = loadServiceConfig({
+      ...base,
+      DPOP_REQUIRED_RESOURCES: 'https://a.example/ https://b.example/api,urn:example:c',
+      DPOP_NONCE: 'required',
+      DPOP_NONCE_KEY: key,
+    });
+    expect(dpop.requiredResources).toEqual([
+      'https://a.example/',
+      'https://b.example/api',
+      'urn:example:c',
+    ]);
+    expect(dpop.nonceRequired).toBe(true);
+    expect(Buffer.from(dpop.nonceKey!).toString('base64url')).toBe(key);
+  });
+
+  test.each([
+    ['DPOP_REQUIRED_RESOURCES', 'https://a.example/#frag', /absolute URI without a fragment/],
+    ['DPOP_REQUIRED_RESOURCES', 'not-a-uri', /absolute URI/],
+    ['DPOP_NONCE', 'yes', /"off" or "required"/],
+    ['DPOP_NONCE_KEY', Buffer.alloc(16).toString('base64url'), /at least 32 random bytes/],
+    ['DPOP_NONCE_KEY', 'not base64url!', /base64url/],
+  ])('%s=%j stops start-up', (variable, value, message) => {
+    let err: unknown;
+    try {
+      loadServiceConfig({ ...base, [variable]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(variable);
+    expect((err as Error).message).toMatch(message);
+    // A key is a secret: the message never repeats it.
+    if (variable === 'DPOP_NONCE_KEY') expect((err as Error).message).not.toContain(value);
+  });
+});
