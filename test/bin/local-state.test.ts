@@ -93,6 +93,8 @@ async function redeem(
       client_id: c.client_id,
       client_secret: c.client_secret,
     }),
+    // A request the server never answers fails here instead of holding the test until jest's timeout.
+    signal: AbortSignal.timeout(20_000),
   });
   return { status: res.status, body: (await res.json()) as { error?: string }, assertion: jag };
 }
@@ -289,7 +291,9 @@ test('kill -9 in the middle of a burst loses no registered client and no spent j
       killed = true;
       process.kill(server.child.pid!, 'SIGKILL');
     };
-    // 16 at a time; the server is killed once 120 tokens have been answered, mid-stream.
+    // 16 at a time; the server is killed once 120 requests have been answered, mid-stream (a
+    // loaded machine may answer some with 503: those ID-JAGs were not spent, and are not counted).
+    let answered = 0;
     const worker = async () => {
       while (!killed && next < jags.length) {
         const i = next++;
@@ -297,7 +301,7 @@ test('kill -9 in the middle of a burst loses no registered client and no spent j
         try {
           const r = await redeem(server, client, jags[i]);
           if (r.status === 200) redeemed.push({ client, assertion: jags[i]! });
-          if (redeemed.length >= 120) kill();
+          if (++answered >= 120) kill();
         } catch {
           // the connection died with the server
         }
@@ -312,9 +316,11 @@ test('kill -9 in the middle of a burst loses no registered client and no spent j
         }
       }
     })();
+    const closed = new Promise((r) => server.child.once('close', r));
     await Promise.all([...Array.from({ length: 16 }, worker), registering]);
-    await new Promise((r) => server.child.once('close', r));
-    expect(redeemed.length).toBeGreaterThanOrEqual(120);
+    kill();
+    await closed;
+    expect(redeemed.length).toBeGreaterThan(0);
 
     server = await start(env); // the dead server's lock and socket are recovered
     // Every ID-JAG that got a token is still spent.
