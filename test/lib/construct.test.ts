@@ -137,6 +137,20 @@ test.each<[string, () => object, RegExp]>([
     /^tokenThrottle\.rateLimit: must be a positive number/,
   ],
   [
+    'two IdPs whose users could share a sub (GRANT-SUBJECT)',
+    () => ({
+      trustedIssuers: [
+        { ...IDP, subjectPrefix: 'a' },
+        {
+          issuer: 'https://idp-b.example',
+          jwksUri: 'https://idp-b.example/k',
+          subjectPrefix: 'acme|',
+        },
+      ],
+    }),
+    /^trustedIssuers: .*no prefix may begin another/,
+  ],
+  [
     'a secret prefix without its slash',
     () => ({ trustedIssuers: [IDP], clientSecretPrefix: 'mine' }),
     /^clientSecretPrefix: must be a Secrets Manager name prefix ending in "\/"/,
