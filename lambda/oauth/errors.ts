@@ -180,17 +180,23 @@ export abstract class OAuthError<E extends OAuthErrorCode = OAuthErrorCode>
   }
 }
 
-export class InvalidRequest extends OAuthError<'invalid_request'> {
-  readonly error = 'invalid_request';
-  readonly status = 400;
+/**
+ * The base of the class for one OAuth `error`, with its HTTP status (RFC 6749 §5.2, RFC 6750 §3.1,
+ * RFC 8707 §2, RFC 9449 §5 and §8): each class below is then one line, and a new one is too.
+ */
+function errorClass<E extends OAuthErrorCode>(error: E, status: number) {
+  return class extends OAuthError<E> {
+    readonly error = error;
+    readonly status = status;
+  };
 }
+
+export class InvalidRequest extends errorClass('invalid_request', 400) {}
 
 /** AUTH-FAILURE: what the client is told however its authentication failed (no enumeration). */
 export const AUTHENTICATION_FAILED = 'client authentication failed';
 
-export class InvalidClient extends OAuthError<'invalid_client'> {
-  readonly error = 'invalid_client';
-  readonly status = 401;
+export class InvalidClient extends errorClass('invalid_client', 401) {
   /** AUTH-FAILURE: when the client tried HTTP Basic, the 401 carries a Basic challenge. */
   readonly usedBasic: boolean;
 
@@ -200,39 +206,19 @@ export class InvalidClient extends OAuthError<'invalid_client'> {
   }
 }
 
-export class InvalidGrant extends OAuthError<'invalid_grant'> {
-  readonly error = 'invalid_grant';
-  readonly status = 400;
-}
-
-export class UnsupportedGrantType extends OAuthError<'unsupported_grant_type'> {
-  readonly error = 'unsupported_grant_type';
-  readonly status = 400;
-}
-
-export class InvalidScope extends OAuthError<'invalid_scope'> {
-  readonly error = 'invalid_scope';
-  readonly status = 400;
-}
-
-export class InvalidTarget extends OAuthError<'invalid_target'> {
-  readonly error = 'invalid_target';
-  readonly status = 400;
-}
+export class InvalidGrant extends errorClass('invalid_grant', 400) {}
+export class UnsupportedGrantType extends errorClass('unsupported_grant_type', 400) {}
+export class InvalidScope extends errorClass('invalid_scope', 400) {}
+export class InvalidTarget extends errorClass('invalid_target', 400) {}
 
 /** DPOP-INVALID: the DPoP header is not a valid proof for this request (RFC 9449 §5, §7.1). */
-export class InvalidDpopProof extends OAuthError<'invalid_dpop_proof'> {
-  readonly error = 'invalid_dpop_proof';
-  readonly status = 400;
-}
+export class InvalidDpopProof extends errorClass('invalid_dpop_proof', 400) {}
 
 /**
  * DPOP-NONCE: the proof lacks the server's current nonce. The answer carries a fresh one in the
  * `DPoP-Nonce` header (RFC 9449 §8), so the client can sign a new proof with it and retry.
  */
-export class UseDpopNonce extends OAuthError<'use_dpop_nonce'> {
-  readonly error = 'use_dpop_nonce';
-  readonly status = 400;
+export class UseDpopNonce extends errorClass('use_dpop_nonce', 400) {
   readonly nonce: string;
 
   constructor(options: OAuthErrorOptions<'use_dpop_nonce'> & { readonly nonce: string }) {
@@ -242,16 +228,10 @@ export class UseDpopNonce extends OAuthError<'use_dpop_nonce'> {
 }
 
 /** A dependency (an issuer's JWKS, a database, the signer) could not answer: retry later. */
-export class TemporarilyUnavailable extends OAuthError<'temporarily_unavailable'> {
-  readonly error = 'temporarily_unavailable';
-  readonly status = 503;
-}
+export class TemporarilyUnavailable extends errorClass('temporarily_unavailable', 503) {}
 
 /** Our fault: the description is fixed, and what went wrong goes to the log only. */
-export class ServerError extends OAuthError<'server_error'> {
-  readonly error = 'server_error';
-  readonly status = 500;
-}
+export class ServerError extends errorClass('server_error', 500) {}
 
 /** RESP-ERRORS: a failure that is our fault gets this fixed answer: no stack, no detail. */
 export function internalError(): ServerError {
