@@ -446,12 +446,15 @@ function scopesOf(raw: string): string[] {
   return raw.split(' ').filter(Boolean);
 }
 
-async function add(
+/** A command that may take a secret the operator chose (AUTH-SECRET: never from argv). */
+type SecretCommand = (
   admin: ClientAdmin,
   v: Values,
   secret: () => Promise<string | undefined>,
   out: (line: string) => void,
-): Promise<void> {
+) => Promise<void>;
+
+const add: SecretCommand = async (admin, v, secret, out) => {
   if (!v['client-id']) throw usage('--client-id is required');
   if (v.scope === undefined) throw usage('--scope is required');
   if (!v.resource) throw usage('--resource is required');
@@ -473,7 +476,7 @@ async function add(
   if (chosen === undefined) out(`  client_secret  ${clientSecret}`);
   describe(client, out);
   if (chosen === undefined) out('The secret is shown only this once: keep it now.');
-}
+};
 
 function describe(client: ClientRecord, out: (line: string) => void): void {
   out(`  scope          ${client.scopes.join(' ')}`);
@@ -517,12 +520,7 @@ async function update(admin: ClientAdmin, v: Values, out: (line: string) => void
   describe(client, out);
 }
 
-async function rotate(
-  admin: ClientAdmin,
-  v: Values,
-  secret: () => Promise<string | undefined>,
-  out: (line: string) => void,
-): Promise<void> {
+const rotate: SecretCommand = async (admin, v, secret, out) => {
   if (!v['client-id']) throw usage('--client-id is required');
   const grace = v.grace ?? '3600';
   if (!/^\d+$/.test(grace))
@@ -550,7 +548,7 @@ async function rotate(
       : '  the previous secret is retired now',
   );
   if (chosen === undefined) out('The secret is shown only this once: keep it now.');
-}
+};
 
 function describeClient(c: ClientRecord): Record<string, unknown> {
   return {
