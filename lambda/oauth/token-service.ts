@@ -225,21 +225,22 @@ export class TokenService {
       clockSkew: config.clockSkew,
       jkt,
     });
-    // DPOP-PROOF: the proof is spent before the assertion, so a replayed proof cannot spend it.
-    if (proof) await this.spendProof(proof, deadline);
-
-    // The replay record and the signature are independent I/O: run them together. A signature made
-    // for a request that loses the replay race is simply dropped.
-    let claim: Promise<boolean> | undefined;
-    const claimed = trustedIssuer.allowReuse
-      ? Promise.resolve(true)
-      : deadline.call(
-          'replay_guard',
-          () => (claim = replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew)),
-          // Only a plain true wins: anything else a broken guard might say must not mint a token.
-          (v) => typeof v === 'boolean',
-        );
+    // The signature is independent I/O: it starts now and overlaps the replay records. A signature
+    // made for a request that loses a replay race is simply dropped.
     const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
+    // DPOP-PROOF: the proof is spent before the assertion, so a replayed proof cannot spend it.
+    // Both writes together take about as long as the (KMS) signature they overlap.
+    let claim: Promise<boolean> | undefined;
+    const claimed = (proof ? this.spendProof(proof, deadline) : Promise.resolve()).then(() =>
+      trustedIssuer.allowReuse
+        ? true
+        : deadline.call(
+            'replay_guard',
+            () => (claim = replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew)),
+            // Only a plain true wins: anything else a broken guard might say must not mint a token.
+            (v) => typeof v === 'boolean',
+          ),
+    );
     const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
     if (claimResult.status === 'fulfilled' && !claimResult.value) {
       // JAG-REPLAY: the jti was redeemed before (or by a concurrent request that won the race).

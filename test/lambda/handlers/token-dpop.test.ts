@@ -398,3 +398,47 @@ describe('DPOP-NONCE: a server nonce, when configured', () => {
 function b64(o: unknown): string {
   return Buffer.from(JSON.stringify(o)).toString('base64url');
 }
+
+test('DPOP-PROOF: the proof is claimed before the assertion, both while the token is signed', async () => {
+  const events: string[] = [];
+  let releaseProof!: () => void;
+  const proofHeld = new Promise<void>((r) => (releaseProof = r));
+  const slow = await Harness.start({
+    replay: (r) => ({
+      claim: async (iss, jti, exp) => {
+        events.push(`claim ${iss.startsWith('dpop:') ? 'proof' : 'assertion'}`);
+        if (iss.startsWith('dpop:')) await proofHeld;
+        return r.claim(iss, jti, exp);
+      },
+      release: (iss, jti) => r.release(iss, jti),
+    }),
+    signer: (s) => ({
+      keyId: () => s.keyId(),
+      sign: (input) => {
+        events.push('sign');
+        return s.sign(input);
+      },
+    }),
+  });
+  try {
+    const c = await slow.addClient();
+    const pending = redeem(
+      slow,
+      c,
+      await slow.mint(c.clientId),
+      await key.proof({ htu: TOKEN_ENDPOINT, iat: slow.clock.now() }),
+    );
+    // Until both have started (the first request also fetches the IdP's JWKS); then a moment more,
+    // in which the assertion's claim must not start.
+    for (let i = 0; i < 500 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    // The signature did not wait for the proof's write, and the assertion is not claimed yet.
+    expect([...events].sort()).toEqual(['claim proof', 'sign']);
+    releaseProof();
+    expect((await pending).statusCode).toBe(200);
+    expect(events).toHaveLength(3);
+    expect(events[2]).toBe('claim assertion');
+  } finally {
+    await slow.close();
+  }
+});
