@@ -1,11 +1,26 @@
 /** jose's compactVerify on ID-JAGs: every asymmetric alg verifies, every mismatch is refused. */
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { CompactSign, createLocalJWKSet, errors, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { SignatureRejected, verifyCompactSignature } from '../../../lambda/oauth/jws-verify.js';
 import type { KeyResolver } from '../../../lambda/ports.js';
+import { rsaPrivateKey } from '../../support/test-keys.js';
+
+/** An RSA-2048 pair from the test key pool: generating one costs about 0.15 s of CPU. */
+function rsaPair(): { privateKey: KeyObject; publicKey: KeyObject } {
+  const privateKey = rsaPrivateKey();
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
 
 async function signed(alg: string) {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const { privateKey, publicKey } = /^[RP]S/.test(alg)
+    ? rsaPair()
+    : await generateKeyPair(alg, { extractable: true });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg };
   const jws = await new CompactSign(new TextEncoder().encode('{"iss":"x"}'))
     .setProtectedHeader({ alg, kid: 'k' })
@@ -23,8 +38,8 @@ function rawRs256(header: Record<string, unknown>, payload: string, key: KeyObje
 }
 
 /** An issuer with one RSA key under kid "k", and a resolver that records whether it was asked. */
-async function rsaIssuer(modulusLength = 2048) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
+async function rsaIssuer() {
+  const { privateKey, publicKey } = rsaPair();
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' };
   const set = createLocalJWKSet({ keys: [jwk] });
   const seen = { lookedUp: false };
@@ -117,7 +132,7 @@ test('an RSA key under 2048 bits is refused, even with a good signature', async 
 
 test.each([
   ['a symmetric key', async () => new Uint8Array(32)],
-  ['a private key', async () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
+  ['a private key', async () => rsaPrivateKey()],
 ])('%s is never a verification key', async (_name, resolve) => {
   const { jws } = await signed('RS256');
   await expectRefused(verifyCompactSignature(jws, resolve as KeyResolver, ['RS256']));
@@ -125,7 +140,7 @@ test.each([
 
 test('a key embedded in the header (jwk) is never used: the issuer key decides', async () => {
   const { resolve } = await rsaIssuer();
-  const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const attacker = rsaPair();
   const jwk = await exportJWK(attacker.publicKey);
   for (const header of [
     { alg: 'RS256', kid: 'k', jwk },
