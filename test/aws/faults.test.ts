@@ -3,7 +3,8 @@
  * DynamoDB, an erroring or timing-out Secrets Manager. Each reaches the client as a 503
  * temporarily_unavailable with no token and no stack trace.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { rsaPrivateKey } from '../support/test-keys.js';
 import {
   DeleteItemCommand,
   DynamoDBClient,
@@ -39,7 +40,7 @@ const CLIENT_ID = 'acme';
 const SECRET = 'the-client-secret-0123456789';
 const SECRET_REF = `${PREFIX}acme/abc123`;
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-4333-8444-555555555555';
-const PUBLIC_KEY_DER = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+const PUBLIC_KEY_DER = createPublicKey(rsaPrivateKey()).export({
   type: 'spki',
   format: 'der',
 });

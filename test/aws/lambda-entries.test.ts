@@ -3,7 +3,8 @@
  * module scope (KMS, DynamoDB and Secrets Manager mocked at the class), Powertools logs and metrics
  * on stdout.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { rsaKeyPair, rsaPrivateKey } from '../support/test-keys.js';
 import type { Context } from 'aws-lambda';
 import {
   DeleteItemCommand,
@@ -24,9 +25,9 @@ import { TestIdp } from '../support/test-idp.js';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-4333-8444-555555555555';
 const SECRET = 'entry-test-client-secret-0123';
-const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const keyPair = rsaKeyPair();
 const PUBLISHED: PublishedJwk[] = ['k1', 'k2'].map((kid) => {
-  const { n, e } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+  const { n, e } = createPublicKey(rsaPrivateKey()).export({
     format: 'jwk',
   });
   return { kty: 'RSA', n: n!, e: e!, kid, alg: 'RS256', use: 'sig' };

@@ -8,7 +8,13 @@
  * The pool lives in node_modules/.cache (git-ignored; gone with `npm ci`); a missing entry is
  * generated once and written atomically, so parallel workers can share it.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -51,4 +57,10 @@ function generatePem(): string {
     type: 'pkcs8',
     format: 'pem',
   }) as string;
+}
+
+/** A pooled RSA-2048 pair, as generateKeyPairSync('rsa', ...) returns one. */
+export function rsaKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
+  const privateKey = rsaPrivateKey();
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }

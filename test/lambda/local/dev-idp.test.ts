@@ -1,5 +1,6 @@
 /** The development IdP: discovery, JWKS and minted ID-JAGs that our server accepts. */
-import { generateKeyPairSync } from 'node:crypto';
+
+import { rsaPrivateKey } from '../../support/test-keys.js';
 import type { Server } from 'node:http';
 import {
   createLocalJWKSet,
@@ -15,9 +16,7 @@ let idp: DevIdp;
 let server: Server;
 let url: string;
 beforeAll(async () => {
-  const key = await KeyFileSigner.fromPrivateKey(
-    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-  );
+  const key = await KeyFileSigner.fromPrivateKey(rsaPrivateKey());
   idp = new DevIdp('http://localhost:4000', key);
   server = await idp.listen(0);
   url = listeningUrl(server);

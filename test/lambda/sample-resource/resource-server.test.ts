@@ -1,5 +1,6 @@
 /** The sample protected resource: RFC 9068 validation, RFC 6750 challenges, RFC 9728 metadata. */
-import { generateKeyPairSync } from 'node:crypto';
+
+import { rsaPrivateKey } from '../../support/test-keys.js';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { createResourceHandler } from '../../../lambda/sample-resource/resource-server.js';
 import { KeyFileSigner } from '../../../lambda/local/key-file-signer.js';
@@ -12,9 +13,7 @@ let signer: KeyFileSigner;
 let handler: ReturnType<typeof createResourceHandler>;
 
 beforeAll(async () => {
-  signer = await KeyFileSigner.fromPrivateKey(
-    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-  );
+  signer = await KeyFileSigner.fromPrivateKey(rsaPrivateKey());
   const keys = createLocalJWKSet((await signer.jwks()) as JSONWebKeySet);
   handler = createResourceHandler({
     issuer: ISSUER,
@@ -78,9 +77,7 @@ test.each([
 });
 
 test('a token signed by another key is 401 invalid_token', async () => {
-  const other = await KeyFileSigner.fromPrivateKey(
-    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-  );
+  const other = await KeyFileSigner.fromPrivateKey(rsaPrivateKey());
   const forged = await signJwt(
     'at+jwt',
     {
