@@ -67,16 +67,44 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** utime + stime of a process, or of its main thread, in seconds (Linux /proc). */
-async function cpuSeconds(pid: number, mainThread = false): Promise<number> {
-  const path = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  const fields = (await readFile(path, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** A process and its descendants (the local server's cluster workers), from /proc. */
+async function processTree(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const below = await Promise.all(
+    children
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((c) => processTree(Number(c))),
+  );
+  return [pid, ...below.flat()];
 }
 
+/**
+ * utime + stime of a process and its descendants, or of their main threads, in seconds (Linux
+ * /proc). A process that exited meanwhile counts for nothing.
+ */
+async function cpuSeconds(pid: number, mainThread = false): Promise<number> {
+  const each = await Promise.all(
+    (await processTree(pid)).map(async (p) => {
+      const path = mainThread ? `/proc/${p}/task/${p}/stat` : `/proc/${p}/stat`;
+      const stat = await readFile(path, 'utf8').catch(() => undefined);
+      if (!stat) return 0;
+      const fields = stat.split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    }),
+  );
+  return each.reduce((a, b) => a + b, 0);
+}
+
+/** The peak resident memory of a process and its descendants, summed. */
 async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  let kb = 0;
+  for (const p of await processTree(pid)) {
+    const status = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
+    kb += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  }
+  return kb / 1024;
 }
 
 interface Target {

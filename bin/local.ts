@@ -1,13 +1,17 @@
 /** `npm start`: the authorization server on a laptop, on embedded defaults. */
+import cluster from 'node:cluster';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
+import { runLocalWorker, startLocalCluster, workerCount } from '../lambda/local/cluster.js';
 import { startLocalServer } from '../lambda/local/server.js';
 import { createLogger } from '../lambda/logging.js';
 import { endpointUrl, PATHS } from '../lambda/oauth/metadata.js';
 
 async function main(): Promise<void> {
   let config;
+  let workers;
   try {
     config = loadLocalConfig(process.env);
+    workers = workerCount(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`Configuration error: ${err.message}`);
@@ -15,8 +19,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (cluster.isWorker) return runLocalWorker(config, { logger: createLogger() });
   const started = performance.now();
-  const server = await startLocalServer(config, { logger: createLogger() });
+  // LOCAL_WORKERS (default: one per core) processes serve PORT; with one, it does everything.
+  const server =
+    workers > 1
+      ? await startLocalCluster(config, { logger: createLogger(), workers })
+      : await startLocalServer(config, { logger: createLogger() });
   const ms = Math.round(performance.now() - started);
   const e = (path: string) => endpointUrl(config.issuer, path);
   console.log(
@@ -30,6 +39,7 @@ async function main(): Promise<void> {
       `  jwks            ${e(PATHS.jwks)}`,
       `  token           ${e(PATHS.token)}`,
       `  data            ${config.dataDir}`,
+      `  workers         ${workers} (LOCAL_WORKERS)`,
       '',
       '  trusted issuers',
       ...config.trustedIssuers.map(

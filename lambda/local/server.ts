@@ -24,6 +24,7 @@ import { serviceEnvironment } from '../admin/effective-config.js';
 import { dataDirPaths, lockDataDir, preparePrivateDir, preparePrivateFile } from './data-dir.js';
 import { KeyFileSigner } from './key-file-signer.js';
 import { LocalStore } from './local-store.js';
+import { announcingChanges } from './store-channel.js';
 
 export const localPaths = dataDirPaths;
 
@@ -46,16 +47,73 @@ export async function startLocalServer(
   options: LocalServerOptions,
 ): Promise<LocalServer> {
   const { logger } = options;
-  const paths = localPaths(config.dataDir);
-  // Start every trusted issuer's JWKS fetch first: it runs while the rest starts, and an issuer that
-  // cannot be reached (an offline laptop) is logged and fetched again on demand.
+  const issuerKeys = warmIssuerKeys(config, options);
+  const state = await openLocalState(config, options);
+  let http: { server: Server; url: string };
+  try {
+    const service = new TokenService({
+      config,
+      registry: state.store,
+      secrets: state.store,
+      signer: state.signer,
+      replay: state.store,
+      issuerKeys,
+      clock: options.clock ?? systemClock,
+      // DPOP-NONCE without DPOP_NONCE_KEY: one process serves the token endpoint here, so a key
+      // of its own will do (a restart costs each client one use_dpop_nonce round trip).
+      dpopNonceKey: async () => randomBytes(32),
+    });
+    http = await listenHttp(config, { service, signer: state.signer, logger });
+  } catch (err) {
+    await state.close();
+    throw err;
+  }
+  return {
+    ...http,
+    issuerKeys,
+    close: async () => {
+      await closeHttp(http.server);
+      await state.close();
+    },
+  };
+}
+
+/**
+ * Starts every trusted issuer's JWKS fetch: it runs while the rest starts, and an issuer that
+ * cannot be reached (an offline laptop) is logged and fetched again on demand.
+ */
+export function warmIssuerKeys(
+  config: LocalConfig,
+  options: Pick<LocalServerOptions, 'logger' | 'issuerKeys'>,
+): RemoteIssuerKeys {
   const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
     onFetchError: (issuer, err) =>
-      logger.warn('trusted issuer JWKS fetch failed', { issuer, cause: describeError(err) }),
+      options.logger.warn('trusted issuer JWKS fetch failed', {
+        issuer,
+        cause: describeError(err),
+      }),
     ...options.issuerKeys,
   });
   void issuerKeys.warm();
+  return issuerKeys;
+}
 
+/** DATA_DIR as the server owns it: locked, its admin socket up, the store loaded, the key read. */
+export interface LocalState {
+  readonly store: LocalStore;
+  readonly signer: KeyFileSigner;
+  close(): Promise<void>;
+}
+
+export async function openLocalState(
+  config: LocalConfig,
+  options: Pick<LocalServerOptions, 'logger' | 'clock'> & {
+    /** Awaited after each admin change, before it is acknowledged (workers drop their copies). */
+    afterChange?: () => Promise<void>;
+  },
+): Promise<LocalState> {
+  const { logger } = options;
+  const paths = localPaths(config.dataDir);
   // The lock first: a second server on this DATA_DIR stops here with one line, touching nothing.
   preparePrivateDir(config.dataDir);
   const lock = await lockDataDir(config.dataDir, 'server');
@@ -63,8 +121,6 @@ export async function startLocalServer(
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step();
   };
-  let service: TokenService;
-  let signer: KeyFileSigner;
   try {
     // The socket straight after the lock, so another process can tell a live holder from a dead
     // one; admin requests wait for the store to load.
@@ -75,9 +131,14 @@ export async function startLocalServer(
       failed = reject;
     });
     storeReady.catch(() => undefined);
+    const { afterChange } = options;
+    const adminStore = afterChange
+      ? storeReady.then((s) => announcingChanges(s, afterChange))
+      : storeReady;
+    adminStore.catch(() => undefined);
     const admin = await serveAdminSocket(
       paths.socket,
-      storeReady,
+      adminStore,
       (err) => logger.error('admin request failed', { cause: describeError(err) }),
       // `assertion check` and `clients add` judge by what this server runs with (no secrets).
       serviceEnvironment(config),
@@ -105,23 +166,20 @@ export async function startLocalServer(
     preparePrivateFile(paths.signingKey);
     // Requests in flight overlap here: the signature on the thread pool, the next request's
     // work on this thread (docs/performance.md measures both ways).
-    signer = await KeyFileSigner.open(paths.signingKey, { threadPool: true });
-    service = new TokenService({
-      config,
-      registry: store,
-      secrets: store,
-      signer,
-      replay: store,
-      issuerKeys,
-      clock: options.clock ?? systemClock,
-      // DPOP-NONCE without DPOP_NONCE_KEY: one process serves the token endpoint here, so a key
-      // of its own will do (a restart costs each client one use_dpop_nonce round trip).
-      dpopNonceKey: async () => randomBytes(32),
-    });
+    const signer = await KeyFileSigner.open(paths.signingKey, { threadPool: true });
+    return { store, signer, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** The routes on node:http, listening on PORT. */
+export async function listenHttp(
+  config: LocalConfig,
+  deps: { service: TokenService; signer: KeyFileSigner; logger: Log },
+): Promise<{ server: Server; url: string }> {
+  const { service, signer, logger } = deps;
   const discovery = createDiscoveryHandler(config);
   const routes = new Map([
     [PATHS.oauthMetadata, discovery],
@@ -135,21 +193,14 @@ export async function startLocalServer(
     bridge(routes, (err) => logger.error('request failed', { cause: describeError(err) })),
   );
   server.listen(config.port, config.host);
-  try {
-    await once(server, 'listening');
-  } catch (err) {
-    await closeAll();
-    throw err;
-  }
-  const { address, port } = server.address() as AddressInfo;
-  return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
-    server,
-    issuerKeys,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await closeAll();
-    },
-  };
+  await once(server, 'listening');
+  return { server, url: urlOf(server.address() as AddressInfo) };
+}
+
+export const urlOf = ({ address, port }: Pick<AddressInfo, 'address' | 'port'>): string =>
+  `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+export async function closeHttp(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -45,6 +45,8 @@ async function envFor(dataDir: string): Promise<Record<string, string>> {
     ISSUER: issuerFor(port),
     TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Two workers whatever the machine: every test here holds with the store across IPC.
+    LOCAL_WORKERS: '2',
   };
 }
 
