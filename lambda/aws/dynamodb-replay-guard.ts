@@ -1,14 +1,32 @@
 /**
  * Single use of an assertion's jti (JAG-REPLAY) as one conditional write: of any number of
  * concurrent claims, DynamoDB lets exactly one create the item. Records expire by TTL.
+ *
+ * Every claim writes an owner of its own, because the AWS SDK retries a write whose answer was
+ * lost: the retry then meets the item the first attempt created. Reading the owner back tells "my
+ * own earlier attempt" (a win) from "another request" (a replay). A release deletes the item only
+ * while it is still this claim's, so a delete that is retried or arrives late can never remove the
+ * claim of a request that redeemed the assertion after it was given back.
  */
-import { createHash } from 'node:crypto';
-import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
 import { REPLAY_TABLE } from './tables.js';
 import { conditionalWrite } from './conditional-write.js';
 
+const OWNER = 'owner';
+/** A release comes within one request's budget; owners are kept a good while longer than that. */
+const OWNER_MEMORY_MS = 60_000;
+
 export class DynamoDbReplayGuard implements ReplayGuard {
+  /** The owner each of this container's recent winning claims wrote, oldest first. */
+  private readonly owners = new Map<string, { owner: string; at: number }>();
+
   constructor(
     private readonly db: DynamoDBClient,
     private readonly tableName: string,
@@ -16,13 +34,16 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   ) {}
 
   async claim(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
-    return conditionalWrite(() =>
+    const id = recordId(issuer, jti);
+    const owner = randomUUID();
+    const created = await conditionalWrite(() =>
       this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) },
+            [REPLAY_TABLE.partitionKey]: { S: id },
             [REPLAY_TABLE.ttlAttribute]: { N: String(Math.ceil(expiresAt)) },
+            [OWNER]: { S: owner },
           },
           // TTL deletes lazily: a record past its expiry no longer counts.
           ConditionExpression: 'attribute_not_exists(#id) OR #exp < :now',
@@ -34,15 +55,48 @@ export class DynamoDbReplayGuard implements ReplayGuard {
         }),
       ),
     );
+    const won = created || (await this.ownerOf(id)) === owner;
+    if (won) this.remember(id, owner);
+    return won;
   }
 
   async release(issuer: string, jti: string): Promise<void> {
-    await this.db.send(
-      new DeleteItemCommand({
+    const id = recordId(issuer, jti);
+    const mine = this.owners.get(id);
+    // Not a claim this container holds: leaving the record is the safe side (the jti stays spent).
+    if (!mine) return;
+    this.owners.delete(id);
+    await conditionalWrite(() =>
+      this.db.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { [REPLAY_TABLE.partitionKey]: { S: id } },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': OWNER },
+          ExpressionAttributeValues: { ':owner': { S: mine.owner } },
+        }),
+      ),
+    );
+  }
+
+  private async ownerOf(id: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(
+      new GetItemCommand({
         TableName: this.tableName,
-        Key: { [REPLAY_TABLE.partitionKey]: { S: recordId(issuer, jti) } },
+        Key: { [REPLAY_TABLE.partitionKey]: { S: id } },
+        ConsistentRead: true,
       }),
     );
+    return Item?.[OWNER]?.S;
+  }
+
+  private remember(id: string, owner: string): void {
+    const at = Date.now();
+    for (const [key, entry] of this.owners) {
+      if (at - entry.at < OWNER_MEMORY_MS) break;
+      this.owners.delete(key);
+    }
+    this.owners.set(id, { owner, at });
   }
 }
 

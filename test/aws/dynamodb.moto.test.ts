@@ -60,8 +60,9 @@ describeWithMoto('DynamoDB adapters on moto', () => {
 
   test('a released claim can be made again; a record past its expiry no longer counts', async () => {
     const jti = uniqueName('jti');
-    expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
-    await guard().release('https://idp.example', jti);
+    const claimer = guard();
+    expect(await claimer.claim('https://idp.example', jti, now + 360)).toBe(true);
+    await claimer.release('https://idp.example', jti);
     expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
     // TTL deletes lazily: the guard must not treat an expired, not yet deleted record as a use.
     const saved = now;
@@ -70,6 +71,73 @@ describeWithMoto('DynamoDB adapters on moto', () => {
       expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
     } finally {
       now = saved;
+    }
+  });
+
+  test("JAG-REPLAY: a claim whose answer was lost and that the SDK retried is still this request's win", async () => {
+    // The first PutItem reaches DynamoDB, then its answer is lost: the SDK's own retry meets the
+    // item that attempt created.
+    const lossy = new DynamoDBClient({ ...moto.clientConfig, maxAttempts: 3 });
+    let lost = 0;
+    lossy.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'PutItemCommand' && lost++ === 0) {
+          throw Object.assign(new Error('socket hang up after the write'), {
+            name: 'TimeoutError',
+          });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseFirstPutAnswer' },
+    );
+    try {
+      const jti = uniqueName('jti');
+      const retried = new DynamoDbReplayGuard(lossy, replayTable, () => now);
+      expect(await retried.claim('https://idp.example', jti, now + 360)).toBe(true);
+      expect(lost).toBe(2); // the first answer was lost, the retry answered
+      expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(false);
+    } finally {
+      lossy.destroy();
+    }
+  });
+
+  test("JAG-REPLAY: a release the SDK retries late never removes another request's claim", async () => {
+    // The first DeleteItem gives the jti back, but its answer is lost; before the SDK retries it,
+    // the client's retry redeems the assertion. The retried delete must not remove that claim.
+    const lossy = new DynamoDBClient({ ...moto.clientConfig, maxAttempts: 3 });
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let deletes = 0;
+    lossy.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'DeleteItemCommand' && deletes++ === 0) {
+          await gate;
+          throw Object.assign(new Error('socket hang up after the delete'), {
+            name: 'TimeoutError',
+          });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseFirstDeleteAnswer' },
+    );
+    try {
+      const jti = uniqueName('jti');
+      const first = new DynamoDbReplayGuard(lossy, replayTable, () => now);
+      expect(await first.claim('https://idp.example', jti, now + 360)).toBe(true);
+      const releasing = first.release('https://idp.example', jti);
+      const second = guard();
+      while (!(await second.claim('https://idp.example', jti, now + 360))) {
+        await new Promise((resolve) => setTimeout(resolve, 10)); // until the first delete landed
+      }
+      openGate();
+      await releasing;
+      expect(deletes).toBe(2); // the SDK did retry the delete
+      expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(false);
+    } finally {
+      openGate();
+      lossy.destroy();
     }
   });
 
