@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   if (cluster.isWorker) return runLocalWorker(config, { logger: createLogger() });
   const started = performance.now();
-  // LOCAL_WORKERS (default: one per core) processes serve PORT; with one, it does everything.
+  // LOCAL_WORKERS processes serve PORT (default one, which does everything).
   const server =
     workers > 1
       ? await startLocalCluster(config, { logger: createLogger(), workers })

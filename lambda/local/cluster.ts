@@ -32,14 +32,21 @@ import {
   type StoreChannelServer,
 } from './store-channel.js';
 
-/** LOCAL_WORKERS: how many processes serve PORT; 1 is one process doing everything. */
+/**
+ * LOCAL_WORKERS: how many processes serve PORT; 1 (the default) is one process doing everything,
+ * `auto` one per CPU. One is the default because it was the faster on the 2-core machine the
+ * bench runs on: its event loop and the thread pool (signatures) already use the second core, and
+ * the IPC and a second heap cost more than that core gives back (docs/architecture.md, "The local
+ * store"). More workers pay off only where cores sit idle under one process.
+ */
 export function workerCount(env: Readonly<Record<string, string | undefined>>): number {
   const raw = env.LOCAL_WORKERS?.trim();
-  if (!raw) return availableParallelism();
+  if (!raw) return 1;
+  if (raw === 'auto') return availableParallelism();
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64)
     throw new ConfigError(
       'LOCAL_WORKERS',
-      `must be a whole number from 1 to 64, got ${JSON.stringify(raw)}`,
+      `must be auto or a whole number from 1 to 64, got ${JSON.stringify(raw)}`,
     );
   return Number(raw);
 }
