@@ -12,6 +12,7 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -129,27 +130,36 @@ function pidAlive(holder: Holder): boolean {
   }
 }
 
-/** Whether something accepts connections on the Unix socket: a live server does, a dead one cannot. */
-export function socketAnswers(path: string): Promise<boolean> {
+/**
+ * Whether a connection to the Unix socket is refused: nobody listens on it. Any other failure (a
+ * full backlog, EAGAIN) says nothing about the listener, so it does not count as refused.
+ */
+function socketRefused(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
       s.destroy();
-      resolve(true);
+      resolve(false);
     });
-    s.once('error', () => resolve(false));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ECONNREFUSED' || err.code === 'ENOENT'),
+    );
   });
 }
 
 /**
  * Whether the process named in the lock still holds it. A live pid is not enough after a restart
- * of the machine or the container (pids are reused): a server binds its socket right after taking
- * the lock, so a socket file nobody answers on means its owner is gone.
+ * of the machine or the container (pids are reused). A server removes any old socket file as soon
+ * as it holds the lock and binds a new one later, so a live pid with a socket file that refuses
+ * connections, twice, is another process that reuses the pid. Anything short of that is a holder:
+ * taking a live server's lock would leave two replay stores on one DATA_DIR.
  */
 async function holderAlive(holder: Holder, socket: string): Promise<boolean> {
   if (!pidAlive(holder)) return false;
-  if (holder.role === 'server' && existsSync(socket)) return socketAnswers(socket);
-  return true;
+  if (holder.role !== 'server' || !existsSync(socket) || !(await socketRefused(socket)))
+    return true;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return !(existsSync(socket) && (await socketRefused(socket)));
 }
 
 /**
@@ -171,6 +181,9 @@ export async function lockDataDir(
     try {
       linkSync(tmp, lock);
       heldHere.add(mine.nonce);
+      // A socket file left by a server that is gone: remove it before anything else, so no other
+      // process mistakes this live server, not yet listening, for a dead one.
+      if (role === 'server') rmSync(socket, { force: true });
       return {
         release: () => {
           heldHere.delete(mine.nonce);

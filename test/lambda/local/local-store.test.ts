@@ -186,6 +186,17 @@ describe("DATA_DIR's lock", () => {
     (await lockDataDir(dir, 'server')).release();
   });
 
+  test('a live server not yet listening keeps its lock: an old socket file cannot make it look dead', async () => {
+    // A crash left admin.sock behind; nobody listens on it.
+    await writeFile(join(dir, 'admin.sock'), '', { mode: 0o600 });
+    const first = await lockDataDir(dir, 'server');
+    try {
+      await expect(lockDataDir(dir, 'server')).rejects.toMatchObject({ heldByServer: true });
+    } finally {
+      first.release();
+    }
+  });
+
   test('an admin lock is waited for, then taken', async () => {
     const first = await lockDataDir(dir, 'admin');
     setTimeout(() => first.release(), 100);
