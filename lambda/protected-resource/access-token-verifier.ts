@@ -161,10 +161,11 @@ export function createRequestAuthenticator(
           reason: 'dpop_jwk_invalid',
           description: 'the DPoP proof is not signed with the key the token is bound to',
         });
-      if (!replay.claim(`${proof.jkt}.${proof.jti}`, proof.replayUntil, now()))
+      if (!replay.claim(`${proof.jkt}.${proof.jti}`, proof.jkt, proof.replayUntil, now()))
         throw new InvalidDpopProof({
           reason: 'dpop_jti_replayed',
-          description: 'the DPoP proof has been used before: sign a new one for each request',
+          description:
+            'the DPoP proof has been used before, or too many recent proofs of this key are still live: sign a new one for each request',
         });
       return { token, claims, jkt };
     } catch (err) {

@@ -239,15 +239,25 @@ describe('the MCP server', () => {
 describe('the proof replay cache', () => {
   test('a key is claimed once while live, and again once expired', () => {
     const cache = new ProofReplayCache();
-    expect(cache.claim('a', 100, 50)).toBe(true);
-    expect(cache.claim('a', 100, 99)).toBe(false);
-    expect(cache.claim('a', 200, 101)).toBe(true);
+    expect(cache.claim('a', 'k', 100, 50)).toBe(true);
+    expect(cache.claim('a', 'k', 100, 99)).toBe(false);
+    expect(cache.claim('a', 'k', 200, 101)).toBe(true);
   });
 
-  test('it stays bounded under a flood, dropping what expires first', () => {
-    const cache = new ProofReplayCache(100);
-    for (let i = 0; i < 1000; i++) expect(cache.claim(`k${i}`, 1000 + i, 0)).toBe(true);
+  test('a flood cannot push a live proof out: when full of live proofs it refuses new ones', () => {
+    const cache = new ProofReplayCache(100, 1_000);
+    expect(cache.claim('victim', 'v', 1_000, 0)).toBe(true);
+    for (let i = 0; i < 1000; i++) cache.claim(`k${i}`, `attacker${i % 10}`, 1000, 0);
     expect(cache.size).toBeLessThanOrEqual(100);
-    expect(cache.claim('k999', 2000, 0)).toBe(false);
+    expect(cache.claim('victim', 'v', 1_000, 0)).toBe(false); // still remembered: a replay
+    expect(cache.claim('new', 'v', 1_000, 0)).toBe(false); // full of live proofs: fail closed
+    expect(cache.claim('new', 'v', 2_000, 1_001)).toBe(true); // once they expire, room again
+  });
+
+  test("one key's flood fills only its own share", () => {
+    const cache = new ProofReplayCache(100, 10);
+    for (let i = 0; i < 50; i++) cache.claim(`a${i}`, 'attacker', 1000, 0);
+    expect(cache.size).toBe(10);
+    expect(cache.claim('b', 'someone-else', 1000, 0)).toBe(true);
   });
 });
