@@ -20,6 +20,9 @@ import {
   type SecretsManagerSecretStoreOptions,
 } from './secrets-manager-secret-store.js';
 
+/** Above a Secrets Manager read's usual latency in-region, well inside the request budget. */
+const AUTH_FAILURE_FLOOR_MS = 150;
+
 /** DPOP-NONCE: the secret holding the nonce key (base64url, at least 32 bytes) on AWS. */
 export function dpopNonceSecretName(secretPrefix: string): string {
   return `${secretPrefix}dpop-nonce-key`;
@@ -67,6 +70,9 @@ export function createAwsTokenService(
     replay: new DynamoDbReplayGuard(clients.dynamodb, config.replayTable, () => clock.now()),
     issuerKeys,
     clock,
+    // AUTH-FAILURE: a wrong secret for a registered client costs a Secrets Manager read (tens of
+    // ms); every invalid_client answer takes at least this long, so timing shows neither.
+    authFailureFloorMs: AUTH_FAILURE_FLOOR_MS,
     // DPOP-NONCE without DPOP_NONCE_KEY: every container must accept the nonces of the others, so
     // they share one key, read from a secret under the prefix the function may already read.
     dpopNonceKey: async () => {

@@ -45,6 +45,15 @@ export interface TokenServiceDeps {
    */
   readonly dependencyTimeoutMs?: number;
   /**
+   * AUTH-FAILURE: an `invalid_client` answer is given no sooner than this many milliseconds after
+   * the request arrived. Where secrets sit behind network I/O (Secrets Manager: a wrong secret for
+   * a registered client makes a fresh read), the time to answer would otherwise tell a registered
+   * client id from an unknown one. 0 where every lookup is in memory.
+   */
+  readonly authFailureFloorMs?: number;
+  /** The clock and the wait behind authFailureFloorMs; tests replace them. */
+  readonly timing?: { readonly nowMs: () => number; readonly sleep: (ms: number) => Promise<void> };
+  /**
    * DPOP-NONCE: where the nonce key comes from when the configuration holds none (on AWS, a
    * secret every container reads; locally, a key of the process's own). Needed only when nonces
    * are required.
@@ -143,8 +152,16 @@ export class TokenService {
 
   async token(raw: RawTokenRequest, audit: TokenAudit = {}): Promise<TokenResponse> {
     const deadline = new Deadline(this.timeoutMs);
+    const { authFailureFloorMs: floor = 0, timing = REAL_TIME } = this.deps;
+    const started = timing.nowMs();
     try {
       return await this.redeem(raw, audit, deadline);
+    } catch (err) {
+      if (err instanceof InvalidClient && floor > 0) {
+        const left = floor - (timing.nowMs() - started);
+        if (left > 0) await timing.sleep(left);
+      }
+      throw err;
     } finally {
       deadline.clear();
     }
@@ -287,6 +304,11 @@ const REGISTERED_CLIENT_REFUSALS: ReadonlySet<string> = new Set<ReasonFor<'inval
   'secret_not_found',
   'secret_mismatch',
 ]);
+
+const REAL_TIME = {
+  nowMs: () => performance.now(),
+  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
 
 /** How long a failed request waits for a claim's outcome before answering. */
 const GIVE_BACK_WAIT_MS = 1000;

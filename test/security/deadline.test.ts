@@ -123,3 +123,52 @@ describe('AUTH-SECRET: a presented client id is logged only once the registry kn
     expect(JSON.stringify(line)).toContain(clientId);
   });
 });
+
+describe('AUTH-FAILURE: every invalid_client answer takes at least the floor', () => {
+  // A clock the test moves, and a sleep that records what it was asked to wait.
+  let nowMs = 0;
+  const waits: number[] = [];
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({
+      authFailureFloorMs: 150,
+      timing: {
+        nowMs: () => nowMs,
+        sleep: async (ms) => void waits.push(ms),
+      },
+      // A secret store behind the network: a fresh read (after a wrong secret) takes 40 ms.
+      secrets: (s) => ({
+        ...s,
+        getClientSecret: async (ref, options) => {
+          if (options?.refresh) nowMs += 40;
+          return s.getClientSecret(ref, options);
+        },
+      }),
+    });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => {
+    nowMs = 0;
+    waits.length = 0;
+  });
+
+  test('a registered client with a wrong secret waits out the rest of the floor', async () => {
+    const { clientId } = await h.addClient();
+    const res = await h.token(form(clientId, 'not-the-secret-at-all', await h.mint(clientId)));
+    expect(res.statusCode).toBe(401);
+    expect(waits).toEqual([110]);
+  });
+
+  test('an unknown client waits for the whole floor: both answer at 150 ms', async () => {
+    const res = await h.token(form('nobody-registered', 'whatever-secret', 'x.y.z'));
+    expect(res.statusCode).toBe(401);
+    expect(waits).toEqual([150]);
+  });
+
+  test('a request that authenticates is never held back', async () => {
+    const { clientId, clientSecret } = await h.addClient();
+    const res = await h.token(form(clientId, clientSecret, await h.mint(clientId)));
+    expect(res.statusCode).toBe(200);
+    expect(waits).toEqual([]);
+  });
+});

@@ -16,7 +16,7 @@ import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
 import { LocalStore } from '../../lambda/local/local-store.js';
 import type { Log } from '../../lambda/logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/remote/issuer-keys.js';
-import { TokenService } from '../../lambda/oauth/token-service.js';
+import { TokenService, type TokenServiceDeps } from '../../lambda/oauth/token-service.js';
 import type {
   ClientRegistry,
   Clock,
@@ -61,6 +61,8 @@ export interface HarnessOptions {
   registry?: (r: ClientRegistry) => ClientRegistry;
   secrets?: (s: SecretStore) => SecretStore;
   dependencyTimeoutMs?: number;
+  authFailureFloorMs?: number;
+  timing?: TokenServiceDeps['timing'];
   /** Further trusted IdPs, beside the harness's own. */
   moreIssuers?: TestIdp[];
   log?: Log;
@@ -115,6 +117,8 @@ export class Harness {
         registry: options.registry ? options.registry(registry) : registry,
         secrets: options.secrets ? options.secrets(secrets) : secrets,
         dependencyTimeoutMs: options.dependencyTimeoutMs,
+        authFailureFloorMs: options.authFailureFloorMs,
+        timing: options.timing,
         signer: options.signer ? options.signer(signer) : signer,
         replay: options.replay ? options.replay(replay) : replay,
         issuerKeys,
