@@ -17,15 +17,32 @@ export interface MotoProcess {
 /** Where the global set-up keeps the shared server for the tear-down (moto-server-teardown.ts). */
 export const SHARED_MOTO = Symbol.for('xaa.test.moto');
 
+/**
+ * moto_server as its own `main` runs it, but answering one request at a time. moto checks a
+ * DynamoDB condition and then writes without a lock, so a threaded server lets two concurrent
+ * conditional writes both succeed: DynamoDB's own atomicity, which the replay tests rely on, holds
+ * only when requests are served in turn.
+ */
+const LAUNCHER = [
+  'import os, sys',
+  'from moto.server import DomainDispatcherApplication, create_backend_app',
+  'from werkzeug.serving import run_simple',
+  'os.environ.setdefault("MOTO_PORT", sys.argv[2])',
+  'run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)',
+].join('\n');
+
+/** The Python that has moto_server (`pip install "moto[server]"`). */
+const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
+
 export function motoOnPath(): boolean {
-  return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(PYTHON, ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Starts moto_server on a free loopback port; resolves once it answers. */
 export async function startMotoProcess(): Promise<MotoProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(PYTHON, ['-c', LAUNCHER, '127.0.0.1', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
