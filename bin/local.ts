@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       `                  ${e(PATHS.openidConfiguration)}`,
       `  jwks            ${e(PATHS.jwks)}`,
       `  token           ${e(PATHS.token)}`,
+      `  authorize       ${e(PATHS.authorize)}  (no interactive flow: always an error)`,
       `  data            ${config.dataDir}`,
       `  workers         ${workers} (LOCAL_WORKERS)`,
       '',
