@@ -4,12 +4,9 @@
  * refusals that matter (a replayed ID-JAG, a token without the needed scope) happen as they should.
  * Last, the same with proof of possession: an ID-JAG bound to the client's DPoP key, a DPoP token.
  */
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   calculateJwkThumbprint,
@@ -21,9 +18,7 @@ import {
 } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { DevIdp } from '../../lambda/local/dev-idp.js';
 import { bridge } from '../../lambda/local/http-bridge.js';
-import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
 import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
 import { startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
@@ -34,7 +29,9 @@ import {
   RESOURCE_ROUTES,
 } from '../../lambda/sample-resource/resource-server.js';
 
-export type Print = (line: string) => void;
+import { DemoStage, freePort, type Print } from './stage.js';
+
+export type { Print };
 
 async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -42,36 +39,17 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function freePort(): Promise<number> {
-  const probe = createServer();
-  return listen(probe).then((port) => new Promise((resolve) => probe.close(() => resolve(port))));
-}
-
 const indent = (value: unknown) => JSON.stringify(value, null, 2).replace(/^/gm, '    ');
 
 /** Runs the demo; resolves true only if every step behaved as it should. */
 export async function runDemo(print: Print): Promise<boolean> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'xaa-demo-'));
-  const cleanups: Array<() => Promise<unknown>> = [
-    () => rm(dataDir, { recursive: true, force: true }),
-  ];
-  let ok = true;
-  const step = (title: string) => print(`\n\u2500\u2500 ${title}`);
-  const expectThat = (what: string, passed: boolean, detail = '') => {
-    print(`  ${passed ? '\u2714' : '\u2718'} ${what}${detail ? ` (${detail})` : ''}`);
-    ok &&= passed;
-    return passed;
-  };
-
+  const stage = new DemoStage(print);
+  const { step, expectThat } = stage;
   try {
     // 1. The cast: an IdP, our authorization server, and a resource server, each on loopback.
-    const idpKey = await KeyFileSigner.fromPrivateKey(
-      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-    );
-    const [idpPort, asPort] = await Promise.all([freePort(), freePort()]);
-    const idp = new DevIdp(`http://localhost:${idpPort}`, idpKey);
-    const idpServer = await idp.listen(idpPort);
-    cleanups.unshift(() => new Promise((r) => idpServer.close(r)));
+    const dataDir = await stage.dataDir('xaa-demo-');
+    const idp = await stage.devIdp();
+    const asPort = await freePort();
 
     const config = loadLocalConfig({
       PORT: String(asPort),
@@ -79,7 +57,7 @@ export async function runDemo(print: Print): Promise<boolean> {
       TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: idp.jwksUri }]),
     });
     const as = await startLocalServer(config, { logger: silentLog });
-    cleanups.unshift(() => as.close());
+    stage.onClose(() => as.close());
 
     const resourceServer = createServer();
     const resourcePort = await listen(resourceServer);
@@ -97,7 +75,7 @@ export async function runDemo(print: Print): Promise<boolean> {
       'request',
       bridge(new Map(resourcePaths.map((p) => [p, resourceHandler])), () => undefined),
     );
-    cleanups.unshift(
+    stage.onClose(
       () =>
         new Promise((r) => {
           resourceServer.closeAllConnections();
@@ -287,8 +265,8 @@ export async function runDemo(print: Print): Promise<boolean> {
       `  GET ${resource}api/profile with DPoP and a proof \u2192 ${withProof.status} ${await withProof.text()}`,
     );
     expectThat('the resource accepts it with a proof by the key', withProof.status === 200);
-    return ok;
+    return stage.ok;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await stage.close();
   }
 }

@@ -5,12 +5,6 @@
  * development IdP for an ID-JAG for exactly the audience and resource it discovered, redeems it
  * (JWT bearer grant, client_secret_basic, RFC 8707 resource) and calls a tool. Then the refusals.
  */
-import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
 import {
   Client,
   CrossAppAccessProvider,
@@ -20,46 +14,22 @@ import {
 import { decodeJwt } from 'jose';
 import { runAdmin } from '../../bin/admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { DevIdp } from '../../lambda/local/dev-idp.js';
-import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
 import { startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { startMcpServer } from '../mcp-server/server.js';
-import type { Print } from './flow.js';
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+import { DemoStage, freePort, type Print } from './stage.js';
 
 const short = (s: string) => (s.length > 28 ? `${s.slice(0, 24)}\u2026` : s);
 
 /** Runs the MCP demo; resolves true only if every step behaved as it should. */
 export async function runMcpDemo(print: Print): Promise<boolean> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'xaa-mcp-demo-'));
-  const cleanups: Array<() => Promise<unknown>> = [
-    () => rm(dataDir, { recursive: true, force: true }),
-  ];
-  let ok = true;
-  const step = (title: string) => print(`\n\u2500\u2500 ${title}`);
-  const expectThat = (what: string, passed: boolean, detail = '') => {
-    print(`  ${passed ? '\u2714' : '\u2718'} ${what}${detail ? ` (${detail})` : ''}`);
-    ok &&= passed;
-    return passed;
-  };
-
+  const stage = new DemoStage(print);
+  const { step, expectThat } = stage;
   try {
     // The cast: a development IdP, our authorization server and the example MCP server.
-    const idpKey = await KeyFileSigner.fromPrivateKey(
-      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-    );
-    const [idpPort, asPort] = await Promise.all([freePort(), freePort()]);
-    const idp = new DevIdp(`http://localhost:${idpPort}`, idpKey);
-    const idpServer = await idp.listen(idpPort);
-    cleanups.unshift(() => new Promise((r) => idpServer.close(r)));
+    const dataDir = await stage.dataDir('xaa-mcp-demo-');
+    const idp = await stage.devIdp();
+    const asPort = await freePort();
     const env = {
       PORT: String(asPort),
       DATA_DIR: dataDir,
@@ -67,9 +37,9 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     };
     const config = loadLocalConfig(env);
     const as = await startLocalServer(config, { logger: silentLog });
-    cleanups.unshift(() => as.close());
+    stage.onClose(() => as.close());
     const mcp = await startMcpServer({ issuer: config.issuer, port: 0 });
-    cleanups.unshift(() => mcp.close());
+    stage.onClose(() => mcp.close());
     const resource = mcp.resource.resource;
 
     step('The parties');
@@ -146,7 +116,7 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
 
     step('The agent connects to the MCP server (CrossAppAccessProvider)');
     const { client, transport, provider } = agent('demo-agent', agentSecret);
-    cleanups.unshift(() => client.close());
+    stage.onClose(() => client.close());
     await client.connect(transport);
     const accessToken = provider.tokens()?.access_token;
     expectThat('connected with an access token from our server', accessToken !== undefined);
@@ -192,8 +162,8 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
       'refused with invalid_client before the MCP server sees any token',
       (failed as { code?: string } | undefined)?.code === 'invalid_client',
     );
-    return ok;
+    return stage.ok;
   } finally {
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await stage.close();
   }
 }
