@@ -15,7 +15,7 @@ import {
 import { KmsSigner } from '../../lambda/aws/kms-signer.js';
 import { parsePublishedJwks, PUBLISHED_JWK_BYTES } from '../../lambda/aws/published-jwks.js';
 import { signAccessToken } from '../../lambda/oauth/access-token.js';
-import { describeWithMoto, startMoto, type Moto } from '../support/moto.js';
+import { describeWithMoto, startMoto, type Moto, recordCommands } from '../support/moto.js';
 
 type Event = CdkCustomResourceEvent<JwksPublisherProperties>;
 
@@ -47,7 +47,7 @@ const update = (keyIds: string[], oldKeyIds: string[]): Event => ({
 describeWithMoto('JWKS publisher on moto', () => {
   let moto: Moto;
   let kms: KMSClient;
-  let calls: string[] = [];
+  const calls: string[] = [];
   let publish: ReturnType<typeof createJwksPublisher>;
   let k1: string;
   let k2: string;
@@ -64,18 +64,12 @@ describeWithMoto('JWKS publisher on moto', () => {
   beforeAll(async () => {
     moto = await startMoto();
     kms = new KMSClient(moto.clientConfig);
-    kms.middlewareStack.add(
-      (next, context) => async (args) => {
-        calls.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    recordCommands(kms, calls);
     publish = createJwksPublisher(kms);
     [k1, k2, k3] = await Promise.all([createKey(), createKey(), createKey()]);
   });
   beforeEach(() => {
-    calls = [];
+    calls.length = 0;
   });
   afterAll(async () => {
     kms?.destroy();
@@ -134,7 +128,7 @@ describeWithMoto('JWKS publisher on moto', () => {
     const retired = await jwksOf(update([k2], [k1, k2]));
     expect(retired.jwks.keys.map((k) => k.kid)).toEqual([jwks.keys[1]!.kid]);
 
-    calls = [];
+    calls.length = 0;
     const deleted = await publish({
       ...common,
       RequestType: 'Delete',

@@ -8,12 +8,12 @@ import { signAccessToken, type AccessTokenClaims } from '../../lambda/oauth/acce
 import { createJwksHandler } from '../../lambda/handlers/jwks.js';
 import { httpEvent } from '../support/events.js';
 import { MemoryLog, bodyOf } from '../support/harness.js';
-import { describeWithMoto, startMoto, type Moto } from '../support/moto.js';
+import { describeWithMoto, startMoto, type Moto, recordCommands } from '../support/moto.js';
 
 describeWithMoto('KMS adapters on moto', () => {
   let moto: Moto;
   let kms: KMSClient;
-  let calls: string[] = [];
+  const calls: string[] = [];
   let signingKey: string;
   let otherKey: string;
 
@@ -28,17 +28,11 @@ describeWithMoto('KMS adapters on moto', () => {
     moto = await startMoto();
     kms = new KMSClient(moto.clientConfig);
     // Counts the calls that reach the wire, to see what the caches save.
-    kms.middlewareStack.add(
-      (next, context) => async (args) => {
-        calls.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    recordCommands(kms, calls);
     [signingKey, otherKey] = await Promise.all([createKey(), createKey()]);
   });
   beforeEach(() => {
-    calls = [];
+    calls.length = 0;
   });
   afterAll(async () => {
     kms?.destroy();
@@ -98,7 +92,7 @@ describeWithMoto('KMS adapters on moto', () => {
     await keys.jwks();
     expect(calls).toEqual(['GetPublicKeyCommand', 'GetPublicKeyCommand']);
 
-    calls = [];
+    calls.length = 0;
     const signer = new KmsSigner(kms, signingKey);
     await Promise.all([signer.keyId(), signer.keyId()]);
     await signer.sign(new Uint8Array([1, 2, 3]));
@@ -121,7 +115,7 @@ describeWithMoto('KMS adapters on moto', () => {
     const keys = new KmsPublicKeys(kms, [signingKey, missing]);
     await keys.warm(); // never rejects
     await expect(keys.jwks()).rejects.toMatchObject({ name: 'NotFoundException' });
-    calls = [];
+    calls.length = 0;
     await expect(keys.jwks()).rejects.toMatchObject({ name: 'NotFoundException' });
     expect(calls.length).toBeGreaterThan(0); // the failure was not kept
 

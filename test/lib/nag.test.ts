@@ -1,23 +1,11 @@
 /** cdk-nag AwsSolutions on the stack: no finding unacknowledged, and exactly these acknowledged, each with its reason. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { awsSolutionsReport } from './part-fixture.js';
 import { buildStack } from './stack-fixture.js';
-
-interface Report {
-  pluginReports: Array<{
-    pluginName: string;
-    conclusion: string;
-    violations: unknown[];
-    suppressedViolations: Array<{
-      ruleName: string;
-      reason: string;
-      violatingConstructs: Array<{ constructPath: string }>;
-    }>;
-  }>;
-}
 
 let outdir: string;
 beforeEach(() => {
@@ -31,8 +19,7 @@ test('AwsSolutions passes with only the acknowledged findings below, each with a
     { nag: true, outdir },
   );
   app.synth();
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report;
-  const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
+  const nag = awsSolutionsReport(outdir);
   expect(nag.conclusion).toBe('success');
   expect(nag.violations).toEqual([]);
   const acknowledged = nag.suppressedViolations
@@ -70,9 +57,6 @@ test('a finding nobody acknowledged stops the synth (error level) or fails the c
   }).addToPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
   new Table(stack, 'Unprotected', { partitionKey: { name: 'id', type: AttributeType.STRING } });
   expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report;
-  const violations = JSON.stringify(
-    report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!.violations,
-  );
+  const violations = JSON.stringify(awsSolutionsReport(outdir).violations);
   expect(violations).toContain('AwsSolutions-DDB3');
 });

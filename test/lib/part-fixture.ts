@@ -20,6 +20,26 @@ export interface NagReport {
   readonly reasons: string[];
 }
 
+/** cdk-nag's AwsSolutions entry in the validation report a synth writes to `outdir`. */
+export interface AwsSolutionsReport {
+  readonly conclusion: string;
+  readonly violations: unknown[];
+  readonly suppressedViolations: Array<{
+    ruleName: string;
+    reason: string;
+    violatingConstructs: Array<{ constructPath: string }>;
+  }>;
+}
+
+export function awsSolutionsReport(outdir: string): AwsSolutionsReport {
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: Array<AwsSolutionsReport & { pluginName: string }>;
+  };
+  const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+  if (!nag) throw new Error('the validation report has no AwsSolutions entry');
+  return nag;
+}
+
 export function partStack(props: StackProps = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'xaa-part-'));
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
@@ -48,19 +68,7 @@ export function partStack(props: StackProps = {}) {
     synth(): { template: Template; nag: NagReport } {
       try {
         app.synth();
-        const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
-          pluginReports: Array<{
-            pluginName: string;
-            conclusion: string;
-            violations: unknown[];
-            suppressedViolations: Array<{
-              ruleName: string;
-              reason: string;
-              violatingConstructs: Array<{ constructPath: string }>;
-            }>;
-          }>;
-        };
-        const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions')!;
+        const nag = awsSolutionsReport(outdir);
         const suppressed = nag.suppressedViolations.filter(
           (v) => !v.reason.startsWith('A stand-in'),
         );

@@ -5,6 +5,7 @@
  * skipped with a visible notice, except under CI=true, where its absence fails the run.
  */
 import { motoOnPath, startMotoProcess } from './moto-server.js';
+import type { KMSClient } from '@aws-sdk/client-kms';
 
 export const MOTO_REGION = 'us-east-1';
 
@@ -73,6 +74,17 @@ export async function startMoto(): Promise<Moto> {
 }
 
 /** A name no other test in this moto server uses. */
+/** Records the name of every command `kms` sends, to see what reaches the wire. */
+export function recordCommands(kms: KMSClient, into: string[]): void {
+  kms.middlewareStack.add(
+    (next, context) => async (args) => {
+      into.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
