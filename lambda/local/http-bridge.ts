@@ -11,22 +11,47 @@ import type { HttpEvent, HttpHandler, HttpResult } from '../http/types.js';
 /** Bodies are read up to this many bytes; the handlers refuse anything over their own limit. */
 const READ_LIMIT = MAX_BODY_BYTES + 1;
 
-async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const method = (req.method ?? 'GET').toUpperCase();
-  // As API Gateway does: a header sent more than once arrives comma-joined. (req.headers would keep
-  // only the first Authorization and silently drop the rest.)
-  const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values !== undefined) headers[name] = values.join(',');
+/**
+ * The path and query of a request target: origin-form (`/token?x`) split as it stands, as API
+ * Gateway's rawPath is; absolute-form (`http://host/token`, which RFC 9112 §3.2.2 has servers
+ * accept) through the URL parser.
+ */
+function target(url: string): { path: string; query: string } {
+  if (!url.startsWith('/')) {
+    const parsed = new URL(url, 'http://local');
+    return { path: parsed.pathname, query: parsed.search.slice(1) };
   }
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/**
+ * As API Gateway does: names lower-cased, a header sent more than once comma-joined (req.headers
+ * would keep only the first Authorization and silently drop the rest).
+ */
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : `${seen},${value}`;
+  }
+  return headers;
+}
+
+async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
+  const { path, query } = target(req.url ?? '/');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const headers = headersOf(req);
   const body = await readBody(req);
   const now = new Date();
   return {
     version: '2.0',
-    routeKey: `${method} ${url.pathname}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: query,
     headers,
     requestContext: {
       accountId: 'local',
@@ -35,13 +60,13 @@ async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
       domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
       http: {
         method,
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '',
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: `${method} ${url.pathname}`,
+      routeKey: `${method} ${path}`,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
@@ -51,17 +76,23 @@ async function toEvent(req: IncomingMessage): Promise<HttpEvent> {
   };
 }
 
-/** Reads at most READ_LIMIT bytes and drains the rest, so an oversized body costs no memory. */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    if (size >= READ_LIMIT) continue;
-    const take = chunk.subarray(0, READ_LIMIT - size);
-    chunks.push(take);
-    size += take.length;
-  }
-  return Buffer.concat(chunks, size);
+/**
+ * Reads at most READ_LIMIT bytes and drains the rest, so an oversized body costs no memory. With
+ * 'data' events rather than an async iterator: a promise per chunk is measurable per token.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size >= READ_LIMIT) return;
+      const take = chunk.subarray(0, READ_LIMIT - size);
+      chunks.push(take);
+      size += take.length;
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
 }
 
 function writeResult(res: ServerResponse, result: HttpResult): void {

@@ -21,7 +21,8 @@ function send(
   body = '',
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${f.server.url}${path}`, { method, headers }, (res) => {
+    // `path` as sent, byte for byte: a URL string would be normalised by the client first.
+    const req = request(f.server.url, { method, headers, path }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -62,4 +63,40 @@ test('an unknown path is a 404 with no-store that does not echo the path', async
     error: 'not_found',
     error_description: 'no such endpoint',
   });
+});
+
+test('the request target is routed as API Gateway does: path only, query apart', async () => {
+  const plain = await send('GET', '/.well-known/jwks.json', {});
+  expect(plain.status).toBe(200);
+  const withQuery = await send('GET', '/.well-known/jwks.json?x=1&y', {});
+  expect(withQuery.status).toBe(200);
+  expect(withQuery.body).toBe(plain.body);
+  // Not normalised away: API Gateway's rawPath is the path as sent.
+  expect((await send('GET', '/.well-known/./jwks.json', {})).status).toBe(404);
+});
+
+test('an absolute-form request target (RFC 9112 §3.2.2) reaches its route', async () => {
+  const res = await send('GET', 'http://auth.example.com/.well-known/jwks.json?x=1', {});
+  expect(res.status).toBe(200);
+  expect(JSON.parse(res.body)).toHaveProperty('keys');
+});
+
+test('a body over the limit is refused in full, and the server reads on', async () => {
+  const { client_id, client_secret } = await f.addClient();
+  const huge = formBody({
+    grant_type: JWT_BEARER_GRANT,
+    assertion: 'x'.repeat(200_000),
+    client_id,
+    client_secret,
+  });
+  const res = await send(
+    'POST',
+    '/token',
+    { 'content-type': 'application/x-www-form-urlencoded' },
+    huge,
+  );
+  expect(res.status).toBe(400);
+  expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_request' });
+  // Sent in many chunks; the next request on the server is answered as usual.
+  expect((await send('GET', '/.well-known/jwks.json', {})).status).toBe(200);
 });
