@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadLocalConfig } from '../lambda/config.js';
 import { runLocalWorker, startLocalCluster, workerCount } from '../lambda/local/cluster.js';
 import { startLocalServer } from '../lambda/local/server.js';
-import { createLogger } from '../lambda/logging.js';
+import { createLocalLogger } from '../lambda/local/batched-logger.js';
 import { endpointUrl, PATHS } from '../lambda/oauth/metadata.js';
 
 async function main(): Promise<void> {
@@ -19,13 +19,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  if (cluster.isWorker) return runLocalWorker(config, { logger: createLogger() });
+  if (cluster.isWorker) return runLocalWorker(config, { logger: createLocalLogger() });
   const started = performance.now();
   // LOCAL_WORKERS processes serve PORT (default one, which does everything).
   const server =
     workers > 1
-      ? await startLocalCluster(config, { logger: createLogger(), workers })
-      : await startLocalServer(config, { logger: createLogger() });
+      ? await startLocalCluster(config, { logger: createLocalLogger(), workers })
+      : await startLocalServer(config, { logger: createLocalLogger() });
   const ms = Math.round(performance.now() - started);
   const e = (path: string) => endpointUrl(config.issuer, path);
   console.log(

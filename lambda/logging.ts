@@ -12,7 +12,9 @@ export const silentLog: Log = {
   error: () => undefined,
 };
 
-export function createLogger(serviceName = 'xaa-auth-server'): Logger {
+export const SERVICE_NAME = 'xaa-auth-server';
+
+export function createLogger(serviceName = SERVICE_NAME): Logger {
   return new Logger({ serviceName });
 }
 
