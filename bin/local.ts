@@ -5,13 +5,16 @@ import { runLocalWorker, startLocalCluster, workerCount } from '../lambda/local/
 import { startLocalServer } from '../lambda/local/server.js';
 import { createLocalLogger } from '../lambda/local/batched-logger.js';
 import { endpointUrl, PATHS } from '../lambda/oauth/metadata.js';
+import { helperNice, lowerHelperThreads } from '../lambda/local/thread-priority.js';
 
 async function main(): Promise<void> {
   let config;
   let workers;
+  let nice;
   try {
     config = loadLocalConfig(process.env);
     workers = workerCount(process.env);
+    nice = helperNice(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`Configuration error: ${err.message}`);
@@ -26,6 +29,15 @@ async function main(): Promise<void> {
     workers > 1
       ? await startLocalCluster(config, { logger: createLocalLogger(), workers })
       : await startLocalServer(config, { logger: createLocalLogger() });
+  // One process: its signing threads yield to its event loop (lambda/local/thread-priority.ts).
+  // Workers sign on their own event loops, so there is nothing to yield to.
+  const helpers =
+    workers > 1
+      ? { nice: 0, threads: 0, skipped: 'LOCAL_WORKERS > 1' }
+      : await lowerHelperThreads(nice);
+  const helperLine = helpers.skipped
+    ? `normal priority (${helpers.skipped})`
+    : `${helpers.threads} at nice ${helpers.nice}, below the event loop`;
   const ms = Math.round(performance.now() - started);
   const e = (path: string) => endpointUrl(config.issuer, path);
   console.log(
@@ -41,6 +53,7 @@ async function main(): Promise<void> {
       `  authorize       ${e(PATHS.authorize)}  (no interactive flow: always an error)`,
       `  data            ${config.dataDir}`,
       `  workers         ${workers} (LOCAL_WORKERS)`,
+      `  helper threads  ${helperLine} (LOCAL_HELPER_NICE)`,
       '',
       '  trusted issuers',
       ...config.trustedIssuers.map(

@@ -1,6 +1,6 @@
 /** `npm start` as a newcomer runs it: it serves discovery, prints what to do next, and stops cleanly. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, npmRun, startProcess, stopProcess, waitForHttp } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';
@@ -37,6 +37,12 @@ test('npm start serves discovery and prints the issuer, endpoints, trusted issue
     expect(out).toContain(`token           http://localhost:${port}/token`);
     expect(out).toContain(idp.issuer);
     expect(out).toContain('npm run admin -- clients add');
+    // Its signing threads yield to the event loop where that can help (Linux, 2+ CPUs).
+    expect(out).toMatch(
+      process.platform === 'linux' && availableParallelism() > 1
+        ? /helper threads {2}\d+ at nice 10, below the event loop \(LOCAL_HELPER_NICE\)/
+        : /helper threads {2}normal priority \(.+\) \(LOCAL_HELPER_NICE\)/,
+    );
   } finally {
     await stopProcess(server);
   }
@@ -51,4 +57,16 @@ test('a malformed variable stops start-up with a message naming it', async () =>
   });
   expect(run.code).toBe(1);
   expect(run.stderr).toMatch(/Configuration error: TRUSTED_ISSUERS: entry 0 needs "jwks_uri"/);
+}, 60_000);
+
+test('a LOCAL_HELPER_NICE out of range stops start-up with one line naming it', async () => {
+  const run = await npmRun('start', [], {
+    DATA_DIR: dataDir,
+    TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+    LOCAL_HELPER_NICE: '-5',
+  });
+  expect(run.code).toBe(1);
+  expect(run.stderr.trim()).toBe(
+    'Configuration error: LOCAL_HELPER_NICE: must be a whole number from 0 (off) to 19, got "-5"',
+  );
 }, 60_000);

@@ -1,0 +1,76 @@
+/** LOCAL_HELPER_NICE: the local server's helper threads below its event loop, on Linux only. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ConfigError } from '../../../lambda/config.js';
+import {
+  DEFAULT_HELPER_NICE,
+  helperNice,
+  lowerHelperThreads,
+} from '../../../lambda/local/thread-priority.js';
+
+test.each([
+  [undefined, DEFAULT_HELPER_NICE],
+  ['', DEFAULT_HELPER_NICE],
+  ['0', 0],
+  [' 5 ', 5],
+  ['19', 19],
+])('LOCAL_HELPER_NICE=%p is %p', (raw, nice) => {
+  expect(helperNice({ LOCAL_HELPER_NICE: raw })).toBe(nice);
+});
+
+test.each(['20', '-1', '1.5', 'low', '10x'])(
+  'LOCAL_HELPER_NICE=%p is a configuration error',
+  (raw) => {
+    expect(() => helperNice({ LOCAL_HELPER_NICE: raw })).toThrow(ConfigError);
+    expect(() => helperNice({ LOCAL_HELPER_NICE: raw })).toThrow(
+      /LOCAL_HELPER_NICE: .*0 \(off\) to 19/,
+    );
+  },
+);
+
+test.each([
+  [0, {}, 'LOCAL_HELPER_NICE=0'],
+  [10, { platform: 'darwin' as const }, 'not on darwin'],
+  [10, { cpus: 1 }, 'one CPU'],
+])('nice %p with %p changes nothing: %s', async (nice, options, skipped) => {
+  await expect(lowerHelperThreads(nice, options)).resolves.toEqual({
+    nice: 0,
+    threads: 0,
+    skipped,
+  });
+});
+
+/** Each thread's nice value in a process that lowered its helpers, read back from /proc. */
+const probe = `
+import { readdirSync, readFileSync } from 'node:fs';
+import { lowerHelperThreads } from './lambda/local/thread-priority.ts';
+const result = await lowerHelperThreads(7, { cpus: 2 });
+const nice = Object.fromEntries(readdirSync('/proc/self/task').map((t) => {
+  const fields = readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ');
+  return [t === String(process.pid) ? 'main' : t, Number(fields[16])];
+}));
+console.log(JSON.stringify({ result, nice }));
+`;
+
+(process.platform === 'linux' ? test : test.skip)(
+  'on Linux every thread but the event loop runs at the nice value given, the pool included',
+  async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      probe,
+    ]);
+    const { result, nice } = JSON.parse(stdout) as {
+      result: { nice: number; threads: number };
+      nice: Record<string, number>;
+    };
+    const helpers = Object.entries(nice).filter(([t]) => t !== 'main');
+    expect(nice.main).toBe(0);
+    // libuv's pool alone is four threads; V8's helpers come on top.
+    expect(helpers.length).toBeGreaterThanOrEqual(4);
+    expect(result).toEqual({ nice: 7, threads: helpers.length });
+    for (const [, value] of helpers) expect(value).toBe(7);
+  },
+);
