@@ -45,7 +45,8 @@ const GROUPS: Array<[string, (fn: string, url: string) => boolean]> = [
   ],
   [
     'logging (Powertools logger)',
-    (_fn, url) => /powertools\/logger|aws-lambda-powertools/.test(url),
+    (_fn, url) =>
+      /powertools\/logger|aws-lambda-powertools|lambda\/local\/batched-logger/.test(url),
   ],
   ['jose (JWT decoding, key selection)', (_fn, url) => /node_modules\/jose/.test(url)],
   ['token path (lambda/, handlers, oauth)', (_fn, url) => /\/lambda\//.test(url)],
