@@ -1,8 +1,8 @@
 /**
  * The local server's logger: Powertools' Logger, the same JSON lines as on Lambda, handed to
- * stdout and stderr once per event-loop turn instead of once per line. Under load a line per
- * token cost a console call and a synchronous write each, about a tenth of the event loop's time
- * per token (docs/performance.md); batched, the lines of one turn share one write. Lines still
+ * stdout and stderr once per event-loop turn instead of once per line. Under load, a console
+ * call and a synchronous write for each token's line were a measurable share of the event loop's
+ * time; batched, the lines of one turn share one write. Lines still
  * waiting when the process exits are written then; a kill -9 can lose at most one turn's lines,
  * never state (the store writes its journals itself).
  */

@@ -7,7 +7,7 @@
  * the loop and a pool thread, and every time a signature preempts the loop, all the requests in
  * flight wait for it. With the helpers niced, the loop runs whenever it has work and the
  * signatures take every other cycle: on the 2-core bench machine tokens per second rose by about
- * a fifth at the same CPU per token (docs/performance.md). Databases do the same with their
+ * a fifth at the same CPU per token (docs/architecture.md). Databases do the same with their
  * background threads (RocksDB's LowerThreadPoolCPUPriority).
  *
  * The cost: on a machine busy with other programs, the helpers yield to those too. LOCAL_HELPER_NICE

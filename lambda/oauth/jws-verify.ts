@@ -4,12 +4,11 @@
  * jose (whose resolver still picks the issuer's key, by kid and alg) verifies through WebCrypto: a
  * promise, WebIDL conversions and a round trip to libuv's thread pool for a 30 µs RSA check. On
  * the local server under load that round trip cost about 0.25 ms of CPU per token, a third of
- * everything a token costs, so this check is done here; docs/performance.md has the figures and
- * docs/architecture.md the decision. What jose's compactVerify enforced is enforced here, each
- * with a test that signs real bytes: the issuer's alg allow-list before any key is looked up, no
- * `crit` (no extension is understood), no RFC 7797 `b64`, a public key only (never a secret or a
- * private key) of the alg's type and curve, RSA of at least 2048 bits, and ECDSA signatures as
- * r || s (RFC 7518 §3.4).
+ * everything a token costs, so this check is done here (docs/architecture.md has the figures).
+ * What jose's compactVerify enforced is enforced here, each with a test that signs real bytes: the
+ * issuer's alg allow-list before any key is looked up, no `crit` (no extension is understood), no
+ * RFC 7797 `b64`, a public key only (never a secret or a private key) of the alg's type and
+ * curve, RSA of at least 2048 bits, and ECDSA signatures as r || s (RFC 7518 §3.4).
  */
 import { KeyObject, constants, verify, type VerifyKeyObjectInput } from 'node:crypto';
 import type { JWSHeaderParameters } from 'jose';
