@@ -8,10 +8,11 @@
  * What jose's compactVerify enforced is enforced here, each with a test that signs real bytes: the
  * issuer's alg allow-list before any key is looked up, no `crit` (no extension is understood), no
  * RFC 7797 `b64`, a public key only (never a secret or a private key) of the alg's type and
- * curve, RSA of at least 2048 bits, and ECDSA signatures as r || s (RFC 7518 §3.4).
+ * curve, a WebCrypto key only for the algorithm and use it was imported for, RSA of at least
+ * 2048 bits, ECDSA signatures as r || s (RFC 7518 §3.4), and a signature in canonical base64url.
  */
 import { KeyObject, constants, verify, type VerifyKeyObjectInput } from 'node:crypto';
-import type { JWSHeaderParameters } from 'jose';
+import type { CryptoKey, JWSHeaderParameters } from 'jose';
 import type { KeyResolver } from '../ports.js';
 import { quote } from './quote.js';
 
@@ -23,9 +24,11 @@ interface AlgorithmParams {
   readonly hash: string | null;
   /** Padding and signature encoding for node:crypto's verify. */
   readonly options: Omit<VerifyKeyObjectInput, 'key'>;
-  /** node:crypto's asymmetricKeyType values the alg may be verified with. */
-  readonly keyTypes: readonly string[];
+  /** node:crypto's asymmetricKeyType the alg is verified with. */
+  readonly keyType: 'rsa' | 'ec' | 'ed25519';
   readonly curve?: string;
+  /** What a WebCrypto key must have been imported for (jose's checkCryptoKey checks the same). */
+  readonly webCrypto: { readonly name: string; readonly hash?: string; readonly curve?: string };
 }
 
 const PSS = {
@@ -34,37 +37,90 @@ const PSS = {
 };
 const P1363 = { dsaEncoding: 'ieee-p1363' } as const;
 
-const ALGORITHMS: Readonly<Record<string, AlgorithmParams>> = {
-  RS256: { hash: 'sha256', options: {}, keyTypes: ['rsa'] },
-  RS384: { hash: 'sha384', options: {}, keyTypes: ['rsa'] },
-  RS512: { hash: 'sha512', options: {}, keyTypes: ['rsa'] },
-  PS256: { hash: 'sha256', options: PSS, keyTypes: ['rsa', 'rsa-pss'] },
-  PS384: { hash: 'sha384', options: PSS, keyTypes: ['rsa', 'rsa-pss'] },
-  PS512: { hash: 'sha512', options: PSS, keyTypes: ['rsa', 'rsa-pss'] },
-  ES256: { hash: 'sha256', options: P1363, keyTypes: ['ec'], curve: 'prime256v1' },
-  ES384: { hash: 'sha384', options: P1363, keyTypes: ['ec'], curve: 'secp384r1' },
-  ES512: { hash: 'sha512', options: P1363, keyTypes: ['ec'], curve: 'secp521r1' },
-  EdDSA: { hash: null, options: {}, keyTypes: ['ed25519', 'ed448'] },
-  Ed25519: { hash: null, options: {}, keyTypes: ['ed25519'] },
+const rs = (bits: 256 | 384 | 512): AlgorithmParams => ({
+  hash: `sha${bits}`,
+  options: {},
+  keyType: 'rsa',
+  webCrypto: { name: 'RSASSA-PKCS1-v1_5', hash: `SHA-${bits}` },
+});
+// An 'rsa' key only, not node:crypto's 'rsa-pss' type, whose own parameters (MGF1 hash, salt)
+// could differ from what RFC 7518 §3.5 fixes for the alg.
+const ps = (bits: 256 | 384 | 512): AlgorithmParams => ({
+  hash: `sha${bits}`,
+  options: PSS,
+  keyType: 'rsa',
+  webCrypto: { name: 'RSA-PSS', hash: `SHA-${bits}` },
+});
+const es = (bits: 256 | 384 | 512, curve: string, jwkCurve: string): AlgorithmParams => ({
+  hash: `sha${bits}`,
+  options: P1363,
+  keyType: 'ec',
+  curve,
+  webCrypto: { name: 'ECDSA', curve: jwkCurve },
+});
+// EdDSA means Ed25519 here, as in jose 6 (Ed448 keys are not imported at all).
+const ed: AlgorithmParams = {
+  hash: null,
+  options: {},
+  keyType: 'ed25519',
+  webCrypto: { name: 'Ed25519' },
 };
+
+/** No prototype: an alg named like an Object.prototype member finds nothing. */
+const ALGORITHMS: Readonly<Record<string, AlgorithmParams>> = Object.assign(Object.create(null), {
+  RS256: rs(256),
+  RS384: rs(384),
+  RS512: rs(512),
+  PS256: ps(256),
+  PS384: ps(384),
+  PS512: ps(512),
+  ES256: es(256, 'prime256v1', 'P-256'),
+  ES384: es(384, 'secp384r1', 'P-384'),
+  ES512: es(512, 'secp521r1', 'P-521'),
+  EdDSA: ed,
+  Ed25519: ed,
+});
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** The KeyObject behind each CryptoKey the resolver hands out (jose caches those per JWK). */
-const keyObjects = new WeakMap<object, KeyObject>();
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
-function toPublicKeyObject(key: unknown): KeyObject {
+/**
+ * A WebCrypto key carries what it was imported for; the KeyObject made from it does not. So the
+ * key's algorithm, hash, curve and usages are checked against the alg first: one key, one
+ * algorithm (RFC 8725 §3.1), whatever the resolver.
+ */
+function checkCryptoKeyFits(key: CryptoKey, alg: string, params: AlgorithmParams): void {
+  const algorithm = key.algorithm as {
+    name?: string;
+    hash?: { name?: string };
+    namedCurve?: string;
+  };
+  const { name, hash, curve } = params.webCrypto;
+  if (
+    algorithm.name !== name ||
+    (hash !== undefined && algorithm.hash?.name !== hash) ||
+    (curve !== undefined && algorithm.namedCurve !== curve) ||
+    !key.usages.includes('verify')
+  ) {
+    throw new SignatureRejected(`the issuer's key was not made for alg ${alg}`);
+  }
+}
+
+/** WebCrypto's CryptoKey class: global in Node.js (and what jose's key sets hand out). */
+const isCryptoKey = (key: unknown): key is CryptoKey =>
+  key instanceof (globalThis as unknown as { CryptoKey: new () => CryptoKey }).CryptoKey;
+
+function toPublicKeyObject(key: unknown, alg: string, params: AlgorithmParams): KeyObject {
   let keyObject: KeyObject | undefined;
   if (key instanceof KeyObject) keyObject = key;
-  else if (typeof key === 'object' && key !== null && !(key instanceof Uint8Array)) {
+  else if (isCryptoKey(key)) {
+    checkCryptoKeyFits(key, alg, params);
     keyObject = keyObjects.get(key);
     if (!keyObject) {
-      try {
-        keyObject = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
-      } catch {
-        keyObject = undefined;
-      }
-      if (keyObject) keyObjects.set(key, keyObject);
+      keyObject = KeyObject.from(key);
+      keyObjects.set(key, keyObject);
     }
   }
   if (keyObject?.type !== 'public') {
@@ -76,12 +132,12 @@ function toPublicKeyObject(key: unknown): KeyObject {
 function checkKeyFits(key: KeyObject, alg: string, params: AlgorithmParams): void {
   const details = key.asymmetricKeyDetails ?? {};
   if (
-    !params.keyTypes.includes(key.asymmetricKeyType ?? '') ||
+    key.asymmetricKeyType !== params.keyType ||
     (params.curve !== undefined && details.namedCurve !== params.curve)
   ) {
     throw new SignatureRejected(`the issuer's key does not fit alg ${alg}`);
   }
-  if (params.keyTypes[0] === 'rsa' && (details.modulusLength ?? 0) < 2048) {
+  if (params.keyType === 'rsa' && (details.modulusLength ?? 0) < 2048) {
     throw new SignatureRejected("the issuer's RSA key is shorter than 2048 bits");
   }
 }
@@ -110,6 +166,12 @@ export async function verifyCompactSignature(
     throw new SignatureRejected('not a compact JWS (three base64url parts)');
   }
   const [protectedHeader, payload, signature] = parts as [string, string, string];
+  // One signature, one spelling: base64url has spare bits and Buffer ignores a dangling last
+  // character, so a non-canonical encoding would make a second valid string of the same token.
+  const signatureBytes = Buffer.from(signature, 'base64url');
+  if (signatureBytes.toString('base64url') !== signature) {
+    throw new SignatureRejected('the signature is not canonical base64url');
+  }
   const header = parseHeader(protectedHeader);
   // No JWS extension is understood here (RFC 7515 §4.1.11), and the claims are read from the
   // base64url payload, so an unencoded one (RFC 7797) is refused too: before any key is looked up.
@@ -128,6 +190,8 @@ export async function verifyCompactSignature(
   }
   const key = toPublicKeyObject(
     await resolve(header, { protected: protectedHeader, payload, signature }),
+    alg,
+    params,
   );
   checkKeyFits(key, alg, params);
   let valid = false;
@@ -136,7 +200,7 @@ export async function verifyCompactSignature(
       params.hash,
       Buffer.from(`${protectedHeader}.${payload}`, 'ascii'),
       { key, ...params.options },
-      Buffer.from(signature, 'base64url'),
+      signatureBytes,
     );
   } catch {
     // e.g. an RSA-PSS key whose parameters forbid this digest: not a signature we can accept.

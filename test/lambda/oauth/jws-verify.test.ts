@@ -7,7 +7,14 @@ import {
   sign,
   type KeyObject,
 } from 'node:crypto';
-import { CompactSign, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
+import {
+  CompactSign,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose';
 import { SignatureRejected, verifyCompactSignature } from '../../../lambda/oauth/jws-verify.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../../lambda/config.js';
 import type { KeyResolver } from '../../../lambda/ports.js';
@@ -193,25 +200,83 @@ test.each([
   await expectRefused(verifyCompactSignature(mangle(jws), resolve, ['RS256']));
 });
 
-test('an RSA-PSS key restricted to SHA-256 verifies PS256 and is refused for PS384', async () => {
+test("a node:crypto 'rsa-pss' key is refused for PS256: its own MGF1 and salt are not the alg's", async () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa-pss', {
     modulusLength: 2048,
     hashAlgorithm: 'sha256',
-    mgf1HashAlgorithm: 'sha256',
+    mgf1HashAlgorithm: 'sha1',
   });
-  const pss = (alg: string, hash: string) => {
-    const input = `${b64u({ alg })}.${b64u({ iss: 'x' })}`;
-    const signature = sign(hash, Buffer.from(input), {
-      key: privateKey,
-      padding: constants.RSA_PKCS1_PSS_PADDING,
-      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-    });
-    return `${input}.${signature.toString('base64url')}`;
-  };
-  await expect(
-    verifyCompactSignature(pss('PS256', 'sha256'), async () => publicKey, ['PS256']),
-  ).resolves.toBeUndefined();
+  const input = `${b64u({ alg: 'PS256' })}.${b64u({ iss: 'x' })}`;
+  const signature = sign('sha256', Buffer.from(input), {
+    key: privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  });
+  const jws = `${input}.${signature.toString('base64url')}`;
   await expectRefused(
-    verifyCompactSignature(pss('PS384', 'sha256'), async () => publicKey, ['PS384']),
+    verifyCompactSignature(jws, async () => publicKey, ['PS256']),
+    /fit alg/,
   );
+});
+
+test('a WebCrypto key is used only for the alg it was imported for (RFC 8725 §3.1)', async () => {
+  const { privateKey, publicKey } = rsaPair();
+  const imported = await importJWK({ ...(await exportJWK(publicKey)), alg: 'RS256' }, 'RS256');
+  const signedAs = (alg: string, hash: string, padding?: number) => {
+    const input = `${b64u({ alg })}.${b64u({ iss: 'x' })}`;
+    const key = padding ? { key: privateKey, padding, saltLength: 32 } : privateKey;
+    return `${input}.${sign(hash, Buffer.from(input), key).toString('base64url')}`;
+  };
+  const resolve = async () => imported;
+  await expect(
+    verifyCompactSignature(signedAs('RS256', 'sha256'), resolve, ['RS256']),
+  ).resolves.toBeUndefined();
+  // The same RSA key material, good signatures, but the key was imported for RS256 only.
+  await expectRefused(
+    verifyCompactSignature(signedAs('RS512', 'sha512'), resolve, ['RS512']),
+    /not made for alg RS512/,
+  );
+  await expectRefused(
+    verifyCompactSignature(signedAs('PS256', 'sha256', constants.RSA_PKCS1_PSS_PADDING), resolve, [
+      'PS256',
+    ]),
+    /not made for alg PS256/,
+  );
+  // A key imported for encryption, never for verifying.
+  const forEncryption = await crypto.subtle.importKey(
+    'jwk',
+    await exportJWK(publicKey),
+    { name: 'RSA-OAEP', hash: 'SHA-256' },
+    true,
+    ['encrypt'],
+  );
+  await expectRefused(
+    verifyCompactSignature(signedAs('RS256', 'sha256'), async () => forEncryption, ['RS256']),
+  );
+});
+
+test('EdDSA means Ed25519: an Ed448 key is refused', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed448');
+  const input = `${b64u({ alg: 'EdDSA' })}.${b64u({ iss: 'x' })}`;
+  const jws = `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+  await expectRefused(
+    verifyCompactSignature(jws, async () => publicKey, ['EdDSA']),
+    /fit alg/,
+  );
+});
+
+test.each(['ES384', 'ES512'])(
+  '%s: a character appended to the signature is refused, not decoded away',
+  async (alg) => {
+    const { jws, resolve } = await signed(alg);
+    await expect(verifyCompactSignature(jws, resolve, [alg])).resolves.toBeUndefined();
+    await expectRefused(verifyCompactSignature(`${jws}A`, resolve, [alg]), /canonical/);
+  },
+);
+
+test('an alg named like an Object.prototype member finds no parameters, even if allowed', async () => {
+  const { privateKey, resolve, seen } = await rsaIssuer();
+  const jws = rawRs256({ alg: 'constructor', kid: 'k' }, b64u({ iss: 'x' }), privateKey);
+  await expectRefused(verifyCompactSignature(jws, resolve, ['constructor']));
+  expect(seen.lookedUp).toBe(false);
 });
