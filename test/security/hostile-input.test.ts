@@ -587,6 +587,29 @@ const CASES: Case[] = [
       ),
   ],
   [
+    // Too deep for JSON.stringify: the refusal that quotes it must still be a refusal.
+    'a typ of deeply nested arrays',
+    400,
+    'invalid_grant',
+    async () =>
+      form(
+        await valid({
+          assertion: `${b64('{"alg":"RS256","typ":' + '['.repeat(5000) + ']'.repeat(5000) + '}')}.${b64({ iss: h.idp.issuer })}.AAAA`,
+        }),
+      ),
+  ],
+  [
+    'an alg of deeply nested arrays',
+    400,
+    'invalid_grant',
+    async () =>
+      form(
+        await valid({
+          assertion: `${b64('{"typ":"oauth-id-jag+jwt","alg":' + '['.repeat(5000) + ']'.repeat(5000) + '}')}.${b64({ iss: h.idp.issuer, aud: ISSUER, client_id: CLIENT_ID })}.AAAA`,
+        }),
+      ),
+  ],
+  [
     '__proto__ in the payload',
     400,
     'invalid_grant',
