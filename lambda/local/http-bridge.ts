@@ -18,6 +18,8 @@ const READ_LIMIT = MAX_BODY_BYTES + 1;
  */
 function target(url: string): { path: string; query: string } {
   if (!url.startsWith('/')) {
+    // Not a URL at all (`http://[::1`): kept as it came, it matches no route (404, not 500).
+    if (!URL.canParse(url, 'http://local')) return { path: url, query: '' };
     const parsed = new URL(url, 'http://local');
     return { path: parsed.pathname, query: parsed.search.slice(1) };
   }
@@ -29,8 +31,9 @@ function target(url: string): { path: string; query: string } {
  * As API Gateway does: names lower-cased, a header sent more than once comma-joined (req.headers
  * would keep only the first Authorization and silently drop the rest).
  */
-function headersOf(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
+export function headersOf(req: Pick<IncomingMessage, 'rawHeaders'>): Record<string, string> {
+  // No prototype: a header named `constructor` or `__proto__` is a header like any other.
+  const headers = Object.create(null) as Record<string, string>;
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();

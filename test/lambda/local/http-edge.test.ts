@@ -4,9 +4,11 @@
  * caching and without echoing the request (RESP-ERRORS).
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { LocalFixture } from '../../support/local-fixture.js';
 import { basicAuth, formBody } from '../../support/events.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import { headersOf } from '../../../lambda/local/http-bridge.js';
 
 let f: LocalFixture;
 beforeAll(async () => {
@@ -99,4 +101,45 @@ test('a body over the limit is refused in full, and the server reads on', async 
   expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_request' });
   // Sent in many chunks; the next request on the server is answered as usual.
   expect((await send('GET', '/.well-known/jwks.json', {})).status).toBe(200);
+});
+
+/** One request written byte for byte on a fresh connection; the status line's code. */
+function rawStatus(requestLine: string): Promise<number> {
+  const { port } = new URL(f.server.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.end(`${requestLine}\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+    );
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (text += d));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
+
+test('a request target that is not a URL is a 404, not a 500', async () => {
+  expect(await rawStatus('GET http://[::1 HTTP/1.1')).toBe(404);
+  expect(await rawStatus('GET http:// HTTP/1.1')).toBe(404);
+  expect(await rawStatus('GET /.well-known/jwks.json HTTP/1.1')).toBe(200);
+});
+
+test('headers are joined as API Gateway does, names like Object.prototype members included', () => {
+  const headers = headersOf({
+    rawHeaders: [
+      ...['Content-Type', 'application/x-www-form-urlencoded'],
+      ...['DPoP', 'a'],
+      ...['dpop', 'b'],
+      ...['constructor', 'x'],
+      ...['__proto__', 'y'],
+      ...['hasOwnProperty', 'z'],
+    ],
+  });
+  expect(Object.entries(headers)).toEqual([
+    ['content-type', 'application/x-www-form-urlencoded'],
+    ['dpop', 'a,b'],
+    ['constructor', 'x'],
+    ['__proto__', 'y'],
+    ['hasownproperty', 'z'],
+  ]);
 });
