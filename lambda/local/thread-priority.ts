@@ -11,18 +11,18 @@
  * background threads (RocksDB's LowerThreadPoolCPUPriority).
  *
  * The cost: on a machine busy with other programs, the helpers yield to those too. LOCAL_HELPER_NICE
- * sets how far (0 turns it off). Nothing changes on a single CPU, where a loop that always wins
+ * sets how far below the loop they go (0 turns it off). Nothing changes on a single CPU, where a loop that always wins
  * would starve the signatures it waits for, nor off Linux, where a thread has no nice value of
  * its own.
  */
 import { randomFill } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { availableParallelism, setPriority } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { ConfigError } from '../config.js';
 
 export const DEFAULT_HELPER_NICE = 10;
 
-/** LOCAL_HELPER_NICE: 0 (off) to 19, the nice value given to the helper threads. */
+/** LOCAL_HELPER_NICE: 0 (off) to 19, how many nice levels the helpers run below the loop. */
 export function helperNice(env: Readonly<Record<string, string | undefined>>): number {
   const raw = env.LOCAL_HELPER_NICE?.trim();
   if (!raw) return DEFAULT_HELPER_NICE;
@@ -44,21 +44,26 @@ export interface HelperPriority {
 }
 
 /**
- * Gives every thread of this process but the calling one (the event loop) the nice value `nice`.
- * Call it from the main thread once the server is up: libuv starts its pool on first use, and
- * this makes sure it has.
+ * Puts every thread of this process but the calling one (the event loop) `by` nice levels below
+ * it (at most 19): relative, so a server started under `nice` keeps its loop on top. Call it from
+ * the main thread once the server is up: libuv starts its pool on first use, and this makes sure
+ * it has.
  */
 export async function lowerHelperThreads(
-  nice: number,
+  by: number,
   options: { cpus?: number; platform?: NodeJS.Platform } = {},
 ): Promise<HelperPriority> {
   const { cpus = availableParallelism(), platform = process.platform } = options;
-  if (nice === 0) return { nice: 0, threads: 0, skipped: 'LOCAL_HELPER_NICE=0' };
+  if (by === 0) return { nice: 0, threads: 0, skipped: 'LOCAL_HELPER_NICE=0' };
   if (platform !== 'linux') return { nice: 0, threads: 0, skipped: `not on ${platform}` };
   if (cpus < 2) return { nice: 0, threads: 0, skipped: 'one CPU' };
+  const loop = getPriority();
+  const nice = Math.min(19, loop + by);
+  if (nice === loop) return { nice: 0, threads: 0, skipped: `the event loop is at nice ${loop}` };
   // One job on the pool, so that its threads exist before they are listed.
   await new Promise((resolve) => randomFill(Buffer.alloc(1), resolve));
   let threads = 0;
+  let failure: string | undefined;
   for (const entry of readdirSync('/proc/self/task')) {
     const tid = Number(entry);
     if (tid === process.pid) continue;
@@ -66,9 +71,12 @@ export async function lowerHelperThreads(
       // On Linux a thread id names that thread alone (setpriority(2), PRIO_PROCESS).
       setPriority(tid, nice);
       threads++;
-    } catch {
-      // The thread has exited meanwhile.
+    } catch (err) {
+      // ESRCH: the thread has exited meanwhile. Anything else is said in the banner.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ESRCH') failure ??= code ?? String(err);
     }
   }
+  if (threads === 0) return { nice: 0, threads: 0, skipped: failure ?? 'no helper threads' };
   return { nice, threads };
 }

@@ -45,15 +45,16 @@ const probe = `
 import { readdirSync, readFileSync } from 'node:fs';
 import { lowerHelperThreads } from './lambda/local/thread-priority.ts';
 const result = await lowerHelperThreads(7, { cpus: 2 });
+const loop = (await import('node:os')).getPriority();
 const nice = Object.fromEntries(readdirSync('/proc/self/task').map((t) => {
   const fields = readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ');
   return [t === String(process.pid) ? 'main' : t, Number(fields[16])];
 }));
-console.log(JSON.stringify({ result, nice }));
+console.log(JSON.stringify({ result, nice, loop }));
 `;
 
 (process.platform === 'linux' ? test : test.skip)(
-  'on Linux every thread but the event loop runs at the nice value given, the pool included',
+  'on Linux every thread but the event loop runs that many nice levels below it, the pool included',
   async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       '--import',
@@ -62,15 +63,42 @@ console.log(JSON.stringify({ result, nice }));
       '-e',
       probe,
     ]);
-    const { result, nice } = JSON.parse(stdout) as {
+    const { result, nice, loop } = JSON.parse(stdout) as {
       result: { nice: number; threads: number };
       nice: Record<string, number>;
+      loop: number;
     };
     const helpers = Object.entries(nice).filter(([t]) => t !== 'main');
-    expect(nice.main).toBe(0);
+    expect(nice.main).toBe(loop);
     // libuv's pool alone is four threads; V8's helpers come on top.
     expect(helpers.length).toBeGreaterThanOrEqual(4);
-    expect(result).toEqual({ nice: 7, threads: helpers.length });
-    for (const [, value] of helpers) expect(value).toBe(7);
+    // Seven below the loop, whatever nice value the test itself runs at.
+    const expected = Math.min(19, loop + 7);
+    expect(result).toEqual({ nice: expected, threads: helpers.length });
+    for (const [, value] of helpers) expect(value).toBe(expected);
+  },
+);
+
+(process.platform === 'linux' ? test : test.skip)(
+  'a server started under nice keeps its loop on top: the helpers go below it, not to a fixed value',
+  async () => {
+    const { stdout } = await promisify(execFile)('nice', [
+      '-n',
+      '15',
+      process.execPath,
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      probe,
+    ]);
+    const { result, nice, loop } = JSON.parse(stdout) as {
+      result: { nice: number };
+      nice: Record<string, number>;
+      loop: number;
+    };
+    expect(loop).toBeGreaterThanOrEqual(15);
+    expect(result.nice).toBe(19);
+    for (const [t, value] of Object.entries(nice)) expect(value).toBe(t === 'main' ? loop : 19);
   },
 );
