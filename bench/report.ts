@@ -208,7 +208,7 @@ on a machine other work is using, CPU time per token is the steadiest comparison
 Our server signs on libuv's thread pool (node:crypto's callback form), so with requests in flight
 the RSA signature of one token runs on the second core while the event loop parses, verifies and
 answers the next: the CPU column shows the whole process and, in brackets, its event-loop thread.
-Those pool threads run at nice 10, below the event loop (\`LOCAL_HELPER_NICE\`,
+Those pool threads run 10 nice levels below the event loop (\`LOCAL_HELPER_NICE\`,
 lambda/local/thread-priority.ts): on two cores the loop is the one serial stage, and a signature
 that preempts it stalls every request in flight (docs/architecture.md has the runs with it off).
 
