@@ -53,21 +53,29 @@ const nice = Object.fromEntries(readdirSync('/proc/self/task').map((t) => {
 console.log(JSON.stringify({ result, nice, loop }));
 `;
 
-(process.platform === 'linux' ? test : test.skip)(
+interface Probe {
+  result: { nice: number; threads: number };
+  /** Each thread's nice value, the event loop's under `main`. */
+  nice: Record<string, number>;
+  /** The event loop's nice value as the process saw it. */
+  loop: number;
+}
+
+/** Runs the probe in a fresh node, under `nice -n <n>` when given. */
+async function runProbe(underNice?: number): Promise<Probe> {
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', probe];
+  const [command, ...args] =
+    underNice === undefined ? node : ['nice', '-n', `${underNice}`, ...node];
+  const { stdout } = await promisify(execFile)(command!, args);
+  return JSON.parse(stdout) as Probe;
+}
+
+const linuxOnly = process.platform === 'linux' ? test : test.skip;
+
+linuxOnly(
   'on Linux every thread but the event loop runs that many nice levels below it, the pool included',
   async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      probe,
-    ]);
-    const { result, nice, loop } = JSON.parse(stdout) as {
-      result: { nice: number; threads: number };
-      nice: Record<string, number>;
-      loop: number;
-    };
+    const { result, nice, loop } = await runProbe();
     const helpers = Object.entries(nice).filter(([t]) => t !== 'main');
     expect(nice.main).toBe(loop);
     // libuv's pool alone is four threads; V8's helpers come on top.
@@ -79,24 +87,10 @@ console.log(JSON.stringify({ result, nice, loop }));
   },
 );
 
-(process.platform === 'linux' ? test : test.skip)(
+linuxOnly(
   'a server started under nice keeps its loop on top: the helpers go below it, not to a fixed value',
   async () => {
-    const { stdout } = await promisify(execFile)('nice', [
-      '-n',
-      '15',
-      process.execPath,
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      probe,
-    ]);
-    const { result, nice, loop } = JSON.parse(stdout) as {
-      result: { nice: number };
-      nice: Record<string, number>;
-      loop: number;
-    };
+    const { result, nice, loop } = await runProbe(15);
     expect(loop).toBeGreaterThanOrEqual(15);
     expect(result.nice).toBe(19);
     for (const [t, value] of Object.entries(nice)) expect(value).toBe(t === 'main' ? loop : 19);
