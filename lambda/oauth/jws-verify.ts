@@ -203,7 +203,7 @@ export async function verifyCompactSignature(
       signatureBytes,
     );
   } catch {
-    // e.g. an RSA-PSS key whose parameters forbid this digest: not a signature we can accept.
+    // A key node:crypto will not use with these parameters: not a signature we can accept.
   }
   if (!valid) throw new SignatureRejected('assertion signature does not verify');
 }
