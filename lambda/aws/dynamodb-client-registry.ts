@@ -33,26 +33,22 @@ export class DynamoDbClientRegistry implements ClientRegistry {
 
   /** Registers a client; refuses to overwrite one that exists. Resolves false if it did. */
   async add(client: ClientRecord): Promise<boolean> {
-    return conditionalWrite(() =>
-      this.db.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toItem(client),
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
-        }),
-      ),
-    );
+    return this.put(client, 'attribute_not_exists(#pk)');
   }
 
   /** Replaces a registered client's record; resolves false if it is not registered. */
   async update(client: ClientRecord): Promise<boolean> {
+    return this.put(client, 'attribute_exists(#pk)');
+  }
+
+  /** Writes the whole record if `condition` (on the partition key, #pk) holds. */
+  private put(client: ClientRecord, condition: string): Promise<boolean> {
     return conditionalWrite(() =>
       this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: toItem(client),
-          ConditionExpression: 'attribute_exists(#pk)',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#pk': CLIENTS_TABLE.partitionKey },
         }),
       ),

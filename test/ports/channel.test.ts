@@ -4,17 +4,14 @@
  * in order, later, and only what survives serialisation (as node's IPC does); admin changes made
  * on the primary, acknowledged once the worker has dropped its copies.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writeAll, type WriteFn } from '../../lambda/local/journal.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
 import {
   announcingChanges,
   answerStoreCalls,
   ChannelStore,
   type Channel,
 } from '../../lambda/local/store-channel.js';
+import { LocalStore } from '../../lambda/local/local-store.js';
+import { failableLocalStore } from './failable-local-store.js';
 import {
   clientRegistryConformance,
   replayGuardConformance,
@@ -46,27 +43,17 @@ interface Sides {
 }
 
 async function channelFamily<Port>(clock: SuiteClock, pick: (s: Sides) => Port) {
-  const dir = await mkdtemp(join(tmpdir(), 'xaa-ports-channel-'));
-  let fail = false;
-  const write: WriteFn = (fd, data) => {
-    if (fail) {
-      fail = false;
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    }
-    writeAll(fd, data);
-  };
-  const store = LocalStore.open(dir, { clock, write });
+  const { store, failNextWrite, close } = await failableLocalStore(clock, 'xaa-ports-channel-');
   const [primaryEnd, workerEnd] = channelPair();
   const served = answerStoreCalls(primaryEnd, store, new Uint8Array(32), () => undefined);
   const worker = new ChannelStore(workerEnd);
   const admin = announcingChanges(store, () => served.invalidate());
   return {
     port: pick({ worker, admin }),
-    failNextWrite: () => void (fail = true),
+    failNextWrite,
     close: async () => {
       worker.close();
-      store.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     },
   } satisfies Family<Port>;
 }
