@@ -24,17 +24,18 @@ async function main(): Promise<void> {
   }
   if (cluster.isWorker) return runLocalWorker(config, { logger: createLocalLogger() });
   const started = performance.now();
+  // One process: its signing threads yield to its event loop (lambda/local/thread-priority.ts).
+  // Workers sign on their own event loops, so there is nothing to yield to. Before listening, so
+  // the banner below is out before the first request can be answered.
+  const helpers =
+    workers > 1
+      ? { nice: 0, threads: 0, skipped: 'LOCAL_WORKERS > 1' }
+      : await lowerHelperThreads(nice);
   // LOCAL_WORKERS processes serve PORT (default one, which does everything).
   const server =
     workers > 1
       ? await startLocalCluster(config, { logger: createLocalLogger(), workers })
       : await startLocalServer(config, { logger: createLocalLogger() });
-  // One process: its signing threads yield to its event loop (lambda/local/thread-priority.ts).
-  // Workers sign on their own event loops, so there is nothing to yield to.
-  const helpers =
-    workers > 1
-      ? { nice: 0, threads: 0, skipped: 'LOCAL_WORKERS > 1' }
-      : await lowerHelperThreads(nice);
   const helperLine = helpers.skipped
     ? `normal priority (${helpers.skipped})`
     : `${helpers.threads} at nice ${helpers.nice}, below the event loop`;

@@ -46,8 +46,8 @@ export interface HelperPriority {
 /**
  * Puts every thread of this process but the calling one (the event loop) `by` nice levels below
  * it (at most 19): relative, so a server started under `nice` keeps its loop on top. Call it from
- * the main thread once the server is up: libuv starts its pool on first use, and this makes sure
- * it has.
+ * the main thread, before or after the server starts: libuv starts its whole pool on first use,
+ * and this makes sure it has; V8's helpers exist from the start.
  */
 export async function lowerHelperThreads(
   by: number,
