@@ -3,21 +3,18 @@
  * concurrent claims, DynamoDB lets exactly one create the item. Records expire by TTL.
  *
  * Every claim writes an owner of its own, because the AWS SDK retries a write whose answer was
- * lost: the retry then meets the item the first attempt created. Reading the owner back tells "my
- * own earlier attempt" (a win) from "another request" (a replay). A release deletes the item only
- * while it is still this claim's, so a delete that is retried or arrives late can never remove the
- * claim of a request that redeemed the assertion after it was given back.
+ * lost: the retry then meets the item the first attempt created. The failed write returns the item
+ * that stopped it (ReturnValuesOnConditionCheckFailure), and its owner tells "my own earlier
+ * attempt" (a win) from "another request" (a replay): no read after the write, so a replay costs
+ * one round trip and the token role needs no read access to this table. A release deletes the
+ * item only while it is still this claim's, so a delete that is retried or arrives late can never
+ * remove the claim of a request that redeemed the assertion after it was given back.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
 import { REPLAY_TABLE } from './tables.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionalWrite, conditionalWriteHolder } from './conditional-write.js';
 
 const OWNER = 'owner';
 /** A release comes within one request's budget; owners are kept a good while longer than that. */
@@ -36,7 +33,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   async claim(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
     const id = recordId(issuer, jti);
     const owner = randomUUID();
-    const created = await conditionalWrite(() =>
+    const holder = await conditionalWriteHolder(() =>
       this.db.send(
         new PutItemCommand({
           TableName: this.tableName,
@@ -52,10 +49,11 @@ export class DynamoDbReplayGuard implements ReplayGuard {
             '#exp': REPLAY_TABLE.ttlAttribute,
           },
           ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       ),
     );
-    const won = created || (await this.ownerOf(id)) === owner;
+    const won = holder === undefined || holder[OWNER]?.S === owner;
     if (won) this.remember(id, owner);
     return won;
   }
@@ -77,17 +75,6 @@ export class DynamoDbReplayGuard implements ReplayGuard {
         }),
       ),
     );
-  }
-
-  private async ownerOf(id: string): Promise<string | undefined> {
-    const { Item } = await this.db.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [REPLAY_TABLE.partitionKey]: { S: id } },
-        ConsistentRead: true,
-      }),
-    );
-    return Item?.[OWNER]?.S;
   }
 
   private remember(id: string, owner: string): void {

@@ -45,6 +45,27 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(false);
   });
 
+  test('JAG-REPLAY: a replay is told by the failed write alone, one call and no read', async () => {
+    const counted = new DynamoDBClient(moto.clientConfig);
+    const calls: string[] = [];
+    counted.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName!);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    try {
+      const jti = uniqueName('jti');
+      expect(await guard().claim('https://idp.example', jti, now + 360)).toBe(true);
+      const replayer = new DynamoDbReplayGuard(counted, replayTable, () => now);
+      expect(await replayer.claim('https://idp.example', jti, now + 360)).toBe(false);
+      expect(calls).toEqual(['PutItemCommand']);
+    } finally {
+      counted.destroy();
+    }
+  });
+
   test('the record carries the assertion expiry in the TTL attribute, and issuers keep their jtis apart', async () => {
     const jti = uniqueName('jti');
     expect(await guard().claim('https://a.example', jti, now + 360)).toBe(true);
