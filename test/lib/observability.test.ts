@@ -9,7 +9,16 @@ import {
   type CfnStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { ALARM_IDS, DEFAULT_ALARM_THRESHOLDS, Observability } from '../../lib/observability.js';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import {
+  ALARM_IDS,
+  DEFAULT_ALARM_THRESHOLDS,
+  Observability,
+  REPLAY_REASONS,
+  resolveAlarmThresholds,
+  type AlarmThresholds,
+  type ObservabilityProps,
+} from '../../lib/observability.js';
 import { REASONS } from '../../lambda/oauth/errors.js';
 import { partStack, resourcesOf, type NagReport } from './part-fixture.js';
 
@@ -42,7 +51,12 @@ type AlarmProps = {
   Statistic?: string;
 };
 
-function build(options: { email?: string; topicArn?: string } = {}) {
+type Options = Pick<ObservabilityProps, 'email' | 'topicArn' | 'thresholds'> & {
+  /** A topic made in the test's stack, passed as a construct. */
+  topic?: boolean;
+};
+
+function build({ topic, ...options }: Options = {}) {
   const part = partStack();
   const { stack } = part;
   const httpApi = new HttpApi(stack, 'HttpApi', { createDefaultStage: false });
@@ -71,6 +85,7 @@ function build(options: { email?: string; topicArn?: string } = {}) {
     accessLogs,
     metricsNamespace: 'XaaAuthServer-test',
     ...options,
+    ...(topic && { topic: new Topic(stack, 'OpsTopic', { enforceSSL: true }) }),
   });
   return { part, observability };
 }
@@ -83,12 +98,7 @@ let nag: NagReport;
 let alarms: Record<string, AlarmProps>;
 beforeAll(() => {
   ({ template, nag } = build({ email: 'ops@example.com' }).part.synth());
-  alarms = Object.fromEntries(
-    resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([id, r]) => [
-      id.replace(/^Observability/, '').replace(/[0-9A-F]{8}$/, ''),
-      r.Properties as AlarmProps,
-    ]),
-  );
+  alarms = alarmsOf(template);
 }, 120_000);
 
 const apiDims = { ApiId: { Ref: expect.stringMatching(/^HttpApi/) }, Stage: '$default' };
@@ -96,7 +106,20 @@ const metricsOf = (alarm: AlarmProps) =>
   Object.fromEntries(alarm.Metrics!.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!]));
 const expressionOf = (alarm: AlarmProps) => alarm.Metrics!.find((m) => m.Expression)!.Expression;
 
-test('the twelve alarms, each naming its runbook section, quiet without traffic', () => {
+const alarmsOf = (t: Template): Record<string, AlarmProps> =>
+  Object.fromEntries(
+    resourcesOf(t, 'AWS::CloudWatch::Alarm').map(([id, r]) => [
+      id.replace(/^Observability/, '').replace(/[0-9A-F]{8}$/, ''),
+      r.Properties as AlarmProps,
+    ]),
+  );
+const refusalDims = (reason: keyof typeof REASONS) => ({
+  service: 'xaa-auth-server',
+  error: REASONS[reason],
+  reason,
+});
+
+test('every alarm of ALARM_IDS, each naming its runbook section, quiet without traffic', () => {
   expect(Object.keys(alarms).sort()).toEqual([...ALARM_IDS].sort());
   for (const [id, alarm] of Object.entries(alarms)) {
     expect(alarm.AlarmDescription).toContain(`Runbook: docs/operations.md, "Alarms", ${id}.`);
@@ -191,7 +214,7 @@ test('token p99 latency: sustained for three periods, and only with traffic', ()
   expect(expressionOf(alarm)).toBe('IF(total >= 20, p99, 0)');
 });
 
-test('JWKS errors: any 5xx on its route; Lambda errors and throttles for each function', () => {
+test('JWKS errors: any 5xx on its route; Lambda throttles for each function, any one', () => {
   const jwks = alarms.JwksErrors!;
   expect([jwks.MetricName, jwks.Threshold, jwks.Statistic]).toEqual(['5xx', 1, 'Sum']);
   expect(dims(jwks.Dimensions!)).toEqual({
@@ -200,21 +223,138 @@ test('JWKS errors: any 5xx on its route; Lambda errors and throttles for each fu
     Resource: '/.well-known/jwks.json',
   });
   for (const name of ['Discovery', 'Jwks', 'Token']) {
-    for (const [kind, metric] of [
-      ['Errors', 'Errors'],
-      ['Throttles', 'Throttles'],
-    ]) {
-      const alarm = alarms[`${name}Function${kind}`]!;
-      expect([alarm.Namespace, alarm.MetricName, alarm.Threshold]).toEqual([
-        'AWS/Lambda',
-        metric,
-        1,
-      ]);
-      expect(dims(alarm.Dimensions!)).toEqual({
+    const alarm = alarms[`${name}FunctionThrottles`]!;
+    expect([alarm.Namespace, alarm.MetricName, alarm.Threshold]).toEqual([
+      'AWS/Lambda',
+      'Throttles',
+      1,
+    ]);
+    expect(dims(alarm.Dimensions!)).toEqual({
+      FunctionName: { Ref: expect.stringMatching(new RegExp(`^${name}Function`)) },
+    });
+  }
+});
+
+test('function errors: a percentage of invocations in 2 of 3 periods, so a single error never alarms', () => {
+  for (const name of ['Discovery', 'Jwks', 'Token']) {
+    const alarm = alarms[`${name}FunctionErrors`]!;
+    expect(alarm.Threshold).toBe(DEFAULT_ALARM_THRESHOLDS.functionErrorPercent);
+    expect(expressionOf(alarm)).toBe('IF(invocations > 0, 100 * FILL(errors, 0) / invocations, 0)');
+    const m = metricsOf(alarm);
+    for (const [id, metric] of [
+      ['errors', 'Errors'],
+      ['invocations', 'Invocations'],
+    ] as const) {
+      expect([m[id]!.Metric.Namespace, m[id]!.Metric.MetricName]).toEqual(['AWS/Lambda', metric]);
+      expect(dims(m[id]!.Metric.Dimensions)).toEqual({
         FunctionName: { Ref: expect.stringMatching(new RegExp(`^${name}Function`)) },
       });
+      expect([m[id]!.Stat, m[id]!.Period]).toEqual(['Sum', 300]);
     }
+    // One error is counted in one 5-minute period: one breaching datapoint, and the alarm needs
+    // two, whatever share of the invocations that error was.
+    expect([alarm.DatapointsToAlarm, alarm.EvaluationPeriods]).toEqual([2, 3]);
   }
+});
+
+test('KMS RSA quota: account usage over SERVICE_QUOTA, per minute, in 3 of the last 5 minutes', () => {
+  const alarm = alarms.KmsRsaRequestQuota!;
+  expect(alarm.Threshold).toBe(80);
+  expect(expressionOf(alarm)).toBe('100 * calls / SERVICE_QUOTA(calls)');
+  const { calls } = metricsOf(alarm);
+  expect(calls!.Metric.Namespace).toBe('AWS/Usage');
+  expect(calls!.Metric.MetricName).toBe('CallCount');
+  expect(dims(calls!.Metric.Dimensions)).toEqual({
+    Service: 'KMS',
+    Type: 'API',
+    Resource: 'CryptographicOperationsRsa',
+    Class: 'None',
+  });
+  // One data point a minute, a per-second rate: a 1-minute Sum is that rate, as the quota is.
+  expect([calls!.Stat, calls!.Period]).toEqual(['Sum', 60]);
+  expect([alarm.DatapointsToAlarm, alarm.EvaluationPeriods]).toEqual([3, 5]);
+});
+
+test('invalid_client spike: the sum over every reason of invalid_client, a count in 5 minutes', () => {
+  const alarm = alarms.InvalidClientSpike!;
+  const reasons = Object.entries(REASONS)
+    .filter(([, e]) => e === 'invalid_client')
+    .map(([r]) => r as keyof typeof REASONS);
+  expect(reasons.length).toBeGreaterThan(5);
+  const m = metricsOf(alarm);
+  expect(Object.values(m).map((s) => dims(s.Metric.Dimensions))).toEqual(reasons.map(refusalDims));
+  for (const s of Object.values(m)) {
+    expect([s.Metric.Namespace, s.Metric.MetricName]).toEqual([
+      'XaaAuthServer-test',
+      'TokenRequestsRefused',
+    ]);
+    expect([s.Stat, s.Period]).toEqual(['Sum', 300]);
+  }
+  expect(expressionOf(alarm)).toBe(
+    Object.keys(m)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+  );
+  expect([alarm.Threshold, alarm.DatapointsToAlarm]).toEqual([20, 1]);
+  expect(alarm.Metrics!.filter((q) => q.MetricStat).length).toBeLessThanOrEqual(10);
+});
+
+test('replay spike: replayed ID-JAGs and DPoP proofs, each under its own error, summed', () => {
+  // Every reason code for a replay, whatever its error: a new one must join the alarm.
+  const replays = Object.keys(REASONS).filter((r) => r.endsWith('_replayed'));
+  expect([...REPLAY_REASONS].sort()).toEqual(replays.sort());
+  const alarm = alarms.ReplaySpike!;
+  const m = metricsOf(alarm);
+  expect(Object.values(m).map((s) => dims(s.Metric.Dimensions))).toEqual([
+    { service: 'xaa-auth-server', error: 'invalid_grant', reason: 'jti_replayed' },
+    { service: 'xaa-auth-server', error: 'invalid_dpop_proof', reason: 'dpop_jti_replayed' },
+  ]);
+  for (const s of Object.values(m)) expect([s.Stat, s.Period]).toEqual(['Sum', 300]);
+  expect(expressionOf(alarm)).toBe('FILL(r0, 0) + FILL(r1, 0)');
+  expect([alarm.Threshold, alarm.DatapointsToAlarm]).toEqual([5, 1]);
+});
+
+test('thresholds from props reach the alarms; the others keep their defaults', () => {
+  const thresholds: Partial<AlarmThresholds> = {
+    minRequests: 50,
+    functionErrorPercent: 10,
+    kmsRsaQuotaPercent: 70,
+    invalidClientCount: 100,
+    replayCount: 2,
+    tokenLatencyP99Ms: 2500,
+  };
+  const { template: t } = build({ thresholds }).part.synth();
+  const a = alarmsOf(t);
+  expect(a.TokenFunctionErrors!.Threshold).toBe(10);
+  expect(a.KmsRsaRequestQuota!.Threshold).toBe(70);
+  expect(a.InvalidClientSpike!.Threshold).toBe(100);
+  expect(a.ReplaySpike!.Threshold).toBe(2);
+  expect(a.TokenLatencyP99!.Threshold).toBe(2500);
+  expect(expressionOf(a.TokenLatencyP99!)).toBe('IF(total >= 50, p99, 0)');
+  expect(expressionOf(a.ApiServerErrorRate!)).toMatch(/^IF\(total >= 50, /);
+  expect(a.ApiThrottledRate!.Threshold).toBe(DEFAULT_ALARM_THRESHOLDS.apiThrottledPercent);
+  expect(a.KmsRsaRequestQuota!.AlarmDescription).toContain('70%');
+}, 120_000);
+
+test('a threshold that cannot work stops the synth, naming it', () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ kmsRsaQuotaPercent: 120 }, /thresholds\.kmsRsaQuotaPercent: must be a percentage/],
+    [{ functionErrorPercent: 0 }, /thresholds\.functionErrorPercent: must be a positive number/],
+    [{ invalidClientCount: 2.5 }, /thresholds\.invalidClientCount: must be a whole number/],
+    [{ replayCount: -1 }, /thresholds\.replayCount: must be a positive number, got -1/],
+    [{ minRequests: Number.NaN }, /thresholds\.minRequests: must be a positive number, got NaN/],
+    [{ tokenLatencyP99Ms: 60_000 }, /thresholds\.tokenLatencyP99Ms: must be at most 30000 ms/],
+    [{ replayCount: '5' }, /thresholds\.replayCount: must be a positive number, got "5"/],
+    [{ replays: 5 }, /thresholds\.replays: is not a threshold \(one of minRequests, /],
+  ];
+  for (const [given, message] of cases)
+    expect(() => resolveAlarmThresholds(given as Partial<AlarmThresholds>)).toThrow(message);
+  // An undefined threshold is a default, as an absent one is.
+  expect(resolveAlarmThresholds({ replayCount: undefined })).toEqual(DEFAULT_ALARM_THRESHOLDS);
+  // The construct checks before it makes anything.
+  expect(() => build({ thresholds: { invalidClientCount: 0 } })).toThrow(
+    /^thresholds\.invalidClientCount: must be a positive number, got 0$/,
+  );
 });
 
 test('route-level metrics on the stage, also for the route with its own throttle', () => {
@@ -252,7 +392,7 @@ test('e-mail: a TLS-only topic with the subscription; every alarm notifies on al
   }
 });
 
-test('a dashboard with the alarms, token outcomes by error and reason, routes and functions', () => {
+test('a dashboard with the alarms, token outcomes, abuse, the KMS quota, routes and functions', () => {
   const [, dashboard] = resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]!;
   const body = JSON.stringify(dashboard.Properties!.DashboardBody);
   for (const text of [
@@ -261,6 +401,9 @@ test('a dashboard with the alarms, token outcomes by error and reason, routes an
     'ApiThrottledRequests',
     'POST /token latency',
     'Lambda errors and throttles',
+    'invalid_client and replays',
+    'SERVICE_QUOTA(calls)',
+    'CryptographicOperationsRsa',
     'MetricName=\\\\\\"5xx\\\\\\"',
   ])
     expect([text, body.includes(text)]).toEqual([text, true]);
@@ -274,11 +417,28 @@ test('cdk-nag passes with nothing acknowledged (the topic refuses publishing wit
   expect(nag.acknowledged).toEqual([]);
 });
 
-test('an existing topic by ARN instead: no topic made; e-mail and ARN together are refused', () => {
+test('an existing topic by ARN instead: no topic made; two targets together are refused', () => {
   const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
   const { template: withArn } = build({ topicArn: arn }).part.synth();
   withArn.resourceCountIs('AWS::SNS::Topic', 0);
   for (const [, alarm] of resourcesOf(withArn, 'AWS::CloudWatch::Alarm'))
     expect((alarm.Properties as AlarmProps).AlarmActions).toEqual([arn]);
-  expect(() => build({ topicArn: arn, email: 'ops@example.com' })).toThrow(/not both/);
+  for (const targets of [
+    { topicArn: arn, email: 'ops@example.com' },
+    { topic: true, email: 'ops@example.com' },
+    { topic: true, topicArn: arn },
+  ])
+    expect(() => build(targets)).toThrow(
+      /^Observability: give one of "email", "topicArn" and "topic"$/,
+    );
+}, 120_000);
+
+test('a topic of the app: every alarm notifies it, and no topic is made here', () => {
+  const { template: withTopic } = build({ topic: true }).part.synth();
+  const topics = resourcesOf(withTopic, 'AWS::SNS::Topic');
+  expect(topics.map(([id]) => id)).toEqual([expect.stringMatching(/^OpsTopic/)]);
+  for (const [, alarm] of resourcesOf(withTopic, 'AWS::CloudWatch::Alarm')) {
+    expect((alarm.Properties as AlarmProps).AlarmActions).toEqual([{ Ref: topics[0]![0] }]);
+    expect((alarm.Properties as AlarmProps).OKActions).toEqual([{ Ref: topics[0]![0] }]);
+  }
 }, 120_000);

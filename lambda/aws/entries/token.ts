@@ -9,10 +9,11 @@ import { createLogger } from '../../logging.js';
 import { loadTokenFunctionConfig } from '../aws-config.js';
 import { instrumented } from '../instrumented.js';
 import { SDK_CLIENT_CONFIG } from '../sdk-config.js';
+import { TOKEN_METRICS } from '../token-metric-names.js';
 import { recordTokenOutcome } from '../token-metrics.js';
 import { createAwsTokenService } from '../token-service-factory.js';
 
-const SERVICE_NAME = 'xaa-auth-server';
+const SERVICE_NAME = TOKEN_METRICS.serviceName;
 const config = loadTokenFunctionConfig(process.env);
 const logger = createLogger(SERVICE_NAME);
 const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: SERVICE_NAME });
