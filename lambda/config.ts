@@ -101,7 +101,7 @@ export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}):
   return {
     issuer,
     trustedIssuers: parseTrustedIssuers(env.TRUSTED_ISSUERS ?? DEFAULT_TRUSTED_ISSUERS, issuer),
-    corsOrigins: parseOrigins(env.CORS_ORIGINS ?? DEFAULT_CORS_ORIGINS),
+    corsOrigins: loadCorsOrigins(env),
     accessTokenTtl,
     maxAccessTokenTtl,
     clockSkew: nonNegativeInt('CLOCK_SKEW', env.CLOCK_SKEW, 60),
@@ -330,6 +330,11 @@ function checkSubjectsStayApart(issuers: readonly TrustedIssuer[]): void {
       }
     });
   });
+}
+
+/** CORS_ORIGINS alone, for a function that needs nothing else of the service configuration. */
+export function loadCorsOrigins(env: Env): string[] {
+  return parseOrigins(env.CORS_ORIGINS ?? DEFAULT_CORS_ORIGINS);
 }
 
 function parseOrigins(raw: string): string[] {

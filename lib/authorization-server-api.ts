@@ -1,5 +1,5 @@
 /**
- * The HTTP API in front of the route functions (the routes of docs/spec.md): the routes, a $default
+ * The HTTP API in front of the route functions (the five routes of docs/spec.md): the routes, a $default
  * stage with a stage-wide throttle and a tighter one on POST /token, JSON access logs, CORS for the
  * configured origins, and optionally a custom domain.
  */
@@ -21,7 +21,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS } from '../lambda/oauth/metadata.js';
-import type { CustomDomainProps, ResolvedThrottle } from './server-props.js';
+import type { ResolvedCustomDomain, ResolvedThrottle } from './server-props.js';
 import { CORS_POLICY } from '../lambda/http/cors-policy.js';
 
 export interface AuthorizationServerApiProps {
@@ -34,7 +34,7 @@ export interface AuthorizationServerApiProps {
   readonly logRetention: RetentionDays;
   /** The access logs are part of the audit trail. @default DESTROY */
   readonly accessLogsRemovalPolicy?: RemovalPolicy;
-  readonly customDomain?: CustomDomainProps;
+  readonly customDomain?: ResolvedCustomDomain;
 }
 
 /** Request metadata only: no header, query string or body, so no credential can reach the log. */
@@ -108,11 +108,9 @@ export class AuthorizationServerApi extends Construct {
     if (props.customDomain) {
       this.domainName = new DomainName(this, 'CustomDomain', {
         domainName: props.customDomain.domainName,
-        certificate: Certificate.fromCertificateArn(
-          this,
-          'Certificate',
-          props.customDomain.certificateArn,
-        ),
+        certificate:
+          props.customDomain.certificate ??
+          Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
       });
     }
 

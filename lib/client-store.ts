@@ -14,6 +14,8 @@ export interface ClientStoreProps {
   readonly clientsTableRemoval: RemovalPolicy;
   /** Use this table instead of creating one (docs/operations.md, coming back after a teardown). */
   readonly existingClientsTableName?: string;
+  /** The same, as a table of the app. */
+  readonly existingClientsTable?: ITable;
   readonly secretPrefix?: string;
 }
 
@@ -25,18 +27,23 @@ export class ClientStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ClientStoreProps) {
     super(scope, id);
-    this.clientsTable = props.existingClientsTableName
-      ? // Not managed by this stack: its key schema, PITR and protection stay as they were made.
-        Table.fromTableName(this, 'ClientsTable', props.existingClientsTableName)
-      : new Table(this, 'ClientsTable', {
-          partitionKey: { name: CLIENTS_TABLE.partitionKey, type: AttributeType.STRING },
-          billingMode: BillingMode.PAY_PER_REQUEST,
-          pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-          // Registered clients outlive the stack: deleting it (or a replacement by a careless
-          // change) must not unregister anyone, and neither may a stray DeleteTable.
-          removalPolicy: props.clientsTableRemoval,
-          deletionProtection: props.clientsTableRemoval === RemovalPolicy.RETAIN,
-        });
+    // Not managed here: its key schema, PITR and protection stay as they were made.
+    const existing =
+      props.existingClientsTable ??
+      (props.existingClientsTableName !== undefined
+        ? Table.fromTableName(this, 'ClientsTable', props.existingClientsTableName)
+        : undefined);
+    this.clientsTable =
+      existing ??
+      new Table(this, 'ClientsTable', {
+        partitionKey: { name: CLIENTS_TABLE.partitionKey, type: AttributeType.STRING },
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        // Registered clients outlive the stack: deleting it (or a replacement by a careless
+        // change) must not unregister anyone, and neither may a stray DeleteTable.
+        removalPolicy: props.clientsTableRemoval,
+        deletionProtection: props.clientsTableRemoval === RemovalPolicy.RETAIN,
+      });
     this.replayTable = new Table(this, 'ReplayTable', {
       partitionKey: { name: REPLAY_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,

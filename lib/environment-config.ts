@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { z } from 'zod';
+import { DEFAULT_ALARM_THRESHOLDS, type AlarmThresholds } from './observability.js';
 import {
   XaaConfigError,
   resolveServerProps,
@@ -39,6 +40,14 @@ const throttle = z.strictObject({
 
 /** The file's shape; its keys are the props' keys (lib/server-props.ts), checked both ways below. */
 const CONFIG_SCHEMA = z.strictObject({
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
   trustedIssuers: z
     .array(
       z.strictObject({
@@ -60,7 +69,13 @@ const CONFIG_SCHEMA = z.strictObject({
     .array(z.strictObject({ id: z.string(), active: z.boolean().optional() }))
     .min(1)
     .optional(),
-  customDomain: z.strictObject({ domainName: z.string(), certificateArn: z.string() }).optional(),
+  customDomain: z
+    .strictObject({
+      domainName: z.string(),
+      certificateArn: z.string(),
+      hostedZone: z.strictObject({ hostedZoneId: z.string(), zoneName: z.string() }).optional(),
+    })
+    .optional(),
   throttle: throttle.optional(),
   tokenThrottle: throttle.optional(),
   logRetention: z.int().positive().optional(),
@@ -75,8 +90,27 @@ const CONFIG_SCHEMA = z.strictObject({
   alarms: z
     .union([
       z.boolean(),
-      z.strictObject({ email: z.string().optional(), topicArn: z.string().optional() }),
+      z.strictObject({
+        email: z.string().optional(),
+        topicArn: z.string().optional(),
+        thresholds: z
+          .strictObject(
+            Object.fromEntries(
+              Object.keys(DEFAULT_ALARM_THRESHOLDS).map((k) => [k, z.number().optional()]),
+            ) as Record<keyof AlarmThresholds, z.ZodOptional<z.ZodNumber>>,
+          )
+          .optional(),
+      }),
     ])
+    .optional(),
+  tokenFunction: z
+    .strictObject({
+      memorySize: z.int().optional(),
+      timeout: seconds.optional(),
+      reservedConcurrency: z.int().optional(),
+      provisionedConcurrency: z.int().optional(),
+      accountConcurrencyLimit: z.int().optional(),
+    })
     .optional(),
   edgeProtection: z
     .union([
@@ -91,16 +125,29 @@ const CONFIG_SCHEMA = z.strictObject({
 
 type ConfigFile = z.infer<typeof CONFIG_SCHEMA>;
 
+/** Keys of the file that are the stack's, not the construct's. */
+type StackKeys = 'account' | 'region';
+/** Props that take a construct of the app, which a JSON file cannot hold (the file names it instead). */
+type ConstructOnlyProps = 'existingClientsTable';
+
 // Every prop has a key in the file and every key is a prop: a prop added to the construct without
 // a key here (or the reverse) fails the type check.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const _keysMatch: Same<keyof ConfigFile, keyof XaaAuthorizationServerProps> = true;
+const _keysMatch: Same<
+  Exclude<keyof ConfigFile, StackKeys>,
+  Exclude<keyof XaaAuthorizationServerProps, ConstructOnlyProps>
+> = true;
 void _keysMatch;
 
 export interface EnvironmentConfig {
   readonly name: string;
   readonly file: string;
   readonly props: XaaAuthorizationServerProps;
+  /**
+   * The account and region the file pins the stack to: a deploy with credentials of another
+   * account then stops before it changes anything. @default the CLI's (environment-agnostic)
+   */
+  readonly env?: { readonly account?: string; readonly region?: string };
 }
 
 /** `config/NAME.json` → the construct's props; throws XaaConfigError naming the file and the key. */
@@ -132,9 +179,9 @@ export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): E
     throw new XaaConfigError(file, `is not valid JSON: ${(err as Error).message}`);
   }
   try {
-    const props = parseEnvironmentConfig(json);
+    const { props, env } = parseEnvironmentFile(json);
     resolveServerProps(props); // the values, checked now so the message can name the file
-    return { name, file, props };
+    return { name, file, props, ...(env && { env }) };
   } catch (err) {
     if (err instanceof XaaConfigError)
       throw new XaaConfigError(`${file}: ${err.key}`, message(err));
@@ -148,9 +195,16 @@ function message(err: XaaConfigError): string {
 
 /** A configuration file's content → the construct's props (shape and types only; see above). */
 export function parseEnvironmentConfig(json: unknown): XaaAuthorizationServerProps {
+  return parseEnvironmentFile(json).props;
+}
+
+/** A configuration file's content → the construct's props and the stack's pinned environment. */
+export function parseEnvironmentFile(json: unknown): Omit<EnvironmentConfig, 'name' | 'file'> {
   const result = CONFIG_SCHEMA.safeParse(withoutComments(json, []));
   if (!result.success) throw describe(result.error.issues);
-  return toProps(result.data);
+  const { account, region, ...props } = result.data;
+  const env = dropUndefined({ account, region });
+  return { props: toProps(props), ...(Object.keys(env).length > 0 && { env }) };
 }
 
 function withoutComments(value: unknown, path: readonly (string | number)[]): unknown {
@@ -250,7 +304,7 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function toProps(c: ConfigFile): XaaAuthorizationServerProps {
+function toProps(c: Omit<ConfigFile, StackKeys>): XaaAuthorizationServerProps {
   const duration = (s: number | undefined) => (s === undefined ? undefined : Duration.seconds(s));
   const policy = (r: 'retain' | 'destroy' | undefined) =>
     r === undefined ? undefined : r === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -262,6 +316,9 @@ function toProps(c: ConfigFile): XaaAuthorizationServerProps {
     accessTokenLifetime: duration(c.accessTokenLifetime),
     maxAccessTokenLifetime: duration(c.maxAccessTokenLifetime),
     clockSkew: duration(c.clockSkew),
+    tokenFunction: c.tokenFunction && {
+      ...dropUndefined({ ...c.tokenFunction, timeout: duration(c.tokenFunction.timeout) }),
+    },
     removalPolicies: c.removalPolicies && {
       ...dropUndefined({
         clientsTable: policy(c.removalPolicies.clientsTable),

@@ -6,7 +6,7 @@
  */
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Grant, ManagedPolicy, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { CLIENT_SECRET_STACK_TAG } from '../lambda/aws/stack-outputs.js';
 
@@ -27,6 +27,9 @@ export const OPERATOR_SECRET_ACTIONS = [
 
 export class OperatorPolicy extends Construct {
   readonly policy: ManagedPolicy;
+  /** This stack by name, whatever id CloudFormation gave it (the stack ARN ends in one). */
+  readonly stackArnPattern: string;
+  private readonly statements: readonly PolicyStatement[];
 
   constructor(scope: Construct, id: string, props: OperatorPolicyProps) {
     super(scope, id);
@@ -34,49 +37,65 @@ export class OperatorPolicy extends Construct {
     const tagged = {
       StringEquals: { [`aws:RequestTag/${CLIENT_SECRET_STACK_TAG}`]: stack.stackName },
     };
+    this.stackArnPattern = Arn.format(
+      {
+        service: 'cloudformation',
+        resource: 'stack',
+        resourceName: `${stack.stackName}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      },
+      stack,
+    );
+    this.statements = [
+      // The admin finds the table and the secret prefix in the stack's outputs.
+      new PolicyStatement({
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [this.stackArnPattern],
+      }),
+      new PolicyStatement({
+        actions: [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        resources: [props.clientsTable.tableArn],
+      }),
+      // A new secret must carry the stack's tag: tagging at creation needs TagResource too,
+      // allowed for that tag only.
+      new PolicyStatement({
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+        resources: [props.secretArnPattern],
+        conditions: {
+          ...tagged,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [CLIENT_SECRET_STACK_TAG] },
+        },
+      }),
+      new PolicyStatement({
+        actions: [...OPERATOR_SECRET_ACTIONS],
+        resources: [props.secretArnPattern],
+      }),
+    ];
     this.policy = new ManagedPolicy(this, 'Policy', {
       description: `Admin CLI for the xaa-auth-server stack ${stack.stackName}: clients and their secrets`,
-      statements: [
-        // The admin finds the table and the secret prefix in the stack's outputs.
-        new PolicyStatement({
-          actions: ['cloudformation:DescribeStacks'],
-          resources: [
-            Arn.format(
-              {
-                service: 'cloudformation',
-                resource: 'stack',
-                resourceName: `${stack.stackName}/*`,
-                arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-              },
-              stack,
-            ),
-          ],
-        }),
-        new PolicyStatement({
-          actions: [
-            'dynamodb:DeleteItem',
-            'dynamodb:GetItem',
-            'dynamodb:PutItem',
-            'dynamodb:Scan',
-            'dynamodb:UpdateItem',
-          ],
-          resources: [props.clientsTable.tableArn],
-        }),
-        // A new secret must carry the stack's tag: tagging at creation needs TagResource too,
-        // allowed for that tag only.
-        new PolicyStatement({
-          actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
-          resources: [props.secretArnPattern],
-          conditions: {
-            ...tagged,
-            'ForAllValues:StringEquals': { 'aws:TagKeys': [CLIENT_SECRET_STACK_TAG] },
-          },
-        }),
-        new PolicyStatement({
-          actions: [...OPERATOR_SECRET_ACTIONS],
-          resources: [props.secretArnPattern],
-        }),
-      ],
+      statements: this.statements.map((s) => s.copy()),
     });
+  }
+
+  /** The same statements on `grantee`'s own policy, for a principal of the app. */
+  grantTo(grantee: IGrantable): Grant {
+    return this.statements
+      .map((statement) =>
+        Grant.addToPrincipal({
+          grantee,
+          actions: statement.actions,
+          resourceArns: statement.resources,
+          ...(Object.keys(statement.conditions ?? {}).length > 0 && {
+            conditions: statement.conditions as Record<string, Record<string, unknown>>,
+          }),
+        }),
+      )
+      .reduce((all, one) => all.combine(one));
   }
 }

@@ -11,7 +11,7 @@
  * checks the real document against the same budget at deploy time.
  */
 import { fileURLToPath } from 'node:url';
-import { CustomResource, Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -29,6 +29,21 @@ import { RouteFunction } from './route-function.js';
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
 /** What a value known only at deploy time (an ARN, an endpoint) is assumed to take. */
 const DEPLOY_TIME_VALUE_BYTES = 128;
+
+/**
+ * What a function's variables take of Lambda's 4 KB, names and values, leaving out `skip`; a value
+ * known only at deploy time counts as DEPLOY_TIME_VALUE_BYTES.
+ */
+export function environmentBytes(cfnFunction: CfnFunction, skip?: string): number {
+  const resolved = Stack.of(cfnFunction).resolve(cfnFunction.environment) as
+    { variables?: Record<string, unknown> } | undefined;
+  let bytes = 0;
+  for (const [name, value] of Object.entries(resolved?.variables ?? {})) {
+    if (name === skip) continue;
+    bytes += name.length + (typeof value === 'string' ? value.length : DEPLOY_TIME_VALUE_BYTES);
+  }
+  return bytes;
+}
 
 export interface PublishedJwksProps {
   /** Every key that may have signed a live token, the active one included, in JWKS order. */
@@ -66,7 +81,11 @@ export class PublishedJwks extends Construct {
 
     // The framework's own function, with a role that may write only to its own log group
     // (the default role carries AWSLambdaBasicExecutionRole, which may write to any).
-    const frameworkLogs = new LogGroup(this, 'ProviderLogs', { retention: props.logRetention });
+    // Deploy-time diagnostics, not the audit trail: they go with the stack.
+    const frameworkLogs = new LogGroup(this, 'ProviderLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const frameworkRole = new Role(this, 'ProviderRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: 'Custom resource framework of the published JWKS',
@@ -106,13 +125,7 @@ export class PublishedJwks extends Construct {
 
   /** Bytes left for the document: Lambda's 4 KB minus the JWKS function's other variables. */
   private budget(cfnFunction: CfnFunction): number {
-    const resolved = Stack.of(this).resolve(cfnFunction.environment) as
-      { variables?: Record<string, unknown> } | undefined;
-    let others = 0;
-    for (const [name, value] of Object.entries(resolved?.variables ?? {})) {
-      if (name === PUBLISHED_JWKS_ENV) continue;
-      others += name.length + (typeof value === 'string' ? value.length : DEPLOY_TIME_VALUE_BYTES);
-    }
+    const others = environmentBytes(cfnFunction, PUBLISHED_JWKS_ENV);
     return Math.min(
       PUBLISHED_JWKS_MAX_BYTES,
       LAMBDA_ENVIRONMENT_MAX_BYTES - others - PUBLISHED_JWKS_ENV.length,

@@ -4,10 +4,18 @@
  * JSON, lib/environment-config.ts), and the values the functions will parse at start-up are parsed
  * now, with the same code (lambda/config.ts), so what synthesizes also starts.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { HostedZoneAttributes, IHostedZone } from 'aws-cdk-lib/aws-route53';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { ConfigError, loadServiceConfig } from '../lambda/config.js';
+import { XaaConfigError } from './config-error.js';
+import { resolveAlarmThresholds, type AlarmThresholds } from './observability.js';
 import type { SigningKeyEntry } from './signing-keys.js';
+
+export { XaaConfigError } from './config-error.js';
 
 export interface TrustedIssuerProps {
   /** The IdP's issuer identifier, exactly as its ID-JAGs carry it in `iss`. */
@@ -34,8 +42,51 @@ export interface ThrottleProps {
 export interface CustomDomainProps {
   /** The host name: it becomes the issuer (`https://<domainName>`). */
   readonly domainName: string;
-  /** An ACM certificate for it, in the stack's region (HTTP APIs use regional endpoints). */
-  readonly certificateArn: string;
+  /**
+   * An ACM certificate for it, in the stack's region (HTTP APIs use regional endpoints), or in
+   * us-east-1 behind edge protection (CloudFront). Give this or `certificateArn`.
+   */
+  readonly certificate?: ICertificate;
+  /** The same certificate by ARN, as configuration files give it. */
+  readonly certificateArn?: string;
+  /**
+   * The Route 53 public hosted zone that holds `domainName`: A and AAAA alias records pointing the
+   * name at the API (or at CloudFront) are created in it. Without one, point the name yourself at
+   * the `CustomDomainTarget` output (and `CustomDomainHostedZoneId` for an alias record).
+   * @default no records
+   */
+  readonly hostedZone?: IHostedZone | HostedZoneAttributes;
+}
+
+/** The token function's size and its share of the account's concurrency. */
+export interface TokenFunctionProps {
+  /**
+   * Memory, which also sets the CPU share: 512 MB signs a token in a few milliseconds and keeps
+   * a cold start short; more helps only cold starts. 128 to 10,240 MB. @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Longest run of one invocation. A request's own deadline is shorter (it answers 503 before
+   * this); API Gateway gives up at 30 s, so 1 to 29 s. @default 10 seconds
+   */
+  readonly timeout?: Duration;
+  /**
+   * Concurrency reserved for the token function: a guaranteed share of the account's pool that
+   * other functions cannot take, and a ceiling on this one. One container serves about 100
+   * tokens/s (docs/performance.md), so size it at the token throttle's rate divided by 100,
+   * times 2 for bursts. It must leave 100 of the account's concurrency unreserved. @default none
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Containers kept initialized (no cold start), through an alias that API Gateway invokes;
+   * billed while idle. At most `reservedConcurrency` when both are set. @default none
+   */
+  readonly provisionedConcurrency?: number;
+  /**
+   * The account's concurrency quota in this region, to check `reservedConcurrency` against at
+   * synth time. @default 1000 (Lambda's default quota)
+   */
+  readonly accountConcurrencyLimit?: number;
 }
 
 export interface SampleResourceProps {
@@ -63,6 +114,10 @@ export interface AlarmsProps {
   readonly email?: string;
   /** Or notify this existing SNS topic. */
   readonly topicArn?: string;
+  /** Or this topic of your app. */
+  readonly topic?: ITopic;
+  /** When each alarm fires; the rest keep their defaults (DEFAULT_ALARM_THRESHOLDS). */
+  readonly thresholds?: Partial<AlarmThresholds>;
 }
 
 /** A WAF in front of the token endpoint: lib/edge-protection.ts. */
@@ -108,6 +163,8 @@ export interface XaaAuthorizationServerProps {
    * of creating one: docs/operations.md, "Coming back after a teardown".
    */
   readonly existingClientsTableName?: string;
+  /** The same, as a table of your app (`Table.fromTableName`, or a table your stack owns). */
+  readonly existingClientsTable?: ITable;
   /**
    * The Secrets Manager name prefix of client secrets; keep the old one when re-attaching a table
    * whose clients were registered under it. @default `xaa-auth-server/<stack name>/clients/`
@@ -115,21 +172,15 @@ export interface XaaAuthorizationServerProps {
   readonly clientSecretPrefix?: string;
   /** Add the sample protected resource behind an HTTP API JWT authorizer. @default off */
   readonly sampleResource?: boolean | SampleResourceProps;
-  /** Alarms and a dashboard (lib/observability.ts). @default off */
+  /**
+   * Alarms and a dashboard (lib/observability.ts); `false` turns them off. Without a topic or an
+   * e-mail address they change state in the console and on the dashboard only. @default on
+   */
   readonly alarms?: boolean | AlarmsProps;
+  /** The token function's memory, timeout and concurrency. */
+  readonly tokenFunction?: TokenFunctionProps;
   /** A WAF with per-IP rate limits in front of the API (lib/edge-protection.ts). @default off */
   readonly edgeProtection?: boolean | EdgeProtectionProps;
-}
-
-/** A prop that cannot be used, named as the configuration files name it. */
-export class XaaConfigError extends Error {
-  constructor(
-    readonly key: string,
-    problem: string,
-  ) {
-    super(`${key}: ${problem}`);
-    this.name = 'XaaConfigError';
-  }
 }
 
 export interface ResolvedThrottle {
@@ -143,15 +194,34 @@ export interface ResolvedServerProps {
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly corsOrigins: readonly string[];
   readonly signingKeys: readonly SigningKeyEntry[];
-  readonly customDomain?: CustomDomainProps;
+  readonly customDomain?: ResolvedCustomDomain;
   readonly throttle: ResolvedThrottle;
   readonly tokenThrottle: ResolvedThrottle;
   readonly logRetention: RetentionDays;
   readonly clientsTableRemoval: RemovalPolicy;
   readonly auditLogsRemoval: RemovalPolicy;
   readonly existingClientsTableName?: string;
+  readonly existingClientsTable?: ITable;
   readonly clientSecretPrefix?: string;
   readonly sampleResource?: SampleResourceProps;
+  /** Undefined when alarms are off. */
+  readonly alarms?: AlarmsProps;
+  readonly tokenFunction: ResolvedTokenFunction;
+}
+
+export interface ResolvedCustomDomain {
+  readonly domainName: string;
+  /** A deploy-time token when the certificate is a construct of the app. */
+  readonly certificateArn: string;
+  readonly certificate?: ICertificate;
+  readonly hostedZone?: IHostedZone | HostedZoneAttributes;
+}
+
+export interface ResolvedTokenFunction {
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly reservedConcurrency?: number;
+  readonly provisionedConcurrency?: number;
 }
 
 export const DEFAULT_SIGNING_KEYS: readonly SigningKeyEntry[] = [{ id: 'key-1', active: true }];
@@ -224,6 +294,9 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
     ...(props.existingClientsTableName !== undefined && {
       existingClientsTableName: checkTableName(props.existingClientsTableName),
     }),
+    ...(props.existingClientsTable !== undefined && {
+      existingClientsTable: checkTable(props.existingClientsTable, props.existingClientsTableName),
+    }),
     ...(props.clientSecretPrefix !== undefined && {
       clientSecretPrefix: checkSecretPrefix(props.clientSecretPrefix),
     }),
@@ -232,6 +305,8 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
         props.sampleResource === true ? {} : props.sampleResource,
       ),
     }),
+    ...(props.alarms !== false && { alarms: checkAlarms(props.alarms) }),
+    tokenFunction: checkTokenFunction(props.tokenFunction ?? {}),
   };
 }
 
@@ -336,20 +411,136 @@ function checkSigningKeys(keys: readonly SigningKeyEntry[]): SigningKeyEntry[] {
 
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
 
-function checkCustomDomain(value: CustomDomainProps): CustomDomainProps {
-  const { domainName, certificateArn } = value;
+function checkCustomDomain(value: CustomDomainProps): ResolvedCustomDomain {
+  const K = 'customDomain';
+  const { domainName, certificate, certificateArn, hostedZone } = value;
   if (typeof domainName !== 'string' || !HOST_NAME.test(domainName))
     throw new XaaConfigError(
-      'customDomain.domainName',
+      `${K}.domainName`,
       'must be a lowercase host name such as auth.example.com',
     );
-  if (typeof certificateArn !== 'string' || !ACM_ARN.test(certificateArn))
+  if ((certificate === undefined) === (certificateArn === undefined))
+    throw new XaaConfigError(K, 'give "certificate" or "certificateArn", one of them');
+  if (certificate !== undefined && typeof certificate?.certificateArn !== 'string')
+    throw new XaaConfigError(`${K}.certificate`, 'must be an ACM certificate (ICertificate)');
+  if (
+    certificateArn !== undefined &&
+    (typeof certificateArn !== 'string' ||
+      (!Token.isUnresolved(certificateArn) && !ACM_ARN.test(certificateArn)))
+  )
+    throw new XaaConfigError(`${K}.certificateArn`, 'must be the ARN of an ACM certificate');
+  if (hostedZone !== undefined) checkHostedZone(hostedZone, domainName);
+  return {
+    domainName,
+    certificateArn: certificate?.certificateArn ?? certificateArn!,
+    ...(certificate && { certificate }),
+    ...(hostedZone && { hostedZone }),
+  };
+}
+
+function checkHostedZone(zone: IHostedZone | HostedZoneAttributes, domainName: string): void {
+  const K = 'customDomain.hostedZone';
+  if (typeof zone?.hostedZoneId !== 'string' || typeof zone.zoneName !== 'string')
+    throw new XaaConfigError(K, 'must be a hosted zone, or its { hostedZoneId, zoneName }');
+  if (!Token.isUnresolved(zone.hostedZoneId) && !HOSTED_ZONE_ID.test(zone.hostedZoneId))
+    throw new XaaConfigError(`${K}.hostedZoneId`, 'must be a Route 53 hosted zone id (Z...)');
+  if (Token.isUnresolved(zone.zoneName)) return;
+  const zoneName = zone.zoneName.replace(/\.$/, '').toLowerCase();
+  if (domainName !== zoneName && !domainName.endsWith(`.${zoneName}`))
     throw new XaaConfigError(
-      'customDomain.certificateArn',
-      "must be the ARN of an ACM certificate in the stack's region",
+      `${K}.zoneName`,
+      `the zone ${zoneName} does not contain the domain ${domainName}`,
     );
-  return { domainName, certificateArn };
+}
+
+function checkTable(table: ITable, name: string | undefined): ITable {
+  if (name !== undefined)
+    throw new XaaConfigError(
+      'existingClientsTable',
+      'give "existingClientsTable" or "existingClientsTableName", not both',
+    );
+  if (typeof table?.tableName !== 'string' || typeof table.tableArn !== 'string')
+    throw new XaaConfigError('existingClientsTable', 'must be a DynamoDB table (ITable)');
+  return table;
+}
+
+function checkAlarms(value: true | AlarmsProps | undefined): AlarmsProps {
+  const alarms = value === true || value === undefined ? {} : value;
+  const targets = [alarms.email, alarms.topicArn, alarms.topic].filter((t) => t !== undefined);
+  if (targets.length > 1)
+    throw new XaaConfigError('alarms', 'give one of "email", "topicArn" and "topic"');
+  try {
+    resolveAlarmThresholds(alarms.thresholds);
+  } catch (err) {
+    if (err instanceof XaaConfigError) throw new XaaConfigError(`alarms.${err.key}`, err.problem);
+    throw err;
+  }
+  return alarms;
+}
+
+/** Lambda keeps this much of an account's concurrency unreserved, for every other function. */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+
+function checkTokenFunction(value: TokenFunctionProps): ResolvedTokenFunction {
+  const K = 'tokenFunction';
+  const whole = (key: string, v: unknown, min: number, max: number, what: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new XaaConfigError(`${K}.${key}`, `must be ${what}`);
+    return v;
+  };
+  const memorySize = whole(
+    'memorySize',
+    value.memorySize ?? 512,
+    128,
+    10_240,
+    'a whole number of MB from 128 to 10240',
+  );
+  const timeout = seconds(`${K}.timeout`, value.timeout ?? Duration.seconds(10));
+  if (timeout > 29)
+    throw new XaaConfigError(
+      `${K}.timeout`,
+      `must be at most 29 seconds (API Gateway gives up at 30), got ${timeout}`,
+    );
+  const account = whole(
+    'accountConcurrencyLimit',
+    value.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY,
+    UNRESERVED_CONCURRENCY_MINIMUM + 1,
+    1_000_000,
+    `a whole number above ${UNRESERVED_CONCURRENCY_MINIMUM}`,
+  );
+  const reservable = account - UNRESERVED_CONCURRENCY_MINIMUM;
+  const reservedConcurrency =
+    value.reservedConcurrency === undefined
+      ? undefined
+      : whole(
+          'reservedConcurrency',
+          value.reservedConcurrency,
+          1,
+          reservable,
+          `from 1 to ${reservable}: Lambda keeps ${UNRESERVED_CONCURRENCY_MINIMUM} of the account's ` +
+            `${account} unreserved (set accountConcurrencyLimit if your quota is higher)`,
+        );
+  const provisionedConcurrency =
+    value.provisionedConcurrency === undefined
+      ? undefined
+      : whole(
+          'provisionedConcurrency',
+          value.provisionedConcurrency,
+          1,
+          reservedConcurrency ?? reservable,
+          reservedConcurrency === undefined
+            ? `from 1 to ${reservable}`
+            : `from 1 to reservedConcurrency (${reservedConcurrency})`,
+        );
+  return {
+    memorySize,
+    timeout: Duration.seconds(timeout),
+    ...(reservedConcurrency !== undefined && { reservedConcurrency }),
+    ...(provisionedConcurrency !== undefined && { provisionedConcurrency }),
+  };
 }
 
 function checkRetention(days: RetentionDays): RetentionDays {

@@ -27,6 +27,7 @@ export class XaaAuthServerStack extends Stack {
       description: `Cross App Access authorization server (ID-JAG to RFC 9068 access tokens), environment ${environment.name}`,
       // The playground is disposable; anything else needs an explicit act to delete.
       terminationProtection: environment.name !== DEFAULT_ENVIRONMENT,
+      ...(environment.env && { env: environment.env }),
       ...stackProps,
     });
     this.server = new XaaAuthorizationServer(this, 'AuthServer', environment.props);

@@ -9,25 +9,39 @@
  *   api.addRoutes({ ..., authorizer: server.jwtAuthorizer('Authorizer', 'https://api.example.com/') });
  */
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import type { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Grant, IGrantable, ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import { Alias, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  AaaaRecord,
+  ARecord,
+  HostedZone,
+  RecordTarget,
+  type IHostedZone,
+} from 'aws-cdk-lib/aws-route53';
+import { ApiGatewayv2DomainProperties, CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { AWS_ENV } from '../lambda/aws/aws-config.js';
 import { STACK_OUTPUTS } from '../lambda/aws/stack-outputs.js';
+import { TOKEN_METRICS } from '../lambda/aws/token-metric-names.js';
 import { PATHS, endpointUrl } from '../lambda/oauth/metadata.js';
 import { AuthorizationServerApi } from './authorization-server-api.js';
 import { ClientStore } from './client-store.js';
 import { EdgeProtection } from './edge-protection.js';
 import { Observability } from './observability.js';
 import { OperatorPolicy } from './operator-policy.js';
-import { PublishedJwks } from './published-jwks.js';
+import { environmentBytes, LAMBDA_ENVIRONMENT_MAX_BYTES, PublishedJwks } from './published-jwks.js';
 import { RouteFunction } from './route-function.js';
+import { nagResource } from './nag-resource.js';
 import { SampleResource } from './sample-resource.js';
 import {
   resolveServerProps,
+  type ResolvedCustomDomain,
   type ResolvedServerProps,
+  type ResolvedTokenFunction,
   XaaConfigError,
   type XaaAuthorizationServerProps,
 } from './server-props.js';
@@ -60,6 +74,7 @@ export class XaaAuthorizationServer extends Construct {
   };
   /** Attach to the operator's role or group: what the admin CLI needs, nothing more. */
   readonly operatorPolicy: ManagedPolicy;
+  private readonly operator: OperatorPolicy;
   readonly sampleResource?: SampleResource;
   /** Alarms and the dashboard, when `alarms` is on (lib/observability.ts). */
   readonly observability?: Observability;
@@ -67,6 +82,13 @@ export class XaaAuthorizationServer extends Construct {
   readonly edgeProtection?: EdgeProtection;
   /** The props with their defaults applied. */
   readonly config: ResolvedServerProps;
+  /**
+   * What API Gateway invokes for POST /token: the token function, or its `live` alias when
+   * provisioned concurrency is on.
+   */
+  readonly tokenHandler: IFunction;
+  /** The A and AAAA alias records, when `customDomain.hostedZone` is given. */
+  readonly aliasRecords?: readonly [ARecord, AaaaRecord];
 
   constructor(
     scope: Construct,
@@ -87,8 +109,10 @@ export class XaaAuthorizationServer extends Construct {
       ...(config.existingClientsTableName && {
         existingClientsTableName: config.existingClientsTableName,
       }),
+      ...(config.existingClientsTable && { existingClientsTable: config.existingClientsTable }),
       ...(config.clientSecretPrefix && { secretPrefix: config.clientSecretPrefix }),
     });
+    this.refuseSharedSecretPrefix();
 
     // The functions need the issuer, which for the execute-api host is known only once the API
     // exists: it is added to their environment after the API is built (see below).
@@ -101,17 +125,20 @@ export class XaaAuthorizationServer extends Construct {
       environment,
       timeout: Duration.seconds(5),
     });
+    // Only what it serves: its 4 KB of variables are the published keys' room (lib/published-jwks.ts).
     const jwks = new RouteFunction(this, 'JwksFunction', {
       ...common,
       entry: entry('jwks'),
       description: 'Public signing keys (JWKS)',
-      environment: { ...environment },
+      environment: { CORS_ORIGINS: environment.CORS_ORIGINS! },
       timeout: Duration.seconds(5),
     });
     const token = new RouteFunction(this, 'TokenFunction', {
       ...common,
       entry: entry('token'),
       description: 'Token endpoint: redeems ID-JAGs for access tokens',
+      memorySize: config.tokenFunction.memorySize,
+      timeout: config.tokenFunction.timeout,
       // The audit trail: who got a token, or why not.
       logRemovalPolicy: config.auditLogsRemoval,
       environment: {
@@ -124,6 +151,7 @@ export class XaaAuthorizationServer extends Construct {
       },
     });
     this.functions = { discovery, jwks, token };
+    this.tokenHandler = this.sizeTokenFunction(token, config.tokenFunction);
 
     // Least privilege, route by route: discovery gets nothing beyond its logs. The KMS grants are
     // in the keys' policies (lib/signing-keys.ts): IAM alone cannot grant them.
@@ -136,7 +164,7 @@ export class XaaAuthorizationServer extends Construct {
     this.api = new AuthorizationServerApi(this, 'Api', {
       discovery: discovery.function,
       jwks: jwks.function,
-      token: token.function,
+      token: this.tokenHandler,
       corsOrigins: config.corsOrigins,
       throttle: config.throttle,
       tokenThrottle: config.tokenThrottle,
@@ -146,6 +174,8 @@ export class XaaAuthorizationServer extends Construct {
       // stays on as CloudFront's origin (closed to anyone else by the origin check).
       ...(config.customDomain && !props.edgeProtection && { customDomain: config.customDomain }),
     });
+    if (config.customDomain)
+      this.checkCertificateRegion(config.customDomain, !!props.edgeProtection);
 
     if (props.edgeProtection) {
       const edge = props.edgeProtection === true ? {} : props.edgeProtection;
@@ -173,7 +203,9 @@ export class XaaAuthorizationServer extends Construct {
         : this.api.httpApi.apiEndpoint;
     this.jwksUri = endpointUrl(this.issuer, PATHS.jwks);
     this.tokenEndpoint = endpointUrl(this.issuer, PATHS.token);
-    for (const f of [discovery, jwks, token]) f.function.addEnvironment('ISSUER', this.issuer);
+    for (const f of [discovery, token]) f.function.addEnvironment('ISSUER', this.issuer);
+    if (config.customDomain?.hostedZone)
+      this.aliasRecords = this.createAliasRecords(config.customDomain);
 
     if (config.sampleResource) {
       this.sampleResource = new SampleResource(this, 'SampleResource', {
@@ -185,15 +217,14 @@ export class XaaAuthorizationServer extends Construct {
       });
     }
 
-    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+    this.operator = new OperatorPolicy(this, 'Operator', {
       clientsTable: this.clients.clientsTable,
       secretArnPattern: this.clients.secretArnPattern(),
-    }).policy;
+    });
+    this.operatorPolicy = this.operator.policy;
 
-    if (props.alarms) {
-      const alarms = props.alarms === true ? {} : props.alarms;
-      if (alarms.email !== undefined && alarms.topicArn !== undefined)
-        throw new XaaConfigError('alarms', 'give "email" or "topicArn", not both');
+    if (config.alarms) {
+      const alarms = config.alarms;
       this.observability = new Observability(this, 'Observability', {
         functions: { discovery: discovery.function, jwks: jwks.function, token: token.function },
         httpApi: this.api.httpApi,
@@ -202,11 +233,14 @@ export class XaaAuthorizationServer extends Construct {
         metricsNamespace: stackName,
         ...(alarms.email !== undefined && { email: alarms.email }),
         ...(alarms.topicArn !== undefined && { topicArn: alarms.topicArn }),
+        ...(alarms.topic !== undefined && { topic: alarms.topic }),
+        ...(alarms.thresholds !== undefined && { thresholds: alarms.thresholds }),
       });
     }
 
     if (props.stackOutputs !== false) this.outputs();
     this.acknowledgeNagFindings();
+    this.node.addValidation({ validate: () => this.environmentsThatDoNotFit() });
   }
 
   /**
@@ -219,6 +253,164 @@ export class XaaAuthorizationServer extends Construct {
       jwtAudience: typeof audience === 'string' ? [audience] : [...audience],
       identitySource: ['$request.header.Authorization'],
     });
+  }
+
+  /** Lambda refuses a function whose variables exceed 4 KB: say so at synth, not mid-deploy. */
+  private environmentsThatDoNotFit(): string[] {
+    const { discovery, token } = this.functions;
+    return [discovery, token].flatMap((f) => {
+      const bytes = environmentBytes(f.function.node.defaultChild as CfnFunction);
+      return bytes <= LAMBDA_ENVIRONMENT_MAX_BYTES
+        ? []
+        : [
+            `${f.node.path}: its environment variables take about ${bytes} bytes, over Lambda's ` +
+              `${LAMBDA_ENVIRONMENT_MAX_BYTES}; the trusted issuers' list is most of it: shorten or split it`,
+          ];
+    });
+  }
+
+  /**
+   * Lets `grantee` register, change and remove clients as the admin CLI does (its `--stack`
+   * commands): the operator policy's statements, nothing more.
+   */
+  grantClientAdministration(grantee: IGrantable): Grant {
+    return this.operator.grantTo(grantee);
+  }
+
+  /** Lets `grantee` read client registrations (not their secrets). */
+  grantReadClients(grantee: IGrantable): Grant {
+    return this.clients.clientsTable.grantReadData(grantee);
+  }
+
+  /** Token requests answered, each once, whatever the outcome (the token function's EMF metric). */
+  metricTokenRequests(props?: MetricOptions): Metric {
+    return this.tokenMetric(TOKEN_METRICS.requests, props);
+  }
+
+  /** Access tokens issued. */
+  metricTokensIssued(props?: MetricOptions): Metric {
+    return this.tokenMetric(TOKEN_METRICS.issued, props);
+  }
+
+  /**
+   * Token requests refused with one OAuth `error` and reason code (lambda/oauth/errors.ts REASONS),
+   * e.g. `invalid_client` / `client_secret_mismatch`. Each series carries both dimensions.
+   */
+  metricTokenRequestsRefused(error: string, reason: string, props?: MetricOptions): Metric {
+    return this.tokenMetric(TOKEN_METRICS.refused, {
+      ...props,
+      dimensionsMap: {
+        ...props?.dimensionsMap,
+        [TOKEN_METRICS.errorDimension]: error,
+        [TOKEN_METRICS.reasonDimension]: reason,
+      },
+    });
+  }
+
+  /** POST /token latency as API Gateway measures it (milliseconds, p99 unless told otherwise). */
+  metricTokenLatency(props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName: 'Latency',
+      statistic: 'p99',
+      period: Duration.minutes(5),
+      ...props,
+      dimensionsMap: {
+        ApiId: this.api.httpApi.apiId,
+        Stage: this.api.stage.stageName,
+        Method: 'POST',
+        Resource: PATHS.token,
+        ...props?.dimensionsMap,
+      },
+    });
+  }
+
+  private tokenMetric(metricName: string, props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: Stack.of(this).stackName,
+      metricName,
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+      dimensionsMap: { service: TOKEN_METRICS.serviceName, ...props?.dimensionsMap },
+    });
+  }
+
+  /**
+   * Memory and timeout go to the function itself; reserved concurrency caps it and keeps its
+   * share of the account's pool; provisioned concurrency needs a version, so API Gateway then
+   * invokes an alias of the current one.
+   */
+  private sizeTokenFunction(token: RouteFunction, sizing: ResolvedTokenFunction): IFunction {
+    if (sizing.reservedConcurrency !== undefined)
+      (token.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions =
+        sizing.reservedConcurrency;
+    if (sizing.provisionedConcurrency === undefined) return token.function;
+    return new Alias(this, 'TokenFunctionLive', {
+      aliasName: 'live',
+      version: token.function.currentVersion,
+      provisionedConcurrentExecutions: sizing.provisionedConcurrency,
+    });
+  }
+
+  /**
+   * A regional API needs its certificate in the stack's region, CloudFront one in us-east-1; known
+   * at synth time only when both the ARN and the stack's region are (a pinned `env`).
+   */
+  private checkCertificateRegion(domain: ResolvedCustomDomain, edge: boolean): void {
+    const region = Stack.of(this).region;
+    const arn = domain.certificateArn;
+    if (edge || Token.isUnresolved(arn) || Token.isUnresolved(region)) return;
+    const certificateRegion = arn.split(':')[3];
+    if (certificateRegion !== region)
+      throw new XaaConfigError(
+        'customDomain.certificateArn',
+        `the certificate is in ${certificateRegion}, the API in ${region}: an HTTP API's custom ` +
+          "domain needs an ACM certificate in the stack's own region",
+      );
+  }
+
+  /** `domainName` → the API's regional domain (or CloudFront), IPv4 and IPv6. */
+  private createAliasRecords(domain: ResolvedCustomDomain): readonly [ARecord, AaaaRecord] {
+    const given = domain.hostedZone!;
+    const zone = Construct.isConstruct(given)
+      ? (given as IHostedZone)
+      : HostedZone.fromHostedZoneAttributes(this, 'HostedZone', given);
+    const target = this.edgeProtection
+      ? RecordTarget.fromAlias(new CloudFrontTarget(this.edgeProtection.distribution))
+      : RecordTarget.fromAlias(
+          new ApiGatewayv2DomainProperties(
+            this.api.domainName!.regionalDomainName,
+            this.api.domainName!.regionalHostedZoneId,
+          ),
+        );
+    const record = { zone, recordName: `${domain.domainName}.`, target };
+    return [
+      new ARecord(this, 'AliasRecord', record),
+      new AaaaRecord(this, 'AliasRecordIpv6', record),
+    ];
+  }
+
+  /**
+   * A token role may read every secret under its server's prefix: two servers of one stack on the
+   * same prefix, or on prefixes one of which begins the other, could read each other's clients'
+   * secrets. Known prefixes are compared; one known only at deploy time cannot be.
+   */
+  private refuseSharedSecretPrefix(): void {
+    const mine = this.clients.secretPrefix;
+    if (Token.isUnresolved(mine)) return;
+    for (const other of Stack.of(this).node.findAll()) {
+      if (other === this || !(other instanceof XaaAuthorizationServer)) continue;
+      const theirs = other.clients.secretPrefix;
+      if (Token.isUnresolved(theirs)) continue;
+      if (mine.startsWith(theirs) || theirs.startsWith(mine))
+        throw new XaaConfigError(
+          'clientSecretPrefix',
+          `${this.node.path} would share client secrets with ${other.node.path} (prefixes ` +
+            `${JSON.stringify(mine)} and ${JSON.stringify(theirs)}): give each server its own ` +
+            'clientSecretPrefix, neither beginning the other',
+        );
+    }
   }
 
   /**
@@ -284,11 +476,20 @@ export class XaaAuthorizationServer extends Construct {
       this.edgeProtection && this.config.customDomain
         ? this.edgeProtection.distribution.distributionDomainName
         : this.api.domainName?.regionalDomainName;
-    if (domainTarget) {
+    const domainZone =
+      this.edgeProtection && this.config.customDomain
+        ? CloudFrontTarget.getHostedZoneId(this)
+        : this.api.domainName?.regionalHostedZoneId;
+    if (domainTarget && domainZone) {
       out(
         STACK_OUTPUTS.customDomainTarget,
         domainTarget,
         'Point the custom domain (CNAME or alias) here',
+      );
+      out(
+        STACK_OUTPUTS.customDomainHostedZoneId,
+        domainZone,
+        'The hosted zone of CustomDomainTarget, for a Route 53 alias record',
       );
     }
   }
@@ -315,7 +516,7 @@ export class XaaAuthorizationServer extends Construct {
       });
     }
     const stack = Stack.of(this);
-    const secrets = `IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${this.clients.secretPrefix}*]`;
+    const secrets = `IAM5[Resource::${nagResource(stack, this.clients.secretArnPattern())}]`;
     const secretsReason =
       'Client secrets are created after deployment by the admin CLI, one per client, under a name prefix owned by this ' +
       'stack; Secrets Manager appends a random suffix to every secret ARN, so the grant is the prefix plus a wildcard.';
@@ -325,9 +526,7 @@ export class XaaAuthorizationServer extends Construct {
     });
     Validations.of(this.operatorPolicy).acknowledge({ id: nag(secrets), reason: secretsReason });
     Validations.of(this.operatorPolicy).acknowledge({
-      id: nag(
-        `IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${stack.stackName}/*]`,
-      ),
+      id: nag(`IAM5[Resource::${nagResource(stack, this.operator.stackArnPattern)}]`),
       reason:
         "A stack's ARN ends in an id CloudFormation assigns at creation: the stack name plus a wildcard is this stack " +
         '(and its successor after a teardown), for DescribeStacks only.',

@@ -3,7 +3,7 @@
  * (lambda/config.ts) plus the names of the AWS resources each function uses. The stack writes
  * these variables (lib/), so both sides share the names below.
  */
-import { ConfigError, loadServiceConfig, type ServiceConfig } from '../config.js';
+import { ConfigError, loadCorsOrigins, loadServiceConfig, type ServiceConfig } from '../config.js';
 import { parsePublishedJwks, PUBLISHED_JWKS_ENV, type PublishedJwk } from './published-jwks.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -30,8 +30,9 @@ export interface TokenFunctionConfig {
   readonly metricsNamespace: string;
 }
 
+/** The JWKS function's: what it serves, and to which browser origins. */
 export interface JwksFunctionConfig {
-  readonly service: ServiceConfig;
+  readonly corsOrigins: readonly string[];
   /** Every key that may have signed a live token, as the stack published them at deploy time. */
   readonly keys: readonly PublishedJwk[];
 }
@@ -49,7 +50,7 @@ export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
 
 export function loadJwksFunctionConfig(env: Env): JwksFunctionConfig {
   return {
-    service: loadServiceConfig(env),
+    corsOrigins: loadCorsOrigins(env),
     keys: parsePublishedJwks(env[AWS_ENV.publishedJwks]).keys,
   };
 }

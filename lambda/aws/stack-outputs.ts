@@ -9,6 +9,8 @@ export const STACK_OUTPUTS = {
   secretPrefix: 'ClientSecretPrefix',
   activeSigningKey: 'ActiveSigningKeyArn',
   customDomainTarget: 'CustomDomainTarget',
+  /** The Route 53 hosted zone of CustomDomainTarget, for an alias record made outside the stack. */
+  customDomainHostedZoneId: 'CustomDomainHostedZoneId',
   operatorPolicy: 'OperatorPolicyArn',
   /**
    * The token function's non-secret service variables (TRUSTED_ISSUERS, MAX_ACCESS_TOKEN_TTL, ...)

@@ -51,13 +51,21 @@ test('the service configuration is validated as on the local server (an issuer w
 
 test('the JWKS function reads the JWKS the stack published, and refuses a missing one by name', () => {
   const key = { kty: 'RSA', n: 'nnnn', e: 'AQAB', kid: 'k1', alg: 'RS256', use: 'sig' };
-  expect(
-    loadJwksFunctionConfig({
-      ISSUER: TOKEN_ENV.ISSUER,
-      PUBLISHED_JWKS: JSON.stringify({ keys: [key] }),
-    }).keys,
-  ).toEqual([key]);
-  expect(() => loadJwksFunctionConfig({ ISSUER: TOKEN_ENV.ISSUER })).toThrow(
-    /PUBLISHED_JWKS: is required/,
-  );
+  expect(loadJwksFunctionConfig({ PUBLISHED_JWKS: JSON.stringify({ keys: [key] }) }).keys).toEqual([
+    key,
+  ]);
+  expect(() => loadJwksFunctionConfig({})).toThrow(/PUBLISHED_JWKS: is required/);
+});
+
+test('the JWKS function needs only its keys and CORS_ORIGINS: no issuer, no trusted IdPs', () => {
+  const KEY = { kty: 'RSA', n: 'nnnn', e: 'AQAB', kid: 'k1', alg: 'RS256', use: 'sig' };
+  const JWKS = JSON.stringify({ keys: [KEY] });
+  const config = loadJwksFunctionConfig({
+    PUBLISHED_JWKS: JWKS,
+    CORS_ORIGINS: 'https://app.example.com',
+  });
+  expect(config).toEqual({ corsOrigins: ['https://app.example.com'], keys: [KEY] });
+  expect(() =>
+    loadJwksFunctionConfig({ PUBLISHED_JWKS: JWKS, CORS_ORIGINS: 'https://app.example.com/path' }),
+  ).toThrow(/CORS_ORIGINS/);
 });

@@ -87,7 +87,7 @@ test('edge protection: the issuer is CloudFront’s host, for the output and eve
     'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distId, 'DomainName'] }]],
   };
   expect(template.toJSON().Outputs.IssuerUrl.Value).toEqual(issuer);
-  for (const name of ['Discovery', 'Jwks', 'Token']) {
+  for (const name of ['Discovery', 'Token']) {
     const fn = template.toJSON().Resources[fnId(name)];
     expect([name, fn.Properties.Environment.Variables.ISSUER]).toEqual([name, issuer]);
   }
@@ -147,7 +147,7 @@ test('edge protection with a custom domain: the domain is CloudFront’s, the ou
 test('mistakes name the key: e-mail and topic together, a rate limit WAF cannot take', () => {
   expect(() =>
     buildStack({ alarms: { email: 'ops@example.com', topicArn: 'arn:aws:sns:us-east-1:1:t' } }),
-  ).toThrow(/^alarms: give "email" or "topicArn", not both/);
+  ).toThrow(/^alarms: give one of "email", "topicArn" and "topic"/);
   expect(() => buildStack({ edgeProtection: { rateLimitPerIp: 5 } })).toThrow(
     /^edgeProtection: .*rateLimitPerIp must be/,
   );

@@ -15,7 +15,7 @@ export const handler = instrumented(
   createJwksHandler({
     // Copies, so a caller cannot change what later callers receive.
     keys: { jwks: async () => ({ keys: config.keys.map((k) => ({ ...k })) }) },
-    corsOrigins: config.service.corsOrigins,
+    corsOrigins: config.corsOrigins,
     logger,
   }),
   { logger },
