@@ -8,10 +8,9 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { serializeJwks } from '../lambda/aws/published-jwks.js';
-import { BUNDLING } from '../lib/route-function.js';
+import { bundleLambdaAsync } from '../lib/lambda-bundle.js';
 import { startAwsStub } from './aws-stub.js';
 import { median } from './stats.js';
 
@@ -29,25 +28,9 @@ export interface ColdStart {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** With the stack's own bundling settings (lib/route-function.ts), so what is measured is what ships. */
-async function bundle(name: FunctionName, outdir: string): Promise<string> {
-  const outfile = join(outdir, name, 'index.mjs');
-  await build({
-    entryPoints: [join(root, 'lambda/aws/entries', `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: BUNDLING.target,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    sourcesContent: BUNDLING.sourcesContent,
-    mainFields: BUNDLING.mainFields,
-    external: BUNDLING.externalModules,
-    banner: { js: BUNDLING.banner },
-    logLevel: 'error',
-  });
-  return outfile;
+/** With the stack's own bundler (lib/lambda-bundle.ts), so what is measured is what ships. */
+function bundle(name: FunctionName, outdir: string): Promise<string> {
+  return bundleLambdaAsync(join(root, 'lambda/aws/entries', `${name}.ts`), join(outdir, name));
 }
 
 const RUNNER = `

@@ -1,29 +1,32 @@
 /**
  * A Lambda function serving one route, with the defaults every route shares set once: Node.js 22
- * on arm64, an ESM bundle (minified, source maps, AWS SDK included), X-Ray tracing, its own log
- * group with retention, and a role that may write only to that log group until granted more.
+ * on arm64, an ESM bundle (lib/lambda-bundle.ts), X-Ray tracing, its own log group with retention,
+ * and a role that may write only to that log group until granted more.
+ *
+ * The code comes from one of two places. The installed package carries every entry prebuilt
+ * (`npm run build` writes dist/bundles/<entry path>/index.mjs), so a CDK app elsewhere needs no
+ * bundler and no lock file. From the TypeScript sources in this repository there is no such
+ * folder, and the entry is bundled at synth with the same settings, so a change to lambda/ is
+ * always what deploys.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import type { ILocalBundling } from 'aws-cdk-lib';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLE_FILE, bundleDirOf, bundleLambda } from './lambda-bundle.js';
 
-/** How every route is bundled; the benchmark (bench/cold-start.ts) builds with the same settings. */
-export const BUNDLING = {
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  // Bundle the AWS SDK instead of using the runtime's: the version we test is the one that runs,
-  // and esbuild keeps only the clients and commands a route imports.
-  externalModules: [] as string[],
-  // Some dependencies (the X-Ray SDK under the Powertools Tracer) still call require().
-  banner:
-    "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-};
+const BUNDLES_ROOT = fileURLToPath(new URL('../bundles/', import.meta.url));
 
 export interface RouteFunctionProps {
   /** The Lambda entry module (lambda/aws/entries/*.ts), exporting `handler`. */
@@ -37,8 +40,38 @@ export interface RouteFunctionProps {
   readonly timeout?: Duration;
 }
 
+/** CDK's local bundling with esbuild; `entry` is a field so that each entry gets its own asset cache key. */
+class EsbuildBundling implements ILocalBundling {
+  constructor(readonly entry: string) {}
+  tryBundle(outputDir: string): boolean {
+    bundleLambda(this.entry, outputDir);
+    return true;
+  }
+}
+
+function codeOf(entry: string): Code {
+  const prebuilt = bundleDirOf(entry, BUNDLES_ROOT);
+  if (prebuilt && existsSync(join(prebuilt, BUNDLE_FILE))) return Code.fromAsset(prebuilt);
+  if (!existsSync(entry)) {
+    throw new Error(
+      `RouteFunction: no bundle for ${entry}: neither its source nor a prebuilt ` +
+        `${prebuilt ? join(prebuilt, BUNDLE_FILE) : BUNDLE_FILE} exists (a package built without it?)`,
+    );
+  }
+  return Code.fromAsset(dirname(entry), {
+    // The hash of the bundle, not of the entry's folder: a change anywhere the entry imports
+    // must make a new asset. (With bundling skipped, CDK substitutes a cheap stand-in hash.)
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type, never pulled: local bundling either succeeds or throws.
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'),
+      local: new EsbuildBundling(entry),
+    },
+  });
+}
+
 export class RouteFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -54,9 +87,9 @@ export class RouteFunction extends Construct {
       description: props.description,
     });
     this.logGroup.grantWrite(this.role);
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    this.function = new LambdaFunction(this, 'Function', {
+      code: codeOf(props.entry),
+      handler: 'index.handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -69,7 +102,6 @@ export class RouteFunction extends Construct {
       tracing: Tracing.ACTIVE,
       // Stack traces in the logs point into the TypeScript sources.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: { ...BUNDLING, format: OutputFormat.ESM },
     });
   }
 }
