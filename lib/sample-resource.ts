@@ -10,8 +10,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   PROTECTED_RESOURCE_METADATA_PATH,
-  RESOURCE_ROUTES,
-} from '../lambda/sample-resource/resource-server.js';
+  RESOURCE_SCOPES,
+} from '../lambda/sample-resource/routes.js';
 import { RouteFunction } from './route-function.js';
 
 export interface SampleResourceProps {
@@ -52,7 +52,7 @@ export class SampleResource extends Construct {
       logRetention: props.logRetention,
     });
     const integration = new HttpLambdaIntegration('ResourceIntegration', this.function.function);
-    for (const [key, route] of Object.entries(RESOURCE_ROUTES)) {
+    for (const [key, scope] of Object.entries(RESOURCE_SCOPES)) {
       const [method, path] = key.split(' ') as [HttpMethod, string];
       props.httpApi.addRoutes({
         path,
@@ -60,7 +60,7 @@ export class SampleResource extends Construct {
         integration,
         // With DPoP the function checks token, proof and scope; otherwise API Gateway checks the
         // token and its `scope` claim for the route's scope itself.
-        ...(!props.dpop && { authorizer: this.authorizer, authorizationScopes: [route.scope] }),
+        ...(!props.dpop && { authorizer: this.authorizer, authorizationScopes: [scope] }),
       });
     }
     this.publicRoutes = props.httpApi.addRoutes({

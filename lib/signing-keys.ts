@@ -21,7 +21,7 @@ import { PolicyDocument, PolicyStatement, AccountRootPrincipal } from 'aws-cdk-l
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { KMS_SIGNING_ALGORITHM } from '../lambda/aws/kms-key-to-jwk.js';
+import { KMS_SIGNING_ALGORITHM } from '../lambda/aws/kms-signing-algorithm.js';
 
 export interface SigningKeyEntry {
   /** Names the key in the stack: keep it for the key's whole life (changing it replaces the key). */

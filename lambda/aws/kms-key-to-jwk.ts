@@ -6,7 +6,9 @@ import { createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
-export const KMS_SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+import { KMS_SIGNING_ALGORITHM } from './kms-signing-algorithm.js';
+
+export { KMS_SIGNING_ALGORITHM };
 
 export type PublicJwk = JWK & {
   kty: 'RSA';

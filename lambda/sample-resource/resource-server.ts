@@ -14,21 +14,29 @@ import {
   type AccessTokenVerifierOptions,
 } from '../protected-resource/access-token-verifier.js';
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js';
+import {
+  PROTECTED_RESOURCE_METADATA_PATH,
+  RESOURCE_SCOPES,
+  type ResourceRouteKey,
+} from './routes.js';
 
 export type ResourceServerOptions = AccessTokenVerifierOptions;
 
-/** Each route and the scope it needs. */
+/** Each route, the scope it needs (routes.ts), and its answer. */
 export const RESOURCE_ROUTES: Readonly<
   Record<string, { scope: string; answer: (claims: JWTPayload, event: HttpEvent) => unknown }>
 > = {
   'GET /api/profile': {
-    scope: 'read',
+    scope: RESOURCE_SCOPES['GET /api/profile'],
     answer: (c) => ({ subject: c.sub, client_id: c.client_id, scope: c.scope }),
   },
-  'POST /api/notes': { scope: 'write', answer: (c) => ({ created: true, by: c.sub }) },
+  'POST /api/notes': {
+    scope: RESOURCE_SCOPES['POST /api/notes'],
+    answer: (c) => ({ created: true, by: c.sub }),
+  },
 };
 
-export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
+export { PROTECTED_RESOURCE_METADATA_PATH };
 
 /** RFC 9728 §3: where a client learns which authorization server issues tokens for this resource. */
 export function protectedResourceMetadata(
