@@ -38,12 +38,21 @@ export function motoOnPath(): boolean {
   return spawnSync(PYTHON, ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
 }
 
+export interface MotoProcessOptions {
+  /**
+   * Variables added to the server's environment: moto reads its settings from there when it
+   * starts (INITIAL_NO_AUTH_ACTION_COUNT turns its IAM enforcement on: test/support/iam/moto-iam.ts).
+   */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** Starts moto_server on a free loopback port; resolves once it answers. */
-export async function startMotoProcess(): Promise<MotoProcess> {
+export async function startMotoProcess(options: MotoProcessOptions = {}): Promise<MotoProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(PYTHON, ['-c', LAUNCHER, '127.0.0.1', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(options.env && { env: { ...process.env, ...options.env } }),
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
