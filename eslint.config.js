@@ -21,8 +21,22 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@aws-sdk/*', '@aws-lambda-powertools/*', '../aws/*', '../local/*'] },
+        {
+          patterns: [
+            '@aws-sdk/*',
+            '@aws-lambda-powertools/*',
+            '../aws/*',
+            '../local/*',
+            '@cloud-copilot/*',
+          ],
+        },
       ],
     },
+  },
+  {
+    // The IAM evaluator is AGPL-3.0: a test-only dependency, never part of what ships.
+    files: ['lib/**/*.ts', 'lambda/**/*.ts', 'bin/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['lambda/oauth/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@cloud-copilot/*'] }] },
   },
 );

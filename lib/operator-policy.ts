@@ -19,7 +19,6 @@ export interface OperatorPolicyProps {
 /** What the admin does to client secrets: create (tagged), replace, stage versions, delete. */
 export const OPERATOR_SECRET_ACTIONS = [
   'secretsmanager:DeleteSecret',
-  'secretsmanager:DescribeSecret',
   'secretsmanager:ListSecretVersionIds',
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecretVersionStage',

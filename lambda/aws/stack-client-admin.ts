@@ -52,6 +52,15 @@ async function readStackClientStore(
         `stack ${stackName} does not exist in ${region} (set AWS_REGION or AWS_PROFILE to the stack's)`,
       );
     }
+    // The operator policy allows DescribeStacks on its own stack only: AWS answers any other
+    // name, existing or not, with AccessDenied rather than "does not exist".
+    if (/^AccessDenied/.test((err as Error).name)) {
+      const region = await cfn.config.region();
+      throw new AdminError(
+        `no access to stack ${stackName} in ${region}: it does not exist there, or your credentials ` +
+          'lack its OperatorPolicyArn policy (check the name, AWS_REGION and AWS_PROFILE)',
+      );
+    }
     throw err;
   }
   const output = (key: string): string => {

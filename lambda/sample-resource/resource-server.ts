@@ -14,11 +14,7 @@ import {
   type AccessTokenVerifierOptions,
 } from '../protected-resource/access-token-verifier.js';
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js';
-import {
-  PROTECTED_RESOURCE_METADATA_PATH,
-  RESOURCE_SCOPES,
-  type ResourceRouteKey,
-} from './routes.js';
+import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_SCOPES } from './routes.js';
 
 export type ResourceServerOptions = AccessTokenVerifierOptions;
 

@@ -7,6 +7,4 @@ export const RESOURCE_SCOPES = {
   'POST /api/notes': 'write',
 } as const satisfies Readonly<Record<string, string>>;
 
-export type ResourceRouteKey = keyof typeof RESOURCE_SCOPES;
-
 export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';

@@ -587,9 +587,7 @@ describeWithMoto('IAM evaluation: every AWS call allowed by the synthesized poli
     const operatorPrincipal = optionsFor(policies).principalOf(flows.operator[0]!)!;
     expect(
       await unneededActions(flows.operator, server.ids.operatorPolicy, operatorPrincipal),
-      // Granted by lib/operator-policy.ts, but no admin command calls it: reported, not hidden.
-      // Take it out of the policy, or out of this list once a command needs it.
-    ).toEqual(['secretsmanager:DescribeSecret']);
+    ).toEqual([]);
   });
 });
 

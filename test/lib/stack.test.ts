@@ -465,7 +465,6 @@ describe('operator policy', () => {
         'secretsmanager:CreateSecret',
         'secretsmanager:TagResource',
         'secretsmanager:DeleteSecret',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:ListSecretVersionIds',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
