@@ -148,6 +148,10 @@ export class XaaAuthorizationServer extends Construct {
         [AWS_ENV.secretPrefix]: this.clients.secretPrefix,
         [AWS_ENV.signingKey]: this.signingKeys.active.keyArn,
         [AWS_ENV.metricsNamespace]: stackName,
+        // Lambda sets LOG_ERROR, which overrides Powertools' own default: with it, the warm-up
+        // calls made during init (no trace context yet) log an error with a stack trace on every
+        // cold start. Unreserved, so the function's configuration may set it.
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       },
     });
     this.functions = { discovery, jwks, token };
