@@ -20,7 +20,10 @@ import {
   type XaaAuthorizationServerProps,
 } from './server-props.js';
 
-/** The shipped configuration directory (top level of the repository). */
+/**
+ * The shipped configuration directory (top level of the repository). From the installed package
+ * this names a folder the package does not ship: pass your app's own to loadEnvironmentConfig.
+ */
 export const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
 
 /** The environment used when `-c config=NAME` is not given: the public xaa.dev playground. */

@@ -563,6 +563,8 @@ function checkRemoval(key: string, value: RemovalPolicy | undefined): RemovalPol
 }
 
 function checkTableName(name: string): string {
+  // A table of the same app gives its name as a deploy-time token: nothing to check yet.
+  if (typeof name === 'string' && Token.isUnresolved(name)) return name;
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(name))
     throw new XaaConfigError(
       'existingClientsTableName',

@@ -175,6 +175,18 @@ test("takes the app's clients table: the token role reads it, the operator admin
   expect(onTable.map((st) => st.Action)).toContainEqual('dynamodb:GetItem');
   // No table of its own.
   t.resourceCountIs('AWS::DynamoDB::Table', 2);
+  // A name from the same app is a deploy-time token: accepted as well.
+  const other = stackIn({ env: ENV }).stack;
+  const named = new Table(other, 'Clients', {
+    partitionKey: { name: 'client_id', type: AttributeType.STRING },
+  });
+  expect(
+    () =>
+      new XaaAuthorizationServer(other, 'Auth', {
+        trustedIssuers: IDPS,
+        existingClientsTableName: named.tableName,
+      }),
+  ).not.toThrow();
   expect(() =>
     server({ existingClientsTable: table, existingClientsTableName: 'clients' }),
   ).toThrow(/^existingClientsTable: give "existingClientsTable" or "existingClientsTableName"/);
