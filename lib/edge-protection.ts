@@ -38,6 +38,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { XaaConfigError } from './config-error.js';
 import { ORIGIN_VERIFY_ENV, ORIGIN_VERIFY_HEADER } from '../lambda/aws/origin-verify.js';
 import { PATHS } from '../lambda/oauth/metadata.js';
 import { RouteFunction } from './route-function.js';
@@ -71,13 +72,14 @@ export class EdgeWebAcl extends Construct {
     ] as const) {
       // WAF's own bounds for a rate-based rule.
       if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)
-        throw new Error(`EdgeWebAcl: ${name} must be a whole number from 10 to 2,000,000,000`);
+        throw new XaaConfigError(name, 'must be a whole number from 10 to 2,000,000,000');
     }
     const region = Stack.of(this).region;
     if (!Token.isUnresolved(region) && region !== WEB_ACL_REGION) {
-      throw new Error(
-        `EdgeWebAcl: a web ACL for CloudFront must be created in ${WEB_ACL_REGION}, not ${region}: ` +
-          `put it in a ${WEB_ACL_REGION} stack and pass its ARN as webAclArn (docs/deploy.md, "Edge protection")`,
+      throw new XaaConfigError(
+        'webAclArn',
+        `is required in ${region}: a web ACL for CloudFront must be created in ${WEB_ACL_REGION}; ` +
+          `put it in a ${WEB_ACL_REGION} stack and pass its ARN (docs/deploy.md, "Edge protection")`,
       );
     }
     if (Token.isUnresolved(region)) {
@@ -178,7 +180,7 @@ export class EdgeProtection extends Construct {
 
   constructor(scope: Construct, id: string, props: EdgeProtectionProps) {
     super(scope, id);
-    if (props.routes.length === 0) throw new Error('EdgeProtection: no routes to protect');
+    if (props.routes.length === 0) throw new XaaConfigError('routes', 'none to protect');
     const certificateArn = props.customDomain?.certificateArn;
     const certificateRegion = certificateArn?.split(':')[3];
     if (
@@ -186,8 +188,9 @@ export class EdgeProtection extends Construct {
       !Token.isUnresolved(certificateArn) &&
       certificateRegion !== WEB_ACL_REGION
     ) {
-      throw new Error(
-        `EdgeProtection: CloudFront needs the custom domain's certificate in ${WEB_ACL_REGION}, ` +
+      throw new XaaConfigError(
+        'customDomain.certificateArn',
+        `CloudFront needs the custom domain's certificate in ${WEB_ACL_REGION}, ` +
           `not ${certificateRegion}: request or import one there`,
       );
     }
@@ -258,18 +261,6 @@ export class EdgeProtection extends Construct {
 
   private acknowledgeNagFindings(props: EdgeProtectionProps): void {
     const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    Validations.of(this.originVerify.role).acknowledge({
-      id: nag('IAM5[Resource::*]'),
-      reason:
-        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, ' +
-        'so their resource is "*"; they carry no data access.',
-    });
-    Validations.of(this.originVerify.function).acknowledge({
-      id: nag('L1'),
-      reason:
-        'Pinned to nodejs22.x, the runtime the project is built and tested for (esbuild target node22); ' +
-        'moving to a newer runtime is a deliberate change of runtime and bundle target together.',
-    });
     Validations.of(this.originSecret).acknowledge({
       id: nag('SMG4'),
       reason:

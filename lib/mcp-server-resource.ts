@@ -9,6 +9,7 @@ import { HttpMethod, type HttpApi, type HttpRoute } from 'aws-cdk-lib/aws-apigat
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { XaaConfigError } from './config-error.js';
 import { RouteFunction } from './route-function.js';
 
 export interface McpServerResourceProps {
@@ -35,8 +36,9 @@ export class McpServerResource extends Construct {
     super(scope, id);
     const path = props.path ?? '/mcp';
     if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(path))
-      throw new Error(
-        `McpServerResource: path must be an absolute path without a trailing slash, got ${JSON.stringify(path)}`,
+      throw new XaaConfigError(
+        'path',
+        `must be an absolute path without a trailing slash, got ${JSON.stringify(path)}`,
       );
     this.resource = `${props.issuer}${path}`;
     this.function = new RouteFunction(this, 'McpFunction', {

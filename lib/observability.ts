@@ -170,6 +170,17 @@ const THROTTLED_METRIC = 'ApiThrottledRequests';
 /** CloudWatch refuses an alarm that reads more than 10 metrics (a hard limit). */
 const MAX_ALARM_METRICS = 10;
 
+/** Where alarms notify: at most one of an e-mail address, a topic ARN and a topic. */
+export function checkNotificationTarget(target: {
+  readonly email?: string;
+  readonly topicArn?: string;
+  readonly topic?: ITopic;
+}): void {
+  const given = [target.email, target.topicArn, target.topic].filter((t) => t !== undefined);
+  if (given.length > 1)
+    throw new XaaConfigError('alarms', 'give one of "email", "topicArn" and "topic"');
+}
+
 /** The thresholds with the defaults filled in, or an error naming the first bad one. */
 export function resolveAlarmThresholds(given: Partial<AlarmThresholds> = {}): AlarmThresholds {
   const names = Object.keys(THRESHOLD_KINDS);
@@ -208,9 +219,7 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.thresholds = resolveAlarmThresholds(props.thresholds);
-    const targets = [props.email, props.topicArn, props.topic].filter((x) => x !== undefined);
-    if (targets.length > 1)
-      throw new Error('Observability: give one of "email", "topicArn" and "topic"');
+    checkNotificationTarget(props);
     enableRouteMetrics(props.stage);
 
     const metrics = new ServerMetrics(this, props);
@@ -555,8 +564,9 @@ function expression(
   // Caught here, at synth, rather than by CloudFormation halfway through a deploy: a reason code
   // added to REASONS can push a sum past the limit.
   if (Object.keys(usingMetrics).length > MAX_ALARM_METRICS)
-    throw new Error(
-      `Observability: "${label}" reads ${Object.keys(usingMetrics).length} metrics; ` +
+    throw new XaaConfigError(
+      'alarms',
+      `"${label}" reads ${Object.keys(usingMetrics).length} metrics; ` +
         `an alarm may read at most ${MAX_ALARM_METRICS}`,
     );
   return new MathExpression({ label, expression: text, usingMetrics, period: PERIOD });

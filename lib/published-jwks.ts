@@ -18,6 +18,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { XaaConfigError } from './config-error.js';
 import {
   PUBLISHED_JWK_BYTES,
   PUBLISHED_JWKS_ENV,
@@ -61,7 +62,7 @@ export class PublishedJwks extends Construct {
 
   constructor(scope: Construct, id: string, props: PublishedJwksProps) {
     super(scope, id);
-    if (props.keys.length === 0) throw new Error('PublishedJwks: at least one key is required');
+    if (props.keys.length === 0) throw new XaaConfigError('keys', 'at least one key is required');
     const cfnFunction = props.jwksFunction.node.defaultChild as CfnFunction;
 
     this.publisher = new RouteFunction(this, 'Publisher', {
@@ -134,18 +135,6 @@ export class PublishedJwks extends Construct {
 
   private acknowledgeNagFindings(frameworkRole: Role): void {
     const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    Validations.of(this.publisher.role).acknowledge({
-      id: nag('IAM5[Resource::*]'),
-      reason:
-        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, ' +
-        'so their resource is "*"; they carry no data access.',
-    });
-    Validations.of(this.publisher.function).acknowledge({
-      id: nag('L1'),
-      reason:
-        'Pinned to nodejs22.x, the runtime the project is built and tested for (esbuild target node22); ' +
-        'moving to a newer runtime is a deliberate change of runtime and bundle target together.',
-    });
     // The framework invokes the publisher (and its versions): CDK grants lambda:InvokeFunction
     // on the function ARN and on "ARN:*".
     const publisherId = Stack.of(this).resolve(

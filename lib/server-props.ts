@@ -12,7 +12,11 @@ import type { HostedZoneAttributes, IHostedZone } from 'aws-cdk-lib/aws-route53'
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { ConfigError, loadServiceConfig } from '../lambda/config.js';
 import { XaaConfigError } from './config-error.js';
-import { resolveAlarmThresholds, type AlarmThresholds } from './observability.js';
+import {
+  checkNotificationTarget,
+  resolveAlarmThresholds,
+  type AlarmThresholds,
+} from './observability.js';
 import type { SigningKeyEntry } from './signing-keys.js';
 
 export { XaaConfigError } from './config-error.js';
@@ -468,9 +472,7 @@ function checkTable(table: ITable, name: string | undefined): ITable {
 
 function checkAlarms(value: true | AlarmsProps | undefined): AlarmsProps {
   const alarms = value === true || value === undefined ? {} : value;
-  const targets = [alarms.email, alarms.topicArn, alarms.topic].filter((t) => t !== undefined);
-  if (targets.length > 1)
-    throw new XaaConfigError('alarms', 'give one of "email", "topicArn" and "topic"');
+  checkNotificationTarget(alarms);
   try {
     resolveAlarmThresholds(alarms.thresholds);
   } catch (err) {

@@ -21,6 +21,7 @@ import { PolicyDocument, PolicyStatement, AccountRootPrincipal } from 'aws-cdk-l
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { XaaConfigError } from './config-error.js';
 import { KMS_SIGNING_ALGORITHM } from '../lambda/aws/kms-signing-algorithm.js';
 
 export interface SigningKeyEntry {
@@ -98,7 +99,7 @@ export class SigningKeys extends Construct {
       if (spec.active) active = key;
       return key;
     });
-    if (!active) throw new Error('SigningKeys: exactly one key must be active');
+    if (!active) throw new XaaConfigError('signingKeys', 'must mark exactly one key active');
     this.active = active;
     this.ids = props.keys.map((k) => k.id);
   }

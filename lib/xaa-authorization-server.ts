@@ -194,7 +194,11 @@ export class XaaAuthorizationServer extends Construct {
         });
       } catch (err) {
         // Name the prop, as every other configuration mistake does.
-        throw new XaaConfigError('edgeProtection', (err as Error).message);
+        if (!(err instanceof XaaConfigError)) throw err;
+        // The prop's keys are relative to edgeProtection, except the custom domain it is given.
+        throw err.key.startsWith('customDomain')
+          ? err
+          : new XaaConfigError(`edgeProtection.${err.key}`, err.problem);
       }
     }
 
@@ -501,24 +505,6 @@ export class XaaAuthorizationServer extends Construct {
   /** Every cdk-nag AwsSolutions finding this construct accepts, each with the reason it is accepted. */
   private acknowledgeNagFindings(): void {
     const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    const functions = [
-      ...Object.values(this.functions),
-      ...(this.sampleResource ? [this.sampleResource.function] : []),
-    ];
-    for (const f of functions) {
-      Validations.of(f.role).acknowledge({
-        id: nag('IAM5[Resource::*]'),
-        reason:
-          'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, ' +
-          'so their resource is "*"; they carry no data access.',
-      });
-      Validations.of(f.function).acknowledge({
-        id: nag('L1'),
-        reason:
-          'Pinned to nodejs22.x, the runtime the project is built and tested for (esbuild target node22); ' +
-          'moving to a newer runtime is a deliberate change of runtime and bundle target together.',
-      });
-    }
     const stack = Stack.of(this);
     const secrets = `IAM5[Resource::${nagResource(stack, this.clients.secretArnPattern())}]`;
     const secretsReason =

@@ -428,9 +428,7 @@ test('an existing topic by ARN instead: no topic made; two targets together are 
     { topic: true, email: 'ops@example.com' },
     { topic: true, topicArn: arn },
   ])
-    expect(() => build(targets)).toThrow(
-      /^Observability: give one of "email", "topicArn" and "topic"$/,
-    );
+    expect(() => build(targets)).toThrow(/^alarms: give one of "email", "topicArn" and "topic"$/);
 }, 120_000);
 
 test('a topic of the app: every alarm notifies it, and no topic is made here', () => {
