@@ -36,6 +36,8 @@ const COMMENT_KEY = '//';
 
 const seconds = z.int().positive().max(999_999_999);
 const removal = z.enum(['retain', 'destroy']);
+// A list is accepted here so that the construct can say why one key cannot sign in two modes.
+const signingMode = z.union([z.string(), z.array(z.string())]);
 const throttle = z.strictObject({
   rateLimit: z.number().optional(),
   burstLimit: z.int().optional(),
@@ -69,8 +71,23 @@ const CONFIG_SCHEMA = z.strictObject({
   clockSkew: z.int().min(0).max(3600).optional(),
   scopesSupported: z.array(z.string()).optional(),
   signingKeys: z
-    .array(z.strictObject({ id: z.string(), active: z.boolean().optional() }))
+    .array(
+      z.strictObject({
+        id: z.string(),
+        active: z.boolean().optional(),
+        // Strings here, checked by the construct, whose messages say what is supported.
+        signing: signingMode.optional(),
+        keySpec: z.string().optional(),
+      }),
+    )
     .min(1)
+    .optional(),
+  signing: signingMode.optional(),
+  kmsRequestQuota: z
+    .strictObject({
+      rsaRequestsPerSecond: z.number().optional(),
+      tokenShare: z.number().optional(),
+    })
     .optional(),
   customDomain: z
     .strictObject({
@@ -159,7 +176,8 @@ export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): E
     throw new XaaConfigError(
       'config',
       `${JSON.stringify(name)} is not an environment name (a letter, then up to 39 letters, digits or "-"; ` +
-        'it becomes part of the stack name)',
+        'it becomes part of the stack name)' +
+        (name.endsWith('.json') ? `: drop ".json", as in -c config=${name.slice(0, -5)}` : ''),
     );
   }
   const file = join(dir, `${name}.json`);

@@ -47,8 +47,10 @@ export function environmentBytes(cfnFunction: CfnFunction, skip?: string): numbe
 }
 
 export interface PublishedJwksProps {
-  /** Every key that may have signed a live token, the active one included, in JWKS order. */
+  /** Every KMS-mode key that may have signed a live token, the active one included, in JWKS order. */
   readonly keys: readonly IKey[];
+  /** The wrapped-key mode's public JWKs (JSON each, deploy-time values), published after `keys`. */
+  readonly publicJwks?: readonly string[];
   /** The function that serves the JWKS: it receives the document in PUBLISHED_JWKS. */
   readonly jwksFunction: LambdaFunction;
   readonly logRetention: RetentionDays;
@@ -62,7 +64,9 @@ export class PublishedJwks extends Construct {
 
   constructor(scope: Construct, id: string, props: PublishedJwksProps) {
     super(scope, id);
-    if (props.keys.length === 0) throw new XaaConfigError('keys', 'at least one key is required');
+    const publicJwks = props.publicJwks ?? [];
+    const keyCount = props.keys.length + publicJwks.length;
+    if (keyCount === 0) throw new XaaConfigError('keys', 'at least one key is required');
     const cfnFunction = props.jwksFunction.node.defaultChild as CfnFunction;
 
     this.publisher = new RouteFunction(this, 'Publisher', {
@@ -73,12 +77,13 @@ export class PublishedJwks extends Construct {
       timeout: Duration.seconds(30),
     });
     this.publisherRole = this.publisher.role;
-    this.publisherRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['kms:GetPublicKey'],
-        resources: props.keys.map((k) => k.keyArn),
-      }),
-    );
+    if (props.keys.length > 0)
+      this.publisherRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['kms:GetPublicKey'],
+          resources: props.keys.map((k) => k.keyArn),
+        }),
+      );
 
     // The framework's own function, with a role that may write only to its own log group
     // (the default role carries AWSLambdaBasicExecutionRole, which may write to any).
@@ -103,6 +108,7 @@ export class PublishedJwks extends Construct {
       resourceType: 'Custom::PublishedJwks',
       properties: {
         KeyIds: props.keys.map((k) => k.keyArn),
+        ...(publicJwks.length > 0 && { PublicJwks: publicJwks }),
         MaxBytes: Lazy.string({ produce: () => String(this.budget(cfnFunction)) }),
       },
     });
@@ -110,12 +116,12 @@ export class PublishedJwks extends Construct {
 
     this.node.addValidation({
       validate: () => {
-        const need = props.keys.length * PUBLISHED_JWK_BYTES;
+        const need = keyCount * PUBLISHED_JWK_BYTES;
         const budget = this.budget(cfnFunction);
         return need <= budget
           ? []
           : [
-              `${props.keys.length} signing keys need about ${need} bytes in the JWKS function's ` +
+              `${keyCount} signing keys need about ${need} bytes in the JWKS function's ` +
                 `environment, which has room for ${budget} (Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
                 'for all its variables): retire a key, or shorten the other variables',
             ];

@@ -17,7 +17,8 @@ import {
   resolveAlarmThresholds,
   type AlarmThresholds,
 } from './observability.js';
-import type { SigningKeyEntry } from './signing-keys.js';
+import { checkKmsRequestQuota, type KmsRequestQuotaProps } from './kms-quota.js';
+import { checkSigningMode, type SigningKeyEntry, type SigningMode } from './signing-keys.js';
 
 export { XaaConfigError } from './config-error.js';
 
@@ -153,6 +154,19 @@ export interface XaaAuthorizationServerProps {
    * (docs/operations.md). @default [{ id: 'key-1', active: true }]
    */
   readonly signingKeys?: readonly SigningKeyEntry[];
+  /**
+   * How each key without its own `signing` signs access tokens: `kms` (every token is one KMS Sign;
+   * the private key never leaves KMS) or `wrapped-key` (the token function decrypts a KMS-wrapped
+   * key once per container and signs in memory). docs/deploy.md, "Choosing a signing mode".
+   * @default 'kms'
+   */
+  readonly signing?: SigningMode;
+  /**
+   * Size the `POST /token` throttle from a share of the account's KMS RSA request quota, so that
+   * overload is a fast 429 rather than throttled Sign calls and 503s (kms mode only).
+   * @default the tokenThrottle as given
+   */
+  readonly kmsRequestQuota?: KmsRequestQuotaProps;
   /** Serve on your own host name, which becomes the issuer; the execute-api URL is switched off. */
   readonly customDomain?: CustomDomainProps;
   /** The whole `$default` stage. @default 50 requests/s, burst 100 */
@@ -282,13 +296,19 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
     throw err;
   }
 
+  const signingKeys = checkSigningKeys(props.signingKeys ?? DEFAULT_SIGNING_KEYS, props.signing);
   return {
     serviceEnv,
     corsOrigins,
-    signingKeys: checkSigningKeys(props.signingKeys ?? DEFAULT_SIGNING_KEYS),
+    signingKeys,
     ...(customDomain && { customDomain }),
     throttle: checkThrottle('throttle', props.throttle, DEFAULT_THROTTLE),
-    tokenThrottle: checkThrottle('tokenThrottle', props.tokenThrottle, DEFAULT_TOKEN_THROTTLE),
+    tokenThrottle: checkKmsRequestQuota(
+      props.kmsRequestQuota,
+      props.tokenThrottle,
+      checkThrottle('tokenThrottle', props.tokenThrottle, DEFAULT_TOKEN_THROTTLE),
+      signingKeys.find((k) => k.active)!.signing!,
+    ),
     logRetention: checkRetention(props.logRetention ?? RetentionDays.ONE_MONTH),
     clientsTableRemoval: checkRemoval(
       'removalPolicies.clientsTable',
@@ -393,7 +413,7 @@ function checkThrottle(
 
 const KEY_ID = /^[A-Za-z0-9-]{1,32}$/;
 
-function checkSigningKeys(keys: readonly SigningKeyEntry[]): SigningKeyEntry[] {
+function checkSigningKeys(keys: readonly SigningKeyEntry[], mode: unknown): SigningKeyEntry[] {
   const K = 'signingKeys';
   if (!Array.isArray(keys) || keys.length === 0)
     throw new XaaConfigError(K, 'must be a non-empty array of { id, active }');
@@ -405,7 +425,7 @@ function checkSigningKeys(keys: readonly SigningKeyEntry[]): SigningKeyEntry[] {
       throw new XaaConfigError(`${K}[${i}].active`, 'must be true or false');
     if (seen.has(entry.id)) throw new XaaConfigError(`${K}[${i}].id`, `repeats ${entry.id}`);
     seen.add(entry.id);
-    return { id: entry.id, active: entry.active === true };
+    return { id: entry.id, active: entry.active === true, ...checkSigningMode(entry, i, mode) };
   });
   const active = checked.filter((k) => k.active).length;
   if (active !== 1)

@@ -16,18 +16,76 @@
  * changes the function and the key policies in no guaranteed order). Retiring a key removes it from
  * the JWKS and from signing in the same deploy. docs/operations.md walks through the steps.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { PolicyDocument, PolicyStatement, AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { XaaConfigError } from './config-error.js';
+import { AWS_ENV, SIGNING_MODES, type SigningMode } from '../lambda/aws/aws-config.js';
 import { KMS_SIGNING_ALGORITHM } from '../lambda/aws/kms-signing-algorithm.js';
+import { encryptionContext, WRAPPED_KEY_SPEC } from '../lambda/aws/wrapped-key-context.js';
+import { WrappedKeyGenerator, type WrappedKeyResource } from './wrapped-key-generator.js';
+
+export type { SigningMode } from '../lambda/aws/aws-config.js';
 
 export interface SigningKeyEntry {
   /** Names the key in the stack: keep it for the key's whole life (changing it replaces the key). */
   readonly id: string;
   readonly active?: boolean;
+  /** How this key signs; see above. @default the server's `signing`, which defaults to 'kms' */
+  readonly signing?: SigningMode;
+  /** The key pair's spec in the wrapped-key mode: only RSA_2048 (tokens are RS256). */
+  readonly keySpec?: string;
+}
+
+/** A wrapped key as deployed (wrapped-key mode). */
+export interface WrappedSigningKey extends WrappedKeyResource {
+  /** The configured id. */
+  readonly id: string;
+  /** The symmetric KMS key that wraps it. */
+  readonly wrappingKey: Key;
+  /** The encryption context's `signing-key`. */
+  readonly keyName: string;
+}
+
+/**
+ * A key entry's mode, checked: the entry's own `signing`, else the server's. One key signs in one
+ * mode; a key spec other than RSA_2048, or one given to a KMS-mode key, stops the synth.
+ */
+export function checkSigningMode(
+  entry: SigningKeyEntry,
+  i: number,
+  serverMode: unknown,
+): { signing: SigningMode; keySpec?: string } {
+  const key = `signingKeys[${i}]`;
+  const mode = entry.signing ?? serverMode ?? 'kms';
+  const where = entry.signing !== undefined ? `${key}.signing` : 'signing';
+  if (Array.isArray(mode))
+    throw new XaaConfigError(
+      where,
+      `one key signs in one mode, not ${mode.length} (${mode.join(', ')}): to move a key to another mode, add a new ` +
+        'key in that mode, make it active, then retire the old one',
+    );
+  if (!(SIGNING_MODES as readonly unknown[]).includes(mode))
+    throw new XaaConfigError(
+      where,
+      `must be one of ${SIGNING_MODES.map((m) => `"${m}"`).join(', ')}`,
+    );
+  if (entry.keySpec === undefined) return { signing: mode as SigningMode };
+  if (mode === 'kms')
+    throw new XaaConfigError(
+      `${key}.keySpec`,
+      `applies to the "wrapped-key" mode only: a "kms" key is always an RSA_2048 KMS signing key`,
+    );
+  if (entry.keySpec !== WRAPPED_KEY_SPEC)
+    throw new XaaConfigError(
+      `${key}.keySpec`,
+      `${JSON.stringify(entry.keySpec)} is not supported: only "${WRAPPED_KEY_SPEC}" (access tokens are RS256, ` +
+        'and the JWKS publishes RSA-2048 keys)',
+    );
+  return { signing: mode as SigningMode, keySpec: entry.keySpec };
 }
 
 /**
@@ -57,10 +115,20 @@ export const KEY_ADMIN_ACTIONS = [
 ] as const;
 
 export class SigningKeys extends Construct {
+  /** The active key's KMS key: it signs (kms mode) or wraps the signing key (wrapped-key mode). */
   readonly active: Key;
+  /** Every KMS key, signing or wrapping, in the configured order. */
   readonly all: readonly Key[];
   /** Each key's configured id, in the order of `all`. */
   readonly ids: readonly string[];
+  /** The keys in the kms mode: KMS signs with them. */
+  readonly kmsSigned: readonly Key[];
+  /** The keys in the wrapped-key mode. */
+  readonly wrapped: readonly WrappedSigningKey[];
+  readonly activeMode: SigningMode;
+  /** The deploy-time function of the wrapped-key mode, when a key uses it. */
+  readonly generator?: WrappedKeyGenerator;
+  private activeWrapped?: WrappedSigningKey;
 
   constructor(
     scope: Construct,
@@ -69,44 +137,182 @@ export class SigningKeys extends Construct {
       keys: readonly SigningKeyEntry[];
       /** Alias names are unique per account and region: this names the owner. */
       aliasPrefix: string;
+      /** For the wrapped-key mode's deploy-time function. @default one month */
+      logRetention?: RetentionDays;
     },
   ) {
     super(scope, id);
     const stackName = Stack.of(this).stackName;
-    let active: Key | undefined;
-    this.all = props.keys.map((spec) => {
-      // The construct id carries the configured id, so adding or retiring one key leaves the others' logical ids alone.
-      const key = new Key(this, spec.id, {
-        description: `Access-token signing key "${spec.id}" of ${stackName}`,
-        keySpec: KeySpec.RSA_2048,
-        keyUsage: KeyUsage.SIGN_VERIFY,
-        alias: `${props.aliasPrefix}${spec.id}`,
-        policy: new PolicyDocument({
-          statements: [
-            new PolicyStatement({
-              sid: 'KeyAdministrationWithoutUse',
-              principals: [new AccountRootPrincipal()],
-              actions: [...KEY_ADMIN_ACTIONS],
-              resources: ['*'],
-            }),
-          ],
-        }),
-        // Retiring a key (removing it from the list) schedules its deletion; the wait leaves time to
-        // cancel it should a token it signed still matter.
-        removalPolicy: RemovalPolicy.DESTROY,
-        pendingWindow: Duration.days(30),
+    const modes = props.keys.map((spec, i) => checkSigningMode(spec, i, undefined).signing);
+    // Unique per account and region, as the alias is: `<stack>/<construct>/signing/<id>`.
+    const keyNamePrefix = props.aliasPrefix.replace(/^alias\//, '');
+    const secretNamePrefix = `xaa-auth-server/${keyNamePrefix}`;
+    if (modes.includes('wrapped-key'))
+      this.generator = new WrappedKeyGenerator(this, 'WrappedKeyGenerator', {
+        secretNamePrefix,
+        logRetention: props.logRetention ?? 30,
       });
-      if (spec.active) active = key;
+    let active: Key | undefined;
+    let activeMode: SigningMode = 'kms';
+    const kmsSigned: Key[] = [];
+    const wrapped: WrappedSigningKey[] = [];
+    this.all = props.keys.map((spec, i) => {
+      const mode = modes[i]!;
+      const key =
+        mode === 'kms'
+          ? this.kmsKey(spec, stackName, props.aliasPrefix)
+          : this.wrappingKey(spec, stackName, props.aliasPrefix);
+      if (mode === 'kms') kmsSigned.push(key);
+      else {
+        const keyName = `${keyNamePrefix}${spec.id}`;
+        const w = {
+          id: spec.id,
+          wrappingKey: key,
+          keyName,
+          ...this.generator!.addKey(spec.id, { wrappingKey: key, keyName, secretNamePrefix }),
+        };
+        key.addToResourcePolicy(
+          new PolicyStatement({
+            sid: 'WrapAtDeployTime',
+            principals: [this.generator!.role],
+            actions: ['kms:Encrypt'],
+            resources: ['*'],
+            conditions: contextConditions(keyName),
+          }),
+        );
+        wrapped.push(w);
+        if (spec.active) this.activeWrapped = w;
+      }
+      if (spec.active) {
+        active = key;
+        activeMode = mode;
+      }
       return key;
     });
     if (!active) throw new XaaConfigError('signingKeys', 'must mark exactly one key active');
     this.active = active;
+    this.activeMode = activeMode;
+    this.kmsSigned = kmsSigned;
+    this.wrapped = wrapped;
     this.ids = props.keys.map((k) => k.id);
+    this.node.addValidation({ validate: () => this.secretPrefixOverlap(secretNamePrefix) });
   }
 
-  /** kms:Sign on every listed key (see above), RS256 only: for the token function's role alone. */
+  /**
+   * What the token function needs besides the active KMS key's ARN (SIGNING_KEY_ID): nothing in
+   * the kms mode; where the wrapped key is, its context and its kid in the wrapped-key mode.
+   */
+  tokenEnvironment(): Record<string, string> {
+    const w = this.activeWrapped;
+    if (!w) return {};
+    return {
+      [AWS_ENV.signingMode]: 'wrapped-key',
+      [AWS_ENV.signingKeySecret]: w.secretArn,
+      [AWS_ENV.signingKeyName]: w.keyName,
+      [AWS_ENV.signingKeyKid]: w.kid,
+    };
+  }
+
+  /** The wrapped keys' public JWKs, JSON each, for the JWKS publisher. */
+  publicJwks(): string[] {
+    return this.wrapped.map((w) => w.publicJwk);
+  }
+
+  /**
+   * The operator policy may write every secret under the client secret prefix: a wrapped key's
+   * secret under it could be deleted or replaced by an operator (a replaced one fails its kid
+   * check, so only an outage; still not theirs to touch).
+   */
+  private secretPrefixOverlap(secretNamePrefix: string): string[] {
+    if (this.wrapped.length === 0) return [];
+    const store = this.node.scope?.node.tryFindChild('ClientStore') as
+      { secretPrefix?: string } | undefined;
+    const clients = store?.secretPrefix;
+    if (typeof clients !== 'string' || Token.isUnresolved(clients)) return [];
+    return secretNamePrefix.startsWith(clients) || clients.startsWith(secretNamePrefix)
+      ? [
+          `clientSecretPrefix ${JSON.stringify(clients)} covers the wrapped signing keys' secrets ` +
+            `(${JSON.stringify(secretNamePrefix)}): the operators could delete them; choose a prefix that does not`,
+        ]
+      : [];
+  }
+
+  private kmsKey(spec: SigningKeyEntry, stackName: string, aliasPrefix: string): Key {
+    // The construct id carries the configured id, so adding or retiring one key leaves the others' logical ids alone.
+    return new Key(this, spec.id, {
+      description: `Access-token signing key "${spec.id}" of ${stackName}`,
+      keySpec: KeySpec.RSA_2048,
+      keyUsage: KeyUsage.SIGN_VERIFY,
+      alias: `${aliasPrefix}${spec.id}`,
+      policy: new PolicyDocument({
+        statements: [
+          new PolicyStatement({
+            sid: 'KeyAdministrationWithoutUse',
+            principals: [new AccountRootPrincipal()],
+            actions: [...KEY_ADMIN_ACTIONS],
+            resources: ['*'],
+          }),
+        ],
+      }),
+      // Retiring a key (removing it from the list) schedules its deletion; the wait leaves time to
+      // cancel it should a token it signed still matter.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(30),
+    });
+  }
+
+  /**
+   * The same key policy shape, on a symmetric key. Its deletion also shreds the wrapped key: the
+   * ciphertext left in a secret cannot be decrypted once the key is gone.
+   */
+  private wrappingKey(spec: SigningKeyEntry, stackName: string, aliasPrefix: string): Key {
+    return new Key(this, spec.id, {
+      description: `Wraps the access-token signing key "${spec.id}" of ${stackName}`,
+      keySpec: KeySpec.SYMMETRIC_DEFAULT,
+      keyUsage: KeyUsage.ENCRYPT_DECRYPT,
+      // New backing key material yearly; KMS keeps the old ones, so the ciphertext still decrypts.
+      enableKeyRotation: true,
+      alias: `${aliasPrefix}${spec.id}`,
+      policy: new PolicyDocument({
+        statements: [
+          new PolicyStatement({
+            sid: 'KeyAdministrationWithoutUse',
+            principals: [new AccountRootPrincipal()],
+            actions: [...KEY_ADMIN_ACTIONS],
+            resources: ['*'],
+          }),
+        ],
+      }),
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(30),
+    });
+  }
+
+  /**
+   * What signing needs, for the token function's role alone: kms:Sign, RS256 only, on every KMS-mode
+   * key (see above); on every wrapped key, kms:Decrypt with that key's encryption context and
+   * GetSecretValue on its secret (that one secret, by its full ARN).
+   */
   grantSign(grantee: IGrantable): void {
-    for (const key of this.all) {
+    for (const w of this.wrapped) {
+      w.wrappingKey.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'UnwrapForSigning',
+          principals: [grantee.grantPrincipal],
+          actions: ['kms:Decrypt'],
+          resources: ['*'],
+          conditions: contextConditions(w.keyName),
+        }),
+      );
+    }
+    if (this.wrapped.length > 0)
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: this.wrapped.map((w) => w.secretArn),
+        }),
+      );
+    for (const key of this.kmsSigned) {
       key.addToResourcePolicy(
         new PolicyStatement({
           principals: [grantee.grantPrincipal],
@@ -118,9 +324,12 @@ export class SigningKeys extends Construct {
     }
   }
 
-  /** kms:GetPublicKey on every listed key: for whatever publishes the JWKS, and the signer's kid. */
+  /**
+   * kms:GetPublicKey on every KMS-mode key: for whatever publishes the JWKS, and the signer's kid.
+   * A wrapped key's public half comes from its custom resource instead.
+   */
   grantPublicKeyRead(grantee: IGrantable): void {
-    for (const key of this.all) {
+    for (const key of this.kmsSigned) {
       key.addToResourcePolicy(
         new PolicyStatement({
           principals: [grantee.grantPrincipal],
@@ -130,4 +339,15 @@ export class SigningKeys extends Construct {
       );
     }
   }
+}
+
+/** Both members of the encryption context, exactly: anything else in the request is refused. */
+function contextConditions(keyName: string): Record<string, Record<string, unknown>> {
+  const context = encryptionContext(keyName);
+  return {
+    StringEquals: Object.fromEntries(
+      Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+    ),
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': Object.keys(context) },
+  };
 }

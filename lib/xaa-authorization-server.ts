@@ -103,6 +103,7 @@ export class XaaAuthorizationServer extends Construct {
     this.signingKeys = new SigningKeys(this, 'SigningKeys', {
       keys: config.signingKeys,
       aliasPrefix: `alias/${stackName}/${this.node.id}/signing/`,
+      logRetention: config.logRetention,
     });
     this.clients = new ClientStore(this, 'ClientStore', {
       clientsTableRemoval: config.clientsTableRemoval,
@@ -147,6 +148,7 @@ export class XaaAuthorizationServer extends Construct {
         [AWS_ENV.replayTable]: this.clients.replayTable.tableName,
         [AWS_ENV.secretPrefix]: this.clients.secretPrefix,
         [AWS_ENV.signingKey]: this.signingKeys.active.keyArn,
+        ...this.signingKeys.tokenEnvironment(),
         [AWS_ENV.metricsNamespace]: stackName,
         // Lambda sets LOG_ERROR, which overrides Powertools' own default: with it, the warm-up
         // calls made during init (no trace context yet) log an error with a stack trace on every
@@ -428,7 +430,8 @@ export class XaaAuthorizationServer extends Construct {
    */
   private publishJwks(jwks: RouteFunction, logRetention: RetentionDays): void {
     const published = new PublishedJwks(this, 'PublishedJwks', {
-      keys: this.signingKeys.all,
+      keys: this.signingKeys.kmsSigned,
+      publicJwks: this.signingKeys.publicJwks(),
       jwksFunction: jwks.function,
       logRetention,
     });
@@ -462,7 +465,7 @@ export class XaaAuthorizationServer extends Construct {
     out(
       STACK_OUTPUTS.activeSigningKey,
       this.signingKeys.active.keyArn,
-      'The KMS key that signs access tokens',
+      'The KMS key that signs access tokens (kms mode), or wraps the key that does (wrapped-key mode)',
     );
     // The admin judges clients and assertions by what the token function runs with (never a
     // secret: serviceEnv holds none). CloudFormation caps an output at 4096 characters: a longer

@@ -15,7 +15,16 @@ export const AWS_ENV = {
   signingKey: 'SIGNING_KEY_ID',
   publishedJwks: PUBLISHED_JWKS_ENV,
   metricsNamespace: 'METRICS_NAMESPACE',
+  /** `wrapped-key` for the wrapped-key mode (lambda/aws/wrapped-key-signer.ts); absent: KMS signs. */
+  signingMode: 'SIGNING_MODE',
+  signingKeySecret: 'SIGNING_KEY_SECRET',
+  signingKeyName: 'SIGNING_KEY_NAME',
+  signingKeyKid: 'SIGNING_KEY_KID',
 } as const;
+
+/** The signing modes: KMS signs each token, or the function signs with a key it decrypts once. */
+export const SIGNING_MODES = ['kms', 'wrapped-key'] as const;
+export type SigningMode = (typeof SIGNING_MODES)[number];
 
 const DEFAULT_METRICS_NAMESPACE = 'XaaAuthServer';
 
@@ -25,8 +34,14 @@ export interface TokenFunctionConfig {
   readonly replayTable: string;
   /** Every client secret's name starts with this; the function may read nothing else. */
   readonly secretPrefix: string;
-  /** The active KMS signing key (id or ARN). */
+  /** The active KMS signing key (id or ARN); in the wrapped-key mode, the key that wraps it. */
   readonly signingKeyId: string;
+  /** In the wrapped-key mode: where the wrapped key is, and what it must turn out to be. */
+  readonly wrappedKey?: {
+    readonly secretId: string;
+    readonly keyName: string;
+    readonly kid: string;
+  };
   readonly metricsNamespace: string;
 }
 
@@ -44,8 +59,22 @@ export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
     replayTable: required(env, AWS_ENV.replayTable),
     secretPrefix: required(env, AWS_ENV.secretPrefix),
     signingKeyId: required(env, AWS_ENV.signingKey),
+    ...(wrapped(env) && {
+      wrappedKey: {
+        secretId: required(env, AWS_ENV.signingKeySecret),
+        keyName: required(env, AWS_ENV.signingKeyName),
+        kid: required(env, AWS_ENV.signingKeyKid),
+      },
+    }),
     metricsNamespace: env[AWS_ENV.metricsNamespace]?.trim() || DEFAULT_METRICS_NAMESPACE,
   };
+}
+
+function wrapped(env: Env): boolean {
+  const mode = env[AWS_ENV.signingMode]?.trim() || 'kms';
+  if (!(SIGNING_MODES as readonly string[]).includes(mode))
+    throw new ConfigError(AWS_ENV.signingMode, `must be one of ${SIGNING_MODES.join(', ')}`);
+  return mode === 'wrapped-key';
 }
 
 export function loadJwksFunctionConfig(env: Env): JwksFunctionConfig {

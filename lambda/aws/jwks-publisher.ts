@@ -9,13 +9,19 @@
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import { calculateJwkThumbprint } from 'jose';
 import { kmsPublicJwk, UnusableSigningKey } from './kms-key-to-jwk.js';
-import { PUBLISHED_JWKS_MAX_BYTES, serializeJwks } from './published-jwks.js';
+import { PUBLISHED_JWKS_MAX_BYTES, serializeJwks, type PublishedJwk } from './published-jwks.js';
 
 export interface JwksPublisherProperties {
   readonly ServiceToken: string;
-  /** Every key that may have signed a live token, the active one included, in JWKS order. */
+  /** Every KMS key that may have signed a live token, the active one included, in JWKS order. */
   readonly KeyIds: readonly string[];
+  /**
+   * The wrapped-key mode's keys (lambda/aws/wrapped-key-generator.ts): each public JWK as JSON,
+   * published after the KMS keys. Absent when every key is a KMS key.
+   */
+  readonly PublicJwks?: readonly string[];
   /** The document's size budget; CloudFormation passes numbers as strings. */
   readonly MaxBytes?: string;
 }
@@ -45,13 +51,18 @@ export function createJwksPublisher(
     // Nothing was created outside CloudFormation: the keys are the stack's own resources.
     if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
 
-    const { KeyIds: keyIds, MaxBytes: maxBytesProperty } = event.ResourceProperties;
+    const {
+      KeyIds: keyIds,
+      PublicJwks: publicJwks = [],
+      MaxBytes: maxBytesProperty,
+    } = event.ResourceProperties;
     if (
       !Array.isArray(keyIds) ||
-      keyIds.length === 0 ||
+      !Array.isArray(publicJwks) ||
+      keyIds.length + publicJwks.length === 0 ||
       !keyIds.every((id) => typeof id === 'string' && id.length > 0)
     ) {
-      throw new JwksPublishError('KeyIds must list at least one KMS key');
+      throw new JwksPublishError('KeyIds and PublicJwks must list at least one key between them');
     }
     const maxBytes =
       maxBytesProperty === undefined ? PUBLISHED_JWKS_MAX_BYTES : Number(maxBytesProperty);
@@ -61,7 +72,8 @@ export function createJwksPublisher(
       );
 
     // A key that is missing, not RSA or not for RS256 fails the deploy, naming the key.
-    const keys = await Promise.all(
+    const wrapped = await Promise.all(publicJwks.map((jwk, i) => checkedPublicJwk(jwk, i)));
+    const fromKms = await Promise.all(
       keyIds.map((id) =>
         kmsPublicJwk(kms, id).catch((err: unknown) => {
           if (err instanceof UnusableSigningKey) throw err;
@@ -71,6 +83,7 @@ export function createJwksPublisher(
         }),
       ),
     );
+    const keys = [...fromKms, ...wrapped];
     const kids = keys.map((k) => k.kid);
     const repeated = kids.find((kid, i) => kids.indexOf(kid) !== i);
     if (repeated !== undefined)
@@ -89,4 +102,31 @@ export function createJwksPublisher(
       Data: { Jwks: jwks, Kids: kids.join(',') },
     };
   };
+}
+
+/**
+ * A wrapped key's public JWK as the generator answered it: an RS256 RSA-2048 key whose kid is its
+ * RFC 7638 thumbprint, recomputed here rather than trusted.
+ */
+async function checkedPublicJwk(text: unknown, i: number): Promise<PublishedJwk> {
+  const fail = (problem: string) => new JwksPublishError(`PublicJwks[${i}] ${problem}`);
+  let jwk: Partial<PublishedJwk>;
+  try {
+    jwk = JSON.parse(String(text)) as Partial<PublishedJwk>;
+  } catch {
+    throw fail('is not JSON');
+  }
+  const { kty, n, e, kid, alg, use } = jwk;
+  if (
+    kty !== 'RSA' ||
+    alg !== 'RS256' ||
+    use !== 'sig' ||
+    typeof n !== 'string' ||
+    typeof e !== 'string'
+  )
+    throw fail('is not an RS256 RSA signing key');
+  if (Buffer.from(n, 'base64url').length !== 256) throw fail('is not an RSA-2048 key');
+  if (kid !== (await calculateJwkThumbprint({ kty, n, e }, 'sha256')))
+    throw fail(`has kid ${String(kid)}, not its RFC 7638 thumbprint`);
+  return { kty, n, e, kid, alg, use };
 }

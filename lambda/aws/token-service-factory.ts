@@ -15,6 +15,8 @@ import { CachedClientRegistry } from './cached-client-registry.js';
 import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from './dynamodb-replay-guard.js';
 import { KmsSigner } from './kms-signer.js';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from './retry-after.js';
+import { WrappedKeySigner, type WrappedKeySignerOptions } from './wrapped-key-signer.js';
 import {
   SecretsManagerSecretStore,
   type SecretsManagerSecretStoreOptions,
@@ -41,13 +43,20 @@ export interface TokenFunctionOptions {
   readonly secrets?: Omit<SecretsManagerSecretStoreOptions, 'prefix'>;
   /** Client records are cached this long in a warm container (0: not at all). */
   readonly clientCacheTtlMs?: number;
+  /** The wrapped-key signer's clock and retry delays (tests). */
+  readonly wrappedKey?: Pick<WrappedKeySignerOptions, 'now' | 'retryDelayMs' | 'maxRetryDelayMs'>;
 }
 
 export function createAwsTokenService(
   config: TokenFunctionConfig,
   clients: TokenFunctionClients,
   options: TokenFunctionOptions,
-): { service: TokenService; warm(): Promise<void> } {
+): {
+  service: TokenService;
+  warm(): Promise<void>;
+  /** Seconds a 503 should ask the client to wait (Retry-After). */
+  retryAfterSeconds(): number;
+} {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const issuerKeys = new RemoteIssuerKeys(config.service.trustedIssuers, {
@@ -57,7 +66,14 @@ export function createAwsTokenService(
   });
   const dynamoRegistry = new DynamoDbClientRegistry(clients.dynamodb, config.clientsTable);
   const ttl = options.clientCacheTtlMs ?? 10_000;
-  const signer = new KmsSigner(clients.kms, config.signingKeyId);
+  const signer = config.wrappedKey
+    ? new WrappedKeySigner(clients.kms, clients.secretsManager, {
+        ...config.wrappedKey,
+        wrappingKeyId: config.signingKeyId,
+        logger,
+        ...options.wrappedKey,
+      })
+    : new KmsSigner(clients.kms, config.signingKeyId);
   const secrets = new SecretsManagerSecretStore(clients.secretsManager, {
     ...options.secrets,
     prefix: config.secretPrefix,
@@ -88,9 +104,16 @@ export function createAwsTokenService(
     // The trusted issuers' JWKS and our own kid, fetched during init so the first request has them.
     // Never rejects: whatever failed is fetched again (and reported) on demand.
     warm: async () => {
-      const [, kid] = await Promise.allSettled([issuerKeys.warm(), signer.keyId()]);
+      // The wrapped-key signer loads its key here (and logs a failure itself).
+      const [, kid] = await Promise.allSettled([
+        issuerKeys.warm(),
+        signer instanceof WrappedKeySigner ? signer.warm() : signer.keyId(),
+      ]);
       if (kid.status === 'rejected')
         logger.warn('signing key unavailable at start-up', { cause: describeError(kid.reason) });
     },
+    retryAfterSeconds: () =>
+      (signer instanceof WrappedKeySigner ? signer.retryAfterSeconds() : undefined) ??
+      DEPENDENCY_RETRY_AFTER_SECONDS,
   };
 }

@@ -148,7 +148,9 @@ describeWithMoto('JWKS publisher on moto', () => {
     await expect(publish(create([ec]))).rejects.toThrow(new RegExp(`KMS key ${ec} `));
     const keyId = k1.split('/').pop()!;
     await expect(publish(create([k1, keyId]))).rejects.toThrow(/name the same key/);
-    await expect(publish(create([]))).rejects.toThrow(/KeyIds must list at least one KMS key/);
+    await expect(publish(create([]))).rejects.toThrow(
+      /KeyIds and PublicJwks must list at least one key/,
+    );
   });
 
   test('a document over its byte budget fails the deploy with what to do, instead of a broken function', async () => {

@@ -70,6 +70,8 @@ new XaaAuthorizationServer(stack, 'Server', {
   trustedIssuers: [{ issuer: 'https://login.example.com', jwksUri: 'https://login.example.com/jwks' }],
   sampleResource: true,
   edgeProtection: true,
+  // One key of each signing mode: the wrapped key's generator is deployed too.
+  signingKeys: [{ id: 'kms-key' }, { id: 'wrapped-key', active: true, signing: 'wrapped-key' }],
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
@@ -244,6 +246,7 @@ test('the package holds JavaScript, declarations and the prebuilt bundles; no Ty
       'aws/entries/jwks-publisher',
       'aws/entries/origin-verify',
       'aws/entries/token',
+      'aws/entries/wrapped-key-generator',
       'sample-resource/lambda',
     ]
       .flatMap((e) => [`dist/bundles/${e}/index.mjs`, `dist/bundles/${e}/index.mjs.map`])
@@ -272,6 +275,7 @@ test('every function the package can deploy is prebuilt (sample resource, edge p
     'aws/entries/jwks-publisher',
     'aws/entries/origin-verify',
     'aws/entries/token',
+    'aws/entries/wrapped-key-generator',
     'sample-resource/lambda',
   ]);
   expect(unacknowledgedErrors(outdir)).toEqual([]);

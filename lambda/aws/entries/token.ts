@@ -8,6 +8,7 @@ import { createTokenHandler } from '../../handlers/token.js';
 import { createLogger } from '../../logging.js';
 import { loadTokenFunctionConfig } from '../aws-config.js';
 import { instrumented } from '../instrumented.js';
+import { withRetryAfter } from '../retry-after.js';
 import { SDK_CLIENT_CONFIG } from '../sdk-config.js';
 import { TOKEN_METRICS } from '../token-metric-names.js';
 import { recordTokenOutcome } from '../token-metrics.js';
@@ -25,15 +26,18 @@ const clients = {
   dynamodb: tracer.captureAWSv3Client(new DynamoDBClient(SDK_CLIENT_CONFIG)),
   secretsManager: tracer.captureAWSv3Client(new SecretsManagerClient(SDK_CLIENT_CONFIG)),
 };
-const { service, warm } = createAwsTokenService(config, clients, { logger });
+const { service, warm, retryAfterSeconds } = createAwsTokenService(config, clients, { logger });
 await warm();
 
 export const handler = instrumented(
-  createTokenHandler({
-    service,
-    corsOrigins: config.service.corsOrigins,
-    logger,
-    onOutcome: recordTokenOutcome(metrics),
-  }),
+  withRetryAfter(
+    createTokenHandler({
+      service,
+      corsOrigins: config.service.corsOrigins,
+      logger,
+      onOutcome: recordTokenOutcome(metrics),
+    }),
+    retryAfterSeconds,
+  ),
   { logger, metrics, tracer },
 );

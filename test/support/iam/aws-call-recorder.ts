@@ -282,6 +282,14 @@ export function iamRequestsOf(call: AwsCall, account: string, partition = 'aws')
       }
       // KMS's default when a Sign request leaves it out.
       if (call.action === 'Sign' && !context['kms:MessageType']) context['kms:MessageType'] = 'RAW';
+      // Each member of an Encrypt/Decrypt's encryption context is a condition key, and so is the
+      // list of their names (the wrapped-key mode's key policies condition on both).
+      const encryption = p.EncryptionContext as Record<string, unknown> | undefined;
+      if (encryption && typeof encryption === 'object') {
+        for (const [k, v] of Object.entries(encryption))
+          if (typeof v === 'string') context[`kms:EncryptionContext:${k}`] = v;
+        context['kms:EncryptionContextKeys'] = Object.keys(encryption);
+      }
       const keyId = str(p.KeyId);
       if (keyId === undefined) return only(call.action === 'CreateKey' ? '*' : undefined, context);
       if (keyId.startsWith('alias/') || keyId.includes(':alias/')) {

@@ -158,7 +158,9 @@ async function simulate(
       identityPolicies: principal.identityPolicies.map((p) => ({ ...p })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      ...(resourcePolicy && { resourcePolicy: resourcePolicy.policy }),
+      ...(resourcePolicy && {
+        resourcePolicy: withEncryptionContextDecided(resourcePolicy.policy, request.context),
+      }),
     },
     {},
   );
@@ -192,4 +194,41 @@ async function simulate(
     ),
   ];
   return { decision, why: why.join('; ') || `denied (${keyPolicy}; identity policies: ${names})` };
+}
+
+/**
+ * The simulator knows condition keys with a variable after a slash (aws:RequestTag/${TagKey}) but
+ * not KMS's `kms:EncryptionContext:${EncryptionContextKey}`, which it ignores, so a statement
+ * conditioned on it never applies. Those conditions (StringEquals only, the one operator the
+ * template uses on them) are decided here against the request: a statement whose context values
+ * match loses them, one whose values do not match is dropped. Any other operator on them is left
+ * for the simulator, which then refuses: never silently allowed.
+ */
+function withEncryptionContextDecided(
+  policy: unknown,
+  context: Readonly<Record<string, string | string[]>>,
+): unknown {
+  const PREFIX = 'kms:encryptioncontext:';
+  const doc = structuredClone(policy) as {
+    Statement: Array<{ Condition?: Record<string, Record<string, unknown>> }>;
+  };
+  const requested = new Map(
+    Object.entries(context)
+      .filter(([k]) => k.toLowerCase().startsWith(PREFIX))
+      .map(([k, v]) => [k.slice(PREFIX.length), v]),
+  );
+  doc.Statement = doc.Statement.filter((statement) => {
+    const equals = statement.Condition?.StringEquals;
+    if (!equals) return true;
+    for (const [key, expected] of Object.entries(equals)) {
+      if (!key.toLowerCase().startsWith(PREFIX)) continue;
+      const actual = requested.get(key.slice(PREFIX.length));
+      if (typeof actual !== 'string' || ![expected].flat().includes(actual)) return false;
+      delete equals[key];
+    }
+    if (Object.keys(equals).length === 0) delete statement.Condition!.StringEquals;
+    if (Object.keys(statement.Condition!).length === 0) delete statement.Condition;
+    return true;
+  });
+  return doc;
 }
