@@ -1,7 +1,13 @@
 /**
  * (5) Cold start of each Lambda handler from its production bundle: the bundle esbuild makes with
  * the stack's settings, loaded by a fresh `node` process, timed from process start to the first
- * response (module load, configuration, warm-up fetches); AWS answers locally at zero latency.
+ * response (module load, configuration, warm-up fetches). AWS answers locally: the calls the
+ * latency model of section 6 covers (KMS Sign and Decrypt, the DynamoDB write) after its delays, every
+ * other call at once. The token function runs in both signing modes: in the wrapped-key mode its
+ * init reads the wrapped key and pays one KMS Decrypt.
+ *
+ * Also (section 6): the bytes the token function writes to its log per token, from the same bundle with
+ * the production log settings (Powertools at INFO, EMF metrics on).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,9 +18,17 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jos
 import { serializeJwks } from '../lambda/aws/published-jwks.js';
 import { bundleLambdaAsync } from '../lib/lambda-bundle.js';
 import { startAwsStub } from './aws-stub.js';
+import {
+  STUB_CLIENT,
+  stubDelays,
+  tokenFunctionEnv,
+  wrappedKeyFixture,
+  type LatencyModel,
+} from './signing-modes.js';
 import { median } from './stats.js';
 
-const FUNCTIONS = ['discovery', 'jwks', 'token'] as const;
+/** `token-wrapped`: the token function's bundle in the wrapped-key signing mode. */
+const FUNCTIONS = ['discovery', 'jwks', 'token', 'token-wrapped'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export interface ColdStart {
@@ -30,7 +44,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** With the stack's own bundler (lib/lambda-bundle.ts), so what is measured is what ships. */
 function bundle(name: FunctionName, outdir: string): Promise<string> {
-  return bundleLambdaAsync(join(root, 'lambda/aws/entries', `${name}.ts`), join(outdir, name));
+  const entry = name === 'token-wrapped' ? 'token' : name;
+  return bundleLambdaAsync(join(root, 'lambda/aws/entries', `${entry}.ts`), join(outdir, entry));
 }
 
 const RUNNER = `
@@ -43,12 +58,36 @@ process.stdout.write(JSON.stringify({ initMs, firstResponseMs: performance.now()
 process.exit(0);
 `;
 
-function run(
+/** Invokes the handler once per event; prints the bytes written to stdout per invocation after the first. */
+const LOG_RUNNER = `
+const bundle = process.argv[2];
+const events = JSON.parse(process.argv[3]);
+const write = process.stdout.write.bind(process.stdout);
+let bytes = 0;
+process.stdout.write = (chunk, ...rest) => {
+  bytes += Buffer.byteLength(chunk);
+  const done = rest.find((r) => typeof r === 'function');
+  if (done) done();
+  return true;
+};
+const mod = await import(bundle);
+const context = (i) => ({ functionName: 'xaa-auth-server-token', awsRequestId: '8f5e6d4c-3b2a-4190-8e7d-6c5b4a392817'.slice(0, 36 - String(i).length) + i, invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:xaa-auth-server-token', memoryLimitInMB: '512', functionVersion: '$LATEST' });
+await mod.handler(events[0], context(0));
+bytes = 0;
+for (let i = 1; i < events.length; i++) {
+  const res = await mod.handler(events[i], context(i));
+  if (res.statusCode !== 200) throw new Error('status ' + res.statusCode);
+}
+write(JSON.stringify({ bytesPerInvocation: bytes / (events.length - 1) }));
+process.exit(0);
+`;
+
+function run<T = { initMs: number; firstResponseMs: number; status: number }>(
   runner: string,
   bundlePath: string,
   event: unknown,
   env: Record<string, string>,
-): Promise<{ initMs: number; firstResponseMs: number; status: number }> {
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runner, bundlePath, JSON.stringify(event)], {
       env: { PATH: process.env.PATH ?? '', ...env },
@@ -60,7 +99,7 @@ function run(
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('close', (code) => {
       try {
-        resolve(JSON.parse(out) as { initMs: number; firstResponseMs: number; status: number });
+        resolve(JSON.parse(out) as T);
       } catch {
         reject(new Error(`cold-start runner exited ${code}: ${err.slice(0, 500)}`));
       }
@@ -85,29 +124,32 @@ async function publishedJwks(count: number): Promise<string> {
   return serializeJwks(keys);
 }
 
-export async function coldStarts(samples: number): Promise<Record<FunctionName, ColdStart>> {
+export interface ColdStarts {
+  readonly functions: Record<FunctionName, ColdStart>;
+  /** Bytes the token function's own log lines (and its EMF metrics) take per token. */
+  readonly tokenLogBytes: number;
+}
+
+export async function coldStarts(samples: number, model: LatencyModel): Promise<ColdStarts> {
   const dir = await mkdtemp(join(tmpdir(), 'xaa-cold-'));
   try {
     const idp = await generateKeyPair('RS256', { extractable: true });
     const idpJwk = { ...(await exportJWK(idp.publicKey)), alg: 'RS256', use: 'sig' };
     const kid = await calculateJwkThumbprint(idpJwk);
-    const prefix = 'xaa-auth-server/bench/clients/';
-    const client = {
-      client_id: { S: 'bench' },
-      secret_ref: { S: `${prefix}bench/0` },
-      scopes: { L: [{ S: 'read' }] },
-      resources: { L: [{ S: 'https://api.example.com/' }] },
-      enabled: { BOOL: true },
-    };
+    const wrapped = await wrappedKeyFixture();
     const stub = await startAwsStub({
       idpJwks: { keys: [{ ...idpJwk, kid }] },
-      client,
+      client: STUB_CLIENT,
       secret: 'bench-secret-0123456789',
+      wrapped,
+      delays: stubDelays(model),
     });
     const runner = join(dir, 'runner.mjs');
     await writeFile(runner, RUNNER);
+    const logRunner = join(dir, 'log-runner.mjs');
+    await writeFile(logRunner, LOG_RUNNER);
     const issuer = 'https://as.example.com';
-    const env = {
+    const common = {
       AWS_ENDPOINT_URL: stub.url,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
@@ -117,15 +159,13 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ISSUER: issuer,
-      TRUSTED_ISSUERS: JSON.stringify([{ issuer: stub.url, jwks_uri: `${stub.url}/jwks` }]),
-      CLIENTS_TABLE_NAME: 'clients',
-      REPLAY_TABLE_NAME: 'replay',
-      CLIENT_SECRET_PREFIX: prefix,
-      SIGNING_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/active',
       // As the stack publishes it at deploy time: two keys, as during a rotation.
       PUBLISHED_JWKS: await publishedJwks(2),
     };
+    const envOf = (name: FunctionName) => ({
+      ...common,
+      ...tokenFunctionEnv(stub.url, name === 'token-wrapped' ? 'wrapped-key' : 'kms', wrapped),
+    });
     const event = (method: string, path: string, body?: string) => ({
       version: '2.0',
       routeKey: `${method} ${path}`,
@@ -139,43 +179,49 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
       isBase64Encoded: body !== undefined,
       ...(body !== undefined && { body: Buffer.from(body).toString('base64') }),
     });
+    let serial = 0;
+    const tokenEvent = async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const jag = await new SignJWT({
+        iss: stub.url,
+        sub: 'alice',
+        aud: issuer,
+        client_id: 'bench',
+        jti: `cold-${serial++}-${now}`,
+        iat: now,
+        exp: now + 300,
+        scope: 'read',
+      })
+        .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
+        .sign(idp.privateKey);
+      return event(
+        'POST',
+        '/token',
+        new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+          assertion: jag,
+          client_id: 'bench',
+          client_secret: 'bench-secret-0123456789',
+        }).toString(),
+      );
+    };
     const results = {} as Record<FunctionName, ColdStart>;
+    let tokenPath = '';
     for (const name of FUNCTIONS) {
       const path = await bundle(name, dir);
+      if (name === 'token') tokenPath = path;
       const runs = [];
       for (let i = 0; i < samples; i++) {
         let ev;
-        if (name === 'token') {
-          const now = Math.floor(Date.now() / 1000);
-          const jag = await new SignJWT({
-            iss: stub.url,
-            sub: 'alice',
-            aud: issuer,
-            client_id: 'bench',
-            jti: `cold-${i}-${now}`,
-            iat: now,
-            exp: now + 300,
-            scope: 'read',
-          })
-            .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
-            .sign(idp.privateKey);
-          ev = event(
-            'POST',
-            '/token',
-            new URLSearchParams({
-              grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-              assertion: jag,
-              client_id: 'bench',
-              client_secret: 'bench-secret-0123456789',
-            }).toString(),
-          );
+        if (name === 'token' || name === 'token-wrapped') {
+          ev = await tokenEvent();
         } else {
           ev = event(
             'GET',
             name === 'jwks' ? '/.well-known/jwks.json' : '/.well-known/openid-configuration',
           );
         }
-        runs.push(await run(runner, path, ev, env));
+        runs.push(await run(runner, path, ev, envOf(name)));
       }
       results[name] = {
         bundleBytes: (await stat(path)).size,
@@ -184,8 +230,22 @@ export async function coldStarts(samples: number): Promise<Record<FunctionName, 
         status: runs[0]!.status,
       };
     }
+    // The production log settings: the stack sets no log level (Powertools' default, INFO) and
+    // publishes EMF metrics.
+    const {
+      POWERTOOLS_LOG_LEVEL: _level,
+      POWERTOOLS_METRICS_DISABLED: _metrics,
+      ...logEnv
+    } = envOf('token');
+    const events = await Promise.all(Array.from({ length: 21 }, tokenEvent));
+    const { bytesPerInvocation } = await run<{ bytesPerInvocation: number }>(
+      logRunner,
+      tokenPath,
+      events,
+      { ...logEnv, METRICS_NAMESPACE: 'XaaAuthServer' },
+    );
     stub.server.close();
-    return results;
+    return { functions: results, tokenLogBytes: bytesPerInvocation };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

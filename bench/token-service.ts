@@ -66,7 +66,32 @@ export async function setup(
     clock: { now: () => Math.floor(Date.now() / 1000) },
   });
   const handler = createTokenHandler({ service, corsOrigins: [], logger: silentLog });
-  const dpopKey = delays.dpop ? await generateKeyPair('ES256') : undefined;
+  const mint = await minter({
+    idpKey: idpKey.privateKey,
+    kid,
+    idp: IDP,
+    issuer: ISSUER,
+    clientId: CLIENT.clientId,
+    secret: SECRET,
+    dpop: delays.dpop,
+  });
+  return { handler, mint };
+}
+
+/**
+ * Ready-made API Gateway events for POST /token, each with a fresh ID-JAG signed by `idpKey`
+ * (and, with `dpop`, a fresh ES256 DPoP proof): made before a run, so no timing includes them.
+ */
+export async function minter(o: {
+  idpKey: Parameters<SignJWT['sign']>[0];
+  kid: string;
+  idp: string;
+  issuer: string;
+  clientId: string;
+  secret: string;
+  dpop?: boolean;
+}): Promise<(n: number) => Promise<HttpEvent[]>> {
+  const dpopKey = o.dpop ? await generateKeyPair('ES256') : undefined;
   const dpopJwk = dpopKey && (await exportJWK(dpopKey.publicKey));
   let serial = 0;
   const mint = async (n: number): Promise<HttpEvent[]> => {
@@ -74,23 +99,23 @@ export async function setup(
     return Promise.all(
       Array.from({ length: n }, async () => {
         const jag = await new SignJWT({
-          iss: IDP,
+          iss: o.idp,
           sub: 'alice@example.com',
-          aud: ISSUER,
-          client_id: CLIENT.clientId,
+          aud: o.issuer,
+          client_id: o.clientId,
           jti: `j${serial++}`,
           iat: now,
           exp: now + 300,
           scope: 'read',
           resource: 'https://api.example.com/',
         })
-          .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid })
-          .sign(idpKey.privateKey);
+          .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid: o.kid })
+          .sign(o.idpKey);
         const body = new URLSearchParams({
           grant_type: JWT_BEARER_GRANT,
           assertion: jag,
-          client_id: CLIENT.clientId,
-          client_secret: SECRET,
+          client_id: o.clientId,
+          client_secret: o.secret,
         }).toString();
         return {
           version: '2.0',
@@ -103,7 +128,7 @@ export async function setup(
               dpop: await new SignJWT({
                 jti: crypto.randomUUID(),
                 htm: 'POST',
-                htu: `${ISSUER}/token`,
+                htu: `${o.issuer}/token`,
                 iat: now,
               })
                 .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: dpopJwk })
@@ -126,7 +151,7 @@ export async function setup(
       }),
     );
   };
-  return { handler, mint };
+  return mint;
 }
 
 /** Tokens per second with `inFlight` requests at a time, and the CPU cores that took. */

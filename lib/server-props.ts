@@ -77,9 +77,9 @@ export interface TokenFunctionProps {
   readonly timeout?: Duration;
   /**
    * Concurrency reserved for the token function: a guaranteed share of the account's pool that
-   * other functions cannot take, and a ceiling on this one. One container serves about 100
-   * tokens/s (docs/performance.md), so size it at the token throttle's rate divided by 100,
-   * times 2 for bursts. It must leave 100 of the account's concurrency unreserved. @default none
+   * other functions cannot take, and a ceiling on this one. Size it at the token throttle's rate
+   * divided by the tokens/s one container sustains in the signing mode (docs/performance.md), times
+   * 2 for bursts. It must leave 100 of the account's concurrency unreserved. @default none
    */
   readonly reservedConcurrency?: number;
   /**
