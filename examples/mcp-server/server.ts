@@ -1,19 +1,38 @@
 /**
- * The example MCP server on node:http: the deployable handler (lambda/mcp-server) behind the MCP
- * SDK's Node adapter, DNS-rebinding protection included. Used by `npm run mcp-server`, the demo
- * and the interop tests.
+ * The example MCP server on node:http: the deployable handler (lambda/mcp-server) behind the
+ * resources' node edge (lambda/protected-resource/node-edge.ts). Used by `npm run mcp-server`, the
+ * demo and the interop tests.
+ *
+ * The token is checked before the body is read: a request without a valid one is answered from its
+ * headers, and its body is dropped, never held. Admitted bodies are capped one by one and in sum,
+ * so no number of connections, with or without a token, can make the server hold more than
+ * `maxBufferedBytes` of them.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { hostHeaderValidation, toNodeHandler } from '@modelcontextprotocol/node';
+import type { JWTVerifyGetKey } from 'jose';
 import { createMcpResource, type McpResource } from '../../lambda/mcp-server/mcp-resource.js';
+import {
+  answerEarly,
+  BodyBudget,
+  DEFAULT_EDGE_LIMITS,
+  edgeRefusalResponse,
+  readBody,
+  requestTarget,
+  resourceUrl,
+  webHeaders,
+  writeResponse,
+  type EdgeLimits,
+} from '../../lambda/protected-resource/node-edge.js';
 
 export interface McpServerOptions {
   /** The authorization server's issuer: tokens from anyone else are refused. */
   readonly issuer: string;
   /** Where it publishes its keys; `{issuer}/.well-known/jwks.json` unless said otherwise. */
   readonly jwksUri?: string;
+  /** For tests: a key resolver other than the remote JWKS. */
+  readonly keys?: JWTVerifyGetKey;
   /** The port to listen on (0: any free port; the resource then names the port chosen). */
   readonly port: number;
   readonly host?: string;
@@ -21,6 +40,8 @@ export interface McpServerOptions {
   readonly resource?: string;
   /** The MCP endpoint's path; the resource's own path unless said otherwise. */
   readonly endpointPath?: string;
+  /** Body limits; DEFAULT_EDGE_LIMITS for what is not given. */
+  readonly limits?: Partial<EdgeLimits>;
   readonly onError?: (err: Error) => void;
 }
 
@@ -29,11 +50,14 @@ export interface RunningMcpServer {
   /** The MCP endpoint URL to give an MCP client. */
   readonly url: string;
   readonly server: Server;
+  /** Bytes of request bodies held in memory right now. */
+  bufferedBytes(): number;
   close(): Promise<void>;
 }
 
 export async function startMcpServer(options: McpServerOptions): Promise<RunningMcpServer> {
   const host = options.host ?? '127.0.0.1';
+  const limits = { ...DEFAULT_EDGE_LIMITS, ...options.limits };
   const server = createServer();
   server.listen(options.port, host);
   await once(server, 'listening');
@@ -41,26 +65,79 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
   const resource = createMcpResource({
     issuer: options.issuer,
     jwksUri: options.jwksUri ?? `${options.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
+    keys: options.keys,
     resource: options.resource ?? `http://localhost:${port}/mcp`,
     endpointPath: options.endpointPath,
+    maxBodyBytes: limits.maxBodyBytes,
     onError: options.onError,
   });
-  const handle = toNodeHandler(resource, { onerror: options.onError });
   // Any web page the user opens can send requests to a local server (DNS rebinding): refuse a Host
   // that is neither a loopback name nor the resource's own (the public name behind a tunnel).
-  const ourHost = hostHeaderValidation([
-    'localhost',
-    '127.0.0.1',
-    '[::1]',
-    new URL(resource.resource).hostname,
-  ]);
-  server.on('request', (req, res) => {
-    if (ourHost(req, res)) void handle(req, res);
-  });
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', new URL(resource.resource).hostname]);
+  const budget = new BodyBudget(limits.maxBufferedBytes);
+
+  /** `expectsContinue`: the client waits for a 100 before sending its body (RFC 9110 §10.1.1). */
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectsContinue: boolean,
+  ): Promise<void> {
+    const target = requestTarget(req, names);
+    if ('status' in target) return answerEarly(req, res, edgeRefusalResponse(target), limits);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = resourceUrl(resource.resource, target);
+    const headers = webHeaders(req);
+    // A streamed answer stops when the client goes away.
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    const admission = await resource.admit(new Request(url, { method, headers }));
+    if (admission instanceof Response) return answerEarly(req, res, admission, limits);
+    let body: Buffer | undefined;
+    let release = () => {};
+    if (method !== 'GET' && method !== 'HEAD') {
+      // Only an admitted client is told to go on: a refused one never sends its body.
+      if (expectsContinue) res.writeContinue();
+      const read = await readBody(req, limits, budget);
+      if (!read.ok) return answerEarly(req, res, edgeRefusalResponse(read), limits);
+      ({ body, release } = read);
+    }
+    try {
+      const response = await resource.handle(
+        new Request(url, { method, headers, body, signal: abort.signal }),
+        admission,
+      );
+      await writeResponse(res, response, abort.signal);
+    } finally {
+      release();
+    }
+  }
+
+  const listener = (expectsContinue: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    serve(req, res, expectsContinue).catch((err: unknown) => {
+      options.onError?.(err instanceof Error ? err : new Error(String(err)));
+      if (res.headersSent) return void res.destroy();
+      void answerEarly(
+        req,
+        res,
+        new Response(
+          JSON.stringify({
+            error: 'server_error',
+            error_description: 'the server failed to process the request',
+          }),
+          { status: 500, headers: { 'content-type': 'application/json' } },
+        ),
+        limits,
+      );
+    });
+  };
+  server.on('request', listener(false));
+  // Without this listener node:http answers 100 Continue itself, before the token is looked at.
+  server.on('checkContinue', listener(true));
   return {
     resource,
     url: new URL(resource.endpointPath, resource.resource).href,
     server,
+    bufferedBytes: () => budget.bytes,
     close: async () => {
       await resource.close();
       server.closeAllConnections();

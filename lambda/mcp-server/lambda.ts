@@ -27,6 +27,17 @@ const mcp = createMcpResource({
 export async function handler(
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  // API Gateway's rawPath is a path; anything else names another server (RFC 9112 §3.2.2), as an
+  // absolute-form target does locally.
+  if (!event.rawPath.startsWith('/'))
+    return {
+      statusCode: 400,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify({
+        error: 'invalid_request',
+        error_description: 'the request target must be a path on this server',
+      }),
+    };
   const response = await mcp.fetch(toRequest(event));
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
@@ -34,10 +45,15 @@ export async function handler(
   return { statusCode: response.status, headers, body: await response.text() };
 }
 
-/** API Gateway payload 2.0 → a web-standard Request on the resource's own origin. */
+/**
+ * API Gateway payload 2.0 → a web-standard Request on the resource's own origin (the path set, not
+ * resolved against it: `//host/x` stays a path).
+ */
 export function toRequest(event: APIGatewayProxyEventV2): Request {
-  const url = new URL(event.rawPath, RESOURCE);
+  const url = new URL(RESOURCE);
+  url.pathname = event.rawPath;
   url.search = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  url.hash = '';
   const method = event.requestContext.http.method.toUpperCase();
   const headers = new Headers();
   for (const [name, value] of Object.entries(event.headers ?? {}))

@@ -8,6 +8,11 @@
  *   401 invalid_token; a DPoP-bound token only with a valid proof (RFC 9449 §7: `DPoP` scheme,
  *   proof by its key for this request, else 401 invalid_dpop_proof with a DPoP challenge); a tool
  *   whose scope the token lacks → 403 insufficient_scope naming it.
+ *
+ * The gate reads the request line and headers only (`admit`); a body is read after it, up to a
+ * cap (`handle`), so a caller without a valid token never makes the server read one. A DPoP
+ * proof's `htu` must name the endpoint at the configured resource URL, whatever Host the request
+ * carried.
  */
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import {
@@ -20,7 +25,11 @@ import {
   type AccessTokenVerifierOptions,
 } from '../protected-resource/access-token-verifier.js';
 import { DPOP_ALGORITHMS } from '../oauth/dpop.js';
+import { hostName } from '../protected-resource/node-edge.js';
 import { createMcpServer, MCP_SCOPES, NoteBook } from './tools.js';
+
+/** The largest JSON-RPC body accepted: the tools here take a few hundred bytes. */
+export const MCP_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface McpResourceOptions extends AccessTokenVerifierOptions {
   /**
@@ -31,6 +40,13 @@ export interface McpResourceOptions extends AccessTokenVerifierOptions {
   readonly endpointPath?: string;
   /** Told of failures inside the MCP handler (never of refused tokens, and never a token). */
   readonly onError?: (err: Error) => void;
+  /** The largest request body, in bytes (MCP_MAX_BODY_BYTES by default): 413 past it. */
+  readonly maxBodyBytes?: number;
+}
+
+/** A request the gate let through: who the token speaks for. */
+export interface McpAdmission {
+  readonly authInfo?: AuthInfo;
 }
 
 export interface McpResource {
@@ -40,7 +56,15 @@ export interface McpResource {
   readonly endpointPath: string;
   /** The RFC 9728 metadata document's URL (the well-known path for the resource URL). */
   readonly metadataUrl: string;
+  /** `admit`, then `handle`: for a request whose body is already at hand (Lambda, tests). */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Routes and authenticates a request from its method, URL and headers alone, never reading its
+   * body: the answer (metadata, 404, 401, 400) or the admission `handle` needs.
+   */
+  admit(request: Request): Promise<Response | McpAdmission>;
+  /** Reads the admitted request's body (up to the cap) and answers it. */
+  handle(request: Request, admission: McpAdmission): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -50,6 +74,9 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
   const metadataUrl = protectedResourceMetadataUrl(options.resource);
   const resourcePath = new URL(options.resource).pathname;
   const endpointPath = options.endpointPath ?? (resourcePath === '/' ? '/mcp' : resourcePath);
+  // The URL a DPoP proof must name: the endpoint on the configured resource's origin.
+  const endpointUrl = new URL(endpointPath, options.resource).href;
+  const maxBodyBytes = options.maxBodyBytes ?? MCP_MAX_BODY_BYTES;
   const authenticateRequest = createRequestAuthenticator(options);
   const notes = new NoteBook();
   // Stateless: a fresh server per request, for 2025-era and 2026-era clients alike. Answers are
@@ -77,9 +104,7 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
         authorization: request.headers.get('authorization'),
         dpop: request.headers.get('dpop'),
         method: request.method,
-        // Locally the Host was checked against this resource's names; on Lambda the URL is built
-        // on the resource's own origin (lambda.ts): either way, what a proof's htu must name.
-        url: request.url,
+        url: endpointUrl,
       });
       return {
         token,
@@ -104,24 +129,83 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
     }
   }
 
+  async function admit(request: Request): Promise<Response | McpAdmission> {
+    // The URL never comes from Host here, but a Host with a path or user information in it is a
+    // malformed request on any transport (RFC 9112 §3.2).
+    const host = request.headers.get('host');
+    if (host !== null && hostName(host) === undefined)
+      return new Response(
+        JSON.stringify({ error: 'invalid_request', error_description: 'the Host is malformed' }),
+        { status: 400, headers: JSON_HEADERS },
+      );
+    const path = new URL(request.url).pathname;
+    if (path === metadataUrl.pathname) return metadataResponse(request, metadata);
+    if (path !== endpointPath)
+      return new Response(JSON.stringify({ error: 'not_found' }), {
+        status: 404,
+        headers: JSON_HEADERS,
+      });
+    const auth = await authenticate(request);
+    return auth instanceof Response ? auth : { authInfo: auth };
+  }
+
+  async function handle(request: Request, admission: McpAdmission): Promise<Response> {
+    const body = await boundedBody(request, maxBodyBytes);
+    if (body === undefined)
+      return new Response(
+        JSON.stringify({
+          error: 'invalid_request',
+          error_description: `the request body is larger than ${maxBodyBytes} bytes`,
+        }),
+        { status: 413, headers: JSON_HEADERS },
+      );
+    const bounded = new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      signal: request.signal,
+      ...(body !== null && { body }),
+    });
+    return mcp.fetch(bounded, { authInfo: admission.authInfo });
+  }
+
   return {
     resource: options.resource,
     endpointPath,
     metadataUrl: metadataUrl.href,
+    admit,
+    handle,
     async fetch(request) {
-      const path = new URL(request.url).pathname;
-      if (path === metadataUrl.pathname) return metadataResponse(request, metadata);
-      if (path !== endpointPath)
-        return new Response(JSON.stringify({ error: 'not_found' }), {
-          status: 404,
-          headers: JSON_HEADERS,
-        });
-      const auth = await authenticate(request);
-      if (auth instanceof Response) return auth;
-      return mcp.fetch(request, { authInfo: auth });
+      const admission = await admit(request);
+      return admission instanceof Response ? admission : handle(request, admission);
     },
     close: () => mcp.close(),
   };
+}
+
+/**
+ * The request's body, read up to `max` bytes: null for none, undefined past `max` (a declared
+ * Content-Length past it is not read at all).
+ */
+async function boundedBody(request: Request, max: number): Promise<Uint8Array | null | undefined> {
+  if (request.body === null) return null;
+  if (Number(request.headers.get('content-length') ?? 0) > max) {
+    await request.body.cancel();
+    return undefined;
+  }
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** RFC 9728 §3.2: public, so any origin may read it (a browser-based agent discovers it too). */

@@ -18,6 +18,7 @@ import {
 } from 'jose';
 import { ASYMMETRIC_ALGORITHMS } from '../config.js';
 import { InvalidDpopProof, UseDpopNonce, type ReasonFor } from './errors.js';
+import { jwkRsaExponentAcceptable } from './jws-verify.js';
 
 /**
  * The algorithms a proof may use: asymmetric only (RFC 9449 §4.3 check 5, §11.6), published as
@@ -59,6 +60,12 @@ export interface DpopRequest {
   readonly accessToken?: string;
   /** When the server requires a nonce (DPOP-NONCE). */
   readonly nonces?: DpopNonceSource;
+  /**
+   * At a resource: the `cnf.jkt` of the token the proof comes with. A proof by another key is
+   * refused before its signature is verified, so a caller who holds a bound token but not its key
+   * cannot make the resource verify signatures with keys of their choosing.
+   */
+  readonly boundTo?: string;
 }
 
 export interface VerifiedDpopProof {
@@ -105,6 +112,18 @@ export async function verifyDpopProof(proof: string, req: DpopRequest): Promise<
     );
   }
   checkPublicJwk(header.jwk);
+  let jkt: string;
+  try {
+    jkt = await calculateJwkThumbprint(header.jwk as JWK, 'sha256');
+  } catch {
+    throw bad('dpop_jwk_invalid', 'the DPoP proof jwk is not a public key of a known type');
+  }
+  if (req.boundTo !== undefined && jkt !== req.boundTo) {
+    throw bad(
+      'dpop_jwk_invalid',
+      'the DPoP proof is not signed with the key the token is bound to',
+    );
+  }
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
@@ -116,6 +135,11 @@ export async function verifyDpopProof(proof: string, req: DpopRequest): Promise<
   } catch (err) {
     if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
       throw bad('dpop_signature_invalid', 'the DPoP proof signature does not verify with its jwk');
+    }
+    // jose checks the types of the registered claims once the signature has verified.
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      if (err.claim === 'iat') throw iatNotNumeric();
+      throw bad('dpop_claim_invalid', `the DPoP proof ${err.claim} claim is malformed`);
     }
     // Anything else comes from the proof too (jose's own errors, WebCrypto's for a key that does
     // not fit the alg or curve, a critical header, a payload that is not a JSON object).
@@ -131,9 +155,10 @@ export async function verifyDpopProof(proof: string, req: DpopRequest): Promise<
   if (typeof htu !== 'string' || !sameUri(htu, req.url)) {
     throw bad('dpop_htu_mismatch', `the DPoP proof htu must be ${withoutQuery(req.url)}`);
   }
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) {
-    throw bad('dpop_claim_invalid', 'the DPoP proof iat must be a NumericDate');
+  if (iat === undefined) {
+    throw bad('dpop_claim_invalid', 'the DPoP proof must carry iat');
   }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw iatNotNumeric();
   const maxAge = req.maxAge ?? DPOP_PROOF_MAX_AGE;
   if (iat > req.now + req.clockSkew) {
     throw bad('dpop_iat_invalid', 'the DPoP proof iat is in the future');
@@ -159,13 +184,16 @@ export async function verifyDpopProof(proof: string, req: DpopRequest): Promise<
       });
     }
   }
-  const jkt = await calculateJwkThumbprint(header.jwk as JWK, 'sha256');
   return { jkt, jti, replayUntil: Math.ceil(iat) + maxAge + req.clockSkew };
 }
 
+const iatNotNumeric = () =>
+  bad('dpop_iat_not_numeric', 'the DPoP proof iat must be a NumericDate (a number of seconds)');
+
 /**
  * RFC 9449 §4.3 checks 4 and 5: a public key, no private member. jose refuses a private key too;
- * this says so in words and bounds RSA moduli, so no proof costs a 16,384-bit verification.
+ * this says so in words and bounds RSA moduli and exponents (jws-verify.ts says why), so no proof
+ * costs more than a 4,096-bit verification with a 32-bit exponent.
  */
 function checkPublicJwk(jwk: unknown): void {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
@@ -182,6 +210,12 @@ function checkPublicJwk(jwk: unknown): void {
     const n = key.n;
     if (typeof n !== 'string' || n.length < RSA_N_LENGTH.min || n.length > RSA_N_LENGTH.max) {
       throw bad('dpop_jwk_invalid', 'the DPoP proof RSA key must be 2048 to 4096 bits');
+    }
+    if (!jwkRsaExponentAcceptable(key.e)) {
+      throw bad(
+        'dpop_jwk_invalid',
+        'the DPoP proof RSA key exponent must be odd, from 3 to 2^32 - 1 (65537 is usual)',
+      );
     }
   }
 }

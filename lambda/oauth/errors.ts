@@ -95,6 +95,7 @@ export const REASONS = {
   dpop_htm_mismatch: 'invalid_dpop_proof',
   dpop_htu_mismatch: 'invalid_dpop_proof',
   dpop_iat_invalid: 'invalid_dpop_proof',
+  dpop_iat_not_numeric: 'invalid_dpop_proof',
   dpop_ath_mismatch: 'invalid_dpop_proof',
   dpop_jti_replayed: 'invalid_dpop_proof',
   // DPOP-NONCE

@@ -9,7 +9,15 @@
  * issuer's alg allow-list before any key is looked up, no `crit` (no extension is understood), no
  * RFC 7797 `b64`, a public key only (never a secret or a private key) of the alg's type and
  * curve, a WebCrypto key only for the algorithm and use it was imported for, RSA of at least
- * 2048 bits, ECDSA signatures as r || s (RFC 7518 §3.4), and a signature in canonical base64url.
+ * 2048 bits with a bounded public exponent, ECDSA signatures as r || s (RFC 7518 §3.4), and a
+ * signature in canonical base64url.
+ *
+ * One spelling per signature, except ECDSA's: an RSA signature must be exactly as long as the
+ * modulus (RFC 8017 §8.1.2, §8.2.2: OpenSSL accepts a PSS signature with its leading zero bytes
+ * dropped), and Ed25519's `s` must be canonical (OpenSSL checks it). ECDSA's `(r, s)` and
+ * `(r, n − s)` both verify, and refusing either half would refuse about half of the signatures
+ * honest signers make (OpenSSL and WebCrypto do not normalise `s`), so both are accepted. Nothing
+ * is keyed on an assertion's bytes: single use is keyed on `iss` and `jti` (JAG-REPLAY).
  */
 import { KeyObject, constants, verify, type VerifyKeyObjectInput } from 'node:crypto';
 import type { CryptoKey, JWSHeaderParameters } from 'jose';
@@ -83,6 +91,27 @@ const ALGORITHMS: Readonly<Record<string, AlgorithmParams>> = Object.assign(Obje
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
+/**
+ * The RSA public exponents accepted wherever an RSA key is (ID-JAG keys here and in the issuer's
+ * JWKS, DPoP proof keys): odd, 3 to 2^32 − 1. Verifying costs a modular squaring per bit of `e`,
+ * so a 3,071-bit exponent makes one signature cost more than the 16,384-bit modulus the size
+ * bounds exist to refuse. Real keys use 65537 (some 3), a 32-bit exponent costs at most about
+ * twice as much, and common RSA implementations refuse exponents much past 32 bits as well.
+ */
+export function rsaExponentAcceptable(e: bigint): boolean {
+  return e >= 3n && e <= 0xffff_ffffn && (e & 1n) === 1n;
+}
+
+/**
+ * The same bound on a JWK's `e` (RFC 7518 §6.3.1.2: big-endian, minimal, base64url), checked on
+ * its length before anything is decoded: at most 4 bytes is at most 6 characters.
+ */
+export function jwkRsaExponentAcceptable(e: unknown): boolean {
+  if (typeof e !== 'string' || !/^[A-Za-z0-9_-]{2,6}$/.test(e)) return false;
+  const bytes = Buffer.from(e, 'base64url');
+  return bytes[0] !== 0 && rsaExponentAcceptable(BigInt(`0x${bytes.toString('hex')}`));
+}
+
 /** The KeyObject behind each CryptoKey the resolver hands out (jose caches those per JWK). */
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
@@ -137,8 +166,15 @@ function checkKeyFits(key: KeyObject, alg: string, params: AlgorithmParams): voi
   ) {
     throw new SignatureRejected(`the issuer's key does not fit alg ${alg}`);
   }
-  if (params.keyType === 'rsa' && (details.modulusLength ?? 0) < 2048) {
-    throw new SignatureRejected("the issuer's RSA key is shorter than 2048 bits");
+  if (params.keyType === 'rsa') {
+    if ((details.modulusLength ?? 0) < 2048) {
+      throw new SignatureRejected("the issuer's RSA key is shorter than 2048 bits");
+    }
+    if (!rsaExponentAcceptable(details.publicExponent ?? 0n)) {
+      throw new SignatureRejected(
+        "the issuer's RSA key has a public exponent outside 3 to 2^32 − 1 (odd)",
+      );
+    }
   }
 }
 
@@ -194,6 +230,12 @@ export async function verifyCompactSignature(
     params,
   );
   checkKeyFits(key, alg, params);
+  if (
+    params.keyType === 'rsa' &&
+    signatureBytes.length !== Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)
+  ) {
+    throw new SignatureRejected('the RSA signature is not as long as the modulus');
+  }
   let valid = false;
   try {
     valid = verify(

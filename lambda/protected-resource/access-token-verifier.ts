@@ -78,7 +78,10 @@ export interface PresentedRequest {
   readonly authorization: string | null | undefined;
   readonly dpop: string | null | undefined;
   readonly method: string;
-  /** The URL the request was sent to, as this resource is known (RFC 9449 §4.3 check 9). */
+  /**
+   * The URL the request was sent to, as this resource is known (RFC 9449 §4.3 check 9): built from
+   * the resource's configured URL, never from the request's Host.
+   */
   readonly url: string;
 }
 
@@ -102,6 +105,7 @@ export class NoCredentials extends Error {
  * `Authorization: DPoP` with a `DPoP` proof for a bound one (RFC 9449 §7.1). A bound token is
  * accepted only with a proof signed by its key, for this method and URL, carrying the token's hash
  * (`ath`), fresh, and not seen before by this instance; never as a bearer token (RFC 9449 §7.2).
+ * Only headers, method and URL are read: a caller can be refused before its body is.
  */
 export function createRequestAuthenticator(
   options: AccessTokenVerifierOptions,
@@ -155,12 +159,8 @@ export function createRequestAuthenticator(
         now: now(),
         clockSkew: tolerance,
         accessToken: token,
+        boundTo: jkt,
       });
-      if (proof.jkt !== jkt)
-        throw new InvalidDpopProof({
-          reason: 'dpop_jwk_invalid',
-          description: 'the DPoP proof is not signed with the key the token is bound to',
-        });
       if (!replay.claim(`${proof.jkt}.${proof.jti}`, proof.jkt, proof.replayUntil, now()))
         throw new InvalidDpopProof({
           reason: 'dpop_jti_replayed',

@@ -8,6 +8,7 @@ import { createLocalJWKSet, errors as joseErrors, importJWK, type JWK } from 'jo
 import type { TrustedIssuer } from '../config.js';
 import type { IssuerKeys, KeyResolver } from '../ports.js';
 import { TemporarilyUnavailable } from '../oauth/errors.js';
+import { jwkRsaExponentAcceptable } from '../oauth/jws-verify.js';
 
 export interface IssuerKeysOptions {
   /** Give up on a JWKS fetch after this many milliseconds. */
@@ -211,9 +212,9 @@ const fits = (alg: string, jwk: JWK): boolean => {
  * The keys of a fetched JWKS that can verify an assertion, each pinned to one algorithm (RFC 8725
  * §3.1: one key, one algorithm). A key without `alg` is pinned to the issuer's only accepted
  * algorithm for its type, and dropped when there are several to choose from. Each key is imported
- * here, once per fetch, so a malformed key (an off-curve point, a truncated modulus) is dropped
- * instead of failing a request later. A set that is not a JWKS, or has more than `maxKeys` keys,
- * is refused whole.
+ * here, once per fetch, so a malformed key (an off-curve point, a truncated modulus, an RSA
+ * exponent out of bounds) is dropped instead of failing a request later. A set that is not a JWKS,
+ * or has more than `maxKeys` keys, is refused whole.
  */
 async function usableKeys(
   body: unknown,
@@ -229,6 +230,9 @@ async function usableKeys(
     const jwk = key as JWK;
     // A private key published by mistake is not used: only public members are read.
     if (jwk.d !== undefined) continue;
+    // JAG-SIGNATURE: an RSA exponent past 32 bits would make every verification with the key
+    // cost many times a normal one (jws-verify.ts checks it again, whatever the resolver).
+    if (jwk.kty === 'RSA' && !jwkRsaExponentAcceptable(jwk.e)) continue;
     const candidates = algorithms.filter((alg) => fits(alg, jwk));
     const alg = jwk.alg ?? (candidates.length === 1 ? candidates[0] : undefined);
     if (alg === undefined || !candidates.includes(alg)) continue;

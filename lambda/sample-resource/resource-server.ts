@@ -49,7 +49,33 @@ export function protectedResourceMetadata(
   };
 }
 
+/** What the gate admitted: the verified claims, and the route they were checked for. */
+export interface ResourceAdmission {
+  readonly claims: JWTPayload;
+  readonly route: (typeof RESOURCE_ROUTES)[string];
+}
+
+/** A request as the gate sees it: everything but the body. */
+export type RequestHead = Omit<HttpEvent, 'body' | 'isBase64Encoded'>;
+
+export interface ResourceGate {
+  /**
+   * Routes, authenticates and authorizes a request from its method, path and headers alone, never
+   * its body: the answer (metadata, 404, 401, 403) or the admission `answer` needs.
+   */
+  admit(head: RequestHead): Promise<HttpResult | ResourceAdmission>;
+  answer(admission: ResourceAdmission, event: HttpEvent): HttpResult;
+}
+
 export function createResourceHandler(options: ResourceServerOptions): HttpHandler {
+  const gate = createResourceGate(options);
+  return async (event) => {
+    const admission = await gate.admit(event);
+    return 'statusCode' in admission ? admission : gate.answer(admission, event);
+  };
+}
+
+export function createResourceGate(options: ResourceServerOptions): ResourceGate {
   const authenticate = createRequestAuthenticator(options);
   const metadataUrl = new URL(PROTECTED_RESOURCE_METADATA_PATH, options.resource).href;
   const origin = new URL(options.resource).origin;
@@ -63,7 +89,7 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
     body: JSON.stringify(body),
   });
 
-  return async (event) => {
+  async function admit(event: RequestHead): Promise<HttpResult | ResourceAdmission> {
     const method = event.requestContext.http.method.toUpperCase();
     if (method === 'GET' && event.rawPath === PROTECTED_RESOURCE_METADATA_PATH) {
       return json(200, protectedResourceMetadata(options.issuer, options.resource));
@@ -114,6 +140,11 @@ export function createResourceHandler(options: ResourceServerOptions): HttpHandl
         },
       );
     }
-    return json(200, route.answer(claims, event));
+    return { claims, route };
+  }
+
+  return {
+    admit,
+    answer: (admission, event) => json(200, admission.route.answer(admission.claims, event)),
   };
 }

@@ -1,6 +1,9 @@
 /**
  * Hostile input, each case twice: through the token handler (an API Gateway event) and through the
- * local server over HTTP. Each asserts the exact status and `error`, and that no token was issued.
+ * local server over HTTP. Each asserts the exact status and `error` (and, where two refusals share
+ * them, the description), and that no token was issued. The example MCP server gets the same
+ * treatment at the end: each of its cases through its Lambda handler and over HTTP to its node
+ * server, with tokens from the local server.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +21,19 @@ import { createLogger } from '../../lambda/logging.js';
 import { basicAuth, formBody, httpEvent, type Form } from '../support/events.js';
 import { Harness, ISSUER, refusalOf } from '../support/harness.js';
 import { REASONS } from '../../lambda/oauth/errors.js';
-import { makeKey } from '../support/test-idp.js';
+import { makeKey, type SigningKey } from '../support/test-idp.js';
 import { DpopKey } from '../support/dpop.js';
+import { request as httpRequest } from 'node:http';
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { importJWK, type CryptoKey } from 'jose';
+import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/server.js';
+import { accessTokenHash } from '../../lambda/oauth/dpop.js';
+import type { HttpEvent } from '../../lambda/http/types.js';
+import {
+  largeExponentKey,
+  signRs256,
+  type LargeExponentKey,
+} from '../lambda/oauth/rsa-exponent-keys.js';
 
 const CLIENT_ID = 'hostile-client';
 const CLIENT_SECRET = 'hostile-client-secret-0123456789';
@@ -48,8 +62,23 @@ afterAll(() => {
   [process.stdout.write, process.stderr.write] = originalWrites;
 });
 
+/**
+ * An RSA key with a 2,000-bit public exponent: each verification with it costs more than one with a
+ * 16,384-bit modulus. The IdP publishes it too (before either server first fetches its keys).
+ */
+let heavy: LargeExponentKey;
+let heavyIdpKey: SigningKey;
+
 beforeAll(async () => {
   h = await Harness.start({ log: createLogger() });
+  heavy = await largeExponentKey(2000);
+  heavyIdpKey = {
+    kid: 'heavy-exponent',
+    alg: 'RS256',
+    privateKey: (await importJWK(heavy.privateKey.export({ format: 'jwk' }), 'RS256')) as CryptoKey,
+    publicJwk: { ...heavy.publicJwk, kid: 'heavy-exponent', alg: 'RS256', use: 'sig' },
+  };
+  h.idp.published.push(heavyIdpKey);
   await h.admin.add({
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
@@ -109,7 +138,14 @@ const valid = async (
 const b64 = (o: unknown) =>
   Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 
-type Case = [name: string, status: number, error: string, build: () => Promise<Request>];
+type Case = [
+  name: string,
+  status: number,
+  error: string,
+  build: () => Promise<Request>,
+  /** What the description must say, where the status and error do not tell the refusal apart. */
+  description?: RegExp,
+];
 
 const CASES: Case[] = [
   // The request: method, content type, encoding, size, parameters.
@@ -480,6 +516,22 @@ const CASES: Case[] = [
       return form(await valid({ assertion }));
     },
   ]),
+  [
+    'signed by a published RSA key with a 2,000-bit exponent (a real signature)',
+    400,
+    'invalid_grant',
+    async () =>
+      form(
+        await valid({
+          assertion: await h.idp.mint(
+            { audience: ISSUER, clientId: CLIENT_ID },
+            {},
+            {},
+            heavyIdpKey,
+          ),
+        }),
+      ),
+  ],
   [
     'a sub carrying a newline',
     400,
@@ -936,6 +988,21 @@ CASES.push(
     400,
     'invalid_dpop_proof',
     () => withProof(async (k) => dpopProof(k, { claims: { iat: String(now()) } })),
+    /iat must be a NumericDate/,
+  ],
+  [
+    'DPoP: a real proof by an RSA key with a 2,000-bit exponent',
+    400,
+    'invalid_dpop_proof',
+    () =>
+      withProof(
+        signRs256(
+          { alg: 'RS256', typ: 'dpop+jwt', jwk: heavy.publicJwk },
+          { jti: randomUUID(), htm: 'POST', htu: `${ISSUER}/token`, iat: now() },
+          heavy.privateKey,
+        ),
+      ),
+    /exponent/,
   ],
   [
     'DPoP: iat 1e300',
@@ -1058,14 +1125,248 @@ describe.each([
   ['through the handler', viaHandler],
   ['over HTTP to the local server', viaHttp],
 ])('%s', (_how, send) => {
-  test.each(CASES)('%s: %i %s, no token', async (_name, status, error, build) => {
-    const res = await send(remember(await build()));
-    expect({
-      status: res.status,
-      error: (JSON.parse(res.body) as { error?: string }).error,
-    }).toEqual({ status, error });
-    expect(res.body).not.toContain('access_token');
+  // A rest parameter: a function of more parameters than a row has elements is given `done`.
+  test.each(CASES)(
+    '%s: %i %s, no token',
+    async (...[, status, error, build, description]: Case) => {
+      const res = await send(remember(await build()));
+      const body = JSON.parse(res.body) as { error?: string; error_description?: string };
+      expect({ status: res.status, error: body.error }).toEqual({ status, error });
+      if (description) expect(body.error_description).toMatch(description);
+      expect(res.body).not.toContain('access_token');
+      expect(res.body).not.toMatch(/\n\s+at /); // no stack trace
+    },
+  );
+});
+
+// The example MCP server: hostile requests to the resource rather than the token endpoint, each
+// through its Lambda handler (an API Gateway event) and over HTTP to its node server. Both check
+// tokens signed with the local server's key against its JWKS; a token or proof is made fresh for
+// each send, and the resource is known by a public name, not by the Host the requests carry.
+const MCP_RESOURCE = 'https://mcp.example.test/mcp';
+let mcpHttp: RunningMcpServer;
+let mcpLambda: (event: HttpEvent) => Promise<{ statusCode?: number; body?: string }>;
+let asKey: { privateKey: KeyObject; kid: string };
+
+beforeAll(async () => {
+  const jwksUri = `${server.url}/.well-known/jwks.json`;
+  mcpHttp = await startMcpServer({ issuer: ISSUER, jwksUri, port: 0, resource: MCP_RESOURCE });
+  // The Lambda entry reads its settings once, when it is imported.
+  const saved = { ...process.env };
+  Object.assign(process.env, { ISSUER, RESOURCE: MCP_RESOURCE, JWKS_URI: jwksUri });
+  try {
+    ({ handler: mcpLambda } = await import('../../lambda/mcp-server/lambda.js'));
+  } finally {
+    for (const name of ['ISSUER', 'RESOURCE', 'JWKS_URI'])
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+  }
+  const { keys } = (await (await fetch(jwksUri)).json()) as { keys: Array<{ kid: string }> };
+  const pem = await readFile(join(dataDir, 'signing-key.pem'), 'utf8');
+  asKey = { privateKey: createPrivateKey(pem), kid: keys[0]!.kid };
+});
+afterAll(() => mcpHttp.close());
+
+interface McpRequest {
+  method?: string;
+  /** The request target (rawPath on Lambda): `/mcp` unless said otherwise. */
+  target?: string;
+  /** The Host header: the server's own name on each transport unless said otherwise. */
+  host?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+type McpCase = [
+  name: string,
+  status: number,
+  error: string,
+  build: () => Promise<McpRequest>,
+  description?: RegExp,
+];
+
+/** An access token for the MCP server, signed by the local server's key. */
+const mcpToken = (claims: Record<string, unknown> = {}) => {
+  const t = now();
+  const token = signRs256(
+    { alg: 'RS256', typ: 'at+jwt', kid: asKey.kid },
+    {
+      iss: ISSUER,
+      sub: 'alice@example.com',
+      aud: MCP_RESOURCE,
+      client_id: CLIENT_ID,
+      jti: randomUUID(),
+      iat: t,
+      exp: t + 300,
+      scope: 'read write',
+      ...claims,
+    },
+    asKey.privateKey,
+  );
+  sensitive.add(token);
+  return token;
+};
+const RPC = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+const bearer = (token = mcpToken()) => ({ authorization: `Bearer ${token}` });
+/** A token bound to `jkt`, and a proof for it signed by `sign` (htu the resource unless given). */
+const mcpProof = (k: DpopKey, token: string, o: Partial<Parameters<DpopKey['proof']>[0]> = {}) =>
+  k.proof({ htm: 'POST', htu: MCP_RESOURCE, iat: now(), accessToken: token, ...o });
+
+const MCP_CASES: McpCase[] = [
+  // A caller without a valid token is answered from its headers: its body is never read.
+  ['no token, a 5 MB body', 401, 'unauthorized', async () => ({ body: RPC + ' '.repeat(5e6) })],
+  [
+    'a forged token, a 5 MB body',
+    401,
+    'invalid_token',
+    async () => ({ headers: bearer('eyJhbGciOiJub25lIn0.e30.'), body: RPC + ' '.repeat(5e6) }),
+  ],
+  // An admitted body is capped (1 MiB here).
+  [
+    'a valid token, a 2 MB body',
+    413,
+    'invalid_request',
+    async () => ({ headers: bearer(), body: RPC + ' '.repeat(2e6) }),
+  ],
+  // RSA exponents are bounded, and a proof's key is compared with cnf.jkt before it verifies.
+  [
+    'a token bound to a key with a 2,000-bit exponent, and a real proof by that key',
+    401,
+    'invalid_dpop_proof',
+    async () => {
+      const token = mcpToken({ cnf: { jkt: heavy.jkt } });
+      const proof = signRs256(
+        { alg: 'RS256', typ: 'dpop+jwt', jwk: heavy.publicJwk },
+        {
+          jti: randomUUID(),
+          htm: 'POST',
+          htu: MCP_RESOURCE,
+          iat: now(),
+          ath: accessTokenHash(token),
+        },
+        heavy.privateKey,
+      );
+      return { headers: { authorization: `DPoP ${token}`, dpop: proof } };
+    },
+    /exponent/,
+  ],
+  [
+    'a bound token, and a proof by another key whose signature is garbage',
+    401,
+    'invalid_dpop_proof',
+    async () => {
+      const token = mcpToken({ cnf: { jkt: (await dpopKey).jkt } });
+      const proof = await mcpProof(await dpopOther, token);
+      const garbled = `${proof.slice(0, proof.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+      return { headers: { authorization: `DPoP ${token}`, dpop: garbled } };
+    },
+    /not signed with the key the token is bound to/,
+  ],
+  // A proof's htu must name the resource's configured URL, not the Host the request carried.
+  [
+    'a proof whose htu names the request\u2019s Host rather than the resource',
+    401,
+    'invalid_dpop_proof',
+    async () => {
+      const token = mcpToken({ cnf: { jkt: (await dpopKey).jkt } });
+      const proof = await mcpProof(await dpopKey, token, { htu: 'http://localhost:9999/mcp' });
+      return { host: 'localhost:9999', headers: { authorization: `DPoP ${token}`, dpop: proof } };
+    },
+    /htu/,
+  ],
+  // The target and the Host decide whether a request is served, never where it goes.
+  [
+    'an absolute-form target naming another server',
+    400,
+    'invalid_request',
+    async () => ({ target: 'http://evil.example/mcp', headers: bearer() }),
+  ],
+  [
+    'a Host carrying a path (glued to the target, /nothing would become /mcp)',
+    400,
+    'invalid_request',
+    async () => ({ target: '/nothing', host: 'localhost/mcp?', headers: bearer() }),
+  ],
+  [
+    'a path that starts with two slashes',
+    404,
+    'not_found',
+    async () => ({ target: '//evil.example/mcp', headers: bearer() }),
+  ],
+];
+
+const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+function rememberMcp(req: McpRequest): McpRequest {
+  remember({ headers: req.headers });
+  return req;
+}
+
+async function mcpViaLambda(req: McpRequest) {
+  const res = await mcpLambda(
+    httpEvent(req.method ?? 'POST', req.target ?? '/mcp', {
+      headers: { ...MCP_HEADERS, host: req.host ?? 'mcp.example.test', ...req.headers },
+      ...(req.body !== undefined && { body: req.body }),
+    }),
+  );
+  return { status: res.statusCode ?? 0, body: res.body ?? '' };
+}
+
+/** Written as given, target and Host included: a URL would be normalised by the client first. */
+function mcpViaHttp(req: McpRequest): Promise<{ status: number; body: string }> {
+  // Where it listens: its URL names the resource's public name.
+  const { port } = mcpHttp.server.address() as { port: number };
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const out = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: req.method ?? 'POST',
+        path: req.target ?? '/mcp',
+        setHost: false,
+        headers: { ...MCP_HEADERS, host: req.host ?? `localhost:${port}`, ...req.headers },
+      },
+      (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    // A server that answers before the body is sent may reset the rest: the answer is in.
+    out.on('error', (err) => answered || reject(err));
+    out.end(req.body);
+  });
+}
+
+describe.each([
+  ['the MCP server through its Lambda handler', mcpViaLambda],
+  ['the MCP server over HTTP', mcpViaHttp],
+])('%s', (_how, send) => {
+  test.each(MCP_CASES)('%s: %i %s', async (...[, status, error, build, description]: McpCase) => {
+    const res = await send(rememberMcp(await build()));
+    const body = JSON.parse(res.body) as { error?: string; error_description?: string };
+    expect({ status: res.status, error: body.error }).toEqual({ status, error });
+    if (description) expect(body.error_description).toMatch(description);
     expect(res.body).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('the controls are served: a bearer token, and a bound one with a proof naming the resource', async () => {
+    const token = mcpToken({ cnf: { jkt: (await dpopKey).jkt } });
+    for (const headers of [
+      bearer(),
+      { authorization: `DPoP ${token}`, dpop: await mcpProof(await dpopKey, token) },
+    ]) {
+      const res = await send(rememberMcp({ headers, body: RPC }));
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('"whoami"');
+    }
   });
 });
 

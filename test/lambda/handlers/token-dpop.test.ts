@@ -3,13 +3,14 @@
  * draft's §8.6.1.2): DPOP-PROOF, DPOP-INVALID, DPOP-CNF-JKT, DPOP-CNF-OTHER, DPOP-BIND,
  * DPOP-REQUIRED, DPOP-TOKEN, DPOP-NONCE.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { tokenEvent, type Form } from '../../support/events.js';
 import { bodyOf, Harness, ISSUER, RESOURCE, refusalOf } from '../../support/harness.js';
 import { claimsOf, DpopKey } from '../../support/dpop.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { HttpResult } from '../../../lambda/http/types.js';
+import { largeExponentKey, signRs256 } from '../oauth/rsa-exponent-keys.js';
 
 const TOKEN_ENDPOINT = `${ISSUER}/token`;
 
@@ -216,6 +217,28 @@ describe('DPOP-PROOF, DPOP-INVALID: an invalid proof is invalid_dpop_proof', () 
       'a proof without iat',
       () => proofBy(key, { claims: { iat: undefined } }),
       'dpop_claim_invalid',
+    ],
+    [
+      'a proof whose iat is a string',
+      () => proofBy(key, { claims: { iat: String(h.clock.now()) } }),
+      'dpop_iat_not_numeric',
+    ],
+    [
+      'a proof whose iat is an object',
+      () => proofBy(key, { claims: { iat: { n: h.clock.now() } } }),
+      'dpop_iat_not_numeric',
+    ],
+    [
+      'a real proof by an RSA key with a 2,000-bit exponent',
+      async () => {
+        const big = await largeExponentKey(2000);
+        return signRs256(
+          { alg: 'RS256', typ: 'dpop+jwt', jwk: big.publicJwk },
+          { jti: randomUUID(), htm: 'POST', htu: TOKEN_ENDPOINT, iat: h.clock.now() },
+          big.privateKey,
+        );
+      },
+      'dpop_jwk_invalid',
     ],
     [
       'a proof without jti',

@@ -5,6 +5,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   sign,
+  verify,
   type KeyObject,
 } from 'node:crypto';
 import {
@@ -15,10 +16,16 @@ import {
   importJWK,
   type JWK,
 } from 'jose';
-import { SignatureRejected, verifyCompactSignature } from '../../../lambda/oauth/jws-verify.js';
+import {
+  jwkRsaExponentAcceptable,
+  rsaExponentAcceptable,
+  SignatureRejected,
+  verifyCompactSignature,
+} from '../../../lambda/oauth/jws-verify.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../../lambda/config.js';
 import type { KeyResolver } from '../../../lambda/ports.js';
 import { rsaPrivateKey } from '../../support/test-keys.js';
+import { largeExponentKey } from './rsa-exponent-keys.js';
 
 /** An RSA-2048 pair from the test key pool: generating one costs about 0.15 s of CPU. */
 function rsaPair(): { privateKey: KeyObject; publicKey: KeyObject } {
@@ -279,4 +286,110 @@ test('an alg named like an Object.prototype member finds no parameters, even if 
   const jws = rawRs256({ alg: 'constructor', kid: 'k' }, b64u({ iss: 'x' }), privateKey);
   await expectRefused(verifyCompactSignature(jws, resolve, ['constructor']));
   expect(seen.lookedUp).toBe(false);
+});
+
+/** One key for the tests below: the pool is spent by the tests above; a new key costs 0.15 s. */
+let shared: ReturnType<typeof rsaPair> | undefined;
+const sharedPair = () => (shared ??= rsaPair());
+
+test('an RSA key with a 2,000-bit public exponent is refused, even with a good signature', async () => {
+  const big = await largeExponentKey(2000, sharedPair().privateKey);
+  const jws = rawRs256({ alg: 'RS256' }, b64u({ iss: 'x' }), big.privateKey);
+  // node:crypto verifies it: the bound, not the library, is what refuses it.
+  const [h, p, sig] = jws.split('.') as [string, string, string];
+  expect(
+    verify('sha256', Buffer.from(`${h}.${p}`), big.publicKey, Buffer.from(sig, 'base64url')),
+  ).toBe(true);
+  await expectRefused(
+    verifyCompactSignature(jws, async () => big.publicKey, ['RS256']),
+    /exponent/,
+  );
+});
+
+test('the RSA exponent bound: odd, 3 to 2^32 - 1, in a minimal JWK encoding of at most 4 bytes', () => {
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+  expect(rsaExponentAcceptable(65537n)).toBe(true);
+  expect(rsaExponentAcceptable(3n)).toBe(true);
+  expect(rsaExponentAcceptable(0xffff_ffffn)).toBe(true);
+  expect(rsaExponentAcceptable(0x1_0000_0001n)).toBe(false);
+  expect(rsaExponentAcceptable(65536n)).toBe(false);
+  expect(rsaExponentAcceptable(1n)).toBe(false);
+  expect(jwkRsaExponentAcceptable('AQAB')).toBe(true);
+  expect(jwkRsaExponentAcceptable(b64('03'))).toBe(true);
+  expect(jwkRsaExponentAcceptable(b64('ffffffff'))).toBe(true);
+  expect(jwkRsaExponentAcceptable(b64('0100000001'))).toBe(false);
+  expect(jwkRsaExponentAcceptable(b64('010000'))).toBe(false);
+  expect(jwkRsaExponentAcceptable(b64('000000010001'))).toBe(false);
+  expect(jwkRsaExponentAcceptable(b64('01'.repeat(384)))).toBe(false);
+  expect(jwkRsaExponentAcceptable(65537)).toBe(false);
+  expect(jwkRsaExponentAcceptable(undefined)).toBe(false);
+});
+
+describe('one spelling per RSA signature: exactly as long as the modulus (RFC 8017 §8.1.2, §8.2.2)', () => {
+  const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+
+  test('PS256: a signature whose leading zero byte is dropped is refused', async () => {
+    const { privateKey, publicKey } = sharedPair();
+    const input = `${b64u({ alg: 'PS256' })}.${b64u({ iss: 'x' })}`;
+    // PSS signs with a random salt: about one signature in 256 begins with a zero byte.
+    let signature = Buffer.alloc(0);
+    for (let i = 0; i < 4096 && signature[0] !== 0; i++)
+      signature = sign('sha256', Buffer.from(input), { key: privateKey, ...pss });
+    expect(signature[0]).toBe(0);
+    const full = `${input}.${signature.toString('base64url')}`;
+    const short = `${input}.${signature.subarray(1).toString('base64url')}`;
+    // OpenSSL accepts both; the verifier must accept only the first.
+    expect(
+      verify('sha256', Buffer.from(input), { key: publicKey, ...pss }, signature.subarray(1)),
+    ).toBe(true);
+    await expect(
+      verifyCompactSignature(full, async () => publicKey, ['PS256']),
+    ).resolves.toBeUndefined();
+    await expectRefused(
+      verifyCompactSignature(short, async () => publicKey, ['PS256']),
+      /as long as the modulus/,
+    );
+  });
+
+  test.each([
+    ['RS256', {}],
+    ['PS256', pss],
+  ] as const)('%s: a signature with a zero byte prepended is refused', async (alg, options) => {
+    const { privateKey, publicKey } = sharedPair();
+    const input = `${b64u({ alg })}.${b64u({ iss: 'x' })}`;
+    const signature = sign('sha256', Buffer.from(input), { key: privateKey, ...options });
+    const longer = Buffer.concat([Buffer.alloc(1), signature]).toString('base64url');
+    await expectRefused(
+      verifyCompactSignature(`${input}.${longer}`, async () => publicKey, [alg]),
+      /as long as the modulus/,
+    );
+  });
+});
+
+test('ECDSA: (r, s) and (r, n - s) both verify, since honest signers make both (neither is refused)', async () => {
+  const order = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const input = `${b64u({ alg: 'ES256' })}.${b64u({ iss: 'x' })}`;
+  const spellings = { high: 0, low: 0 };
+  // node:crypto, as any OpenSSL or WebCrypto signer, leaves s as it comes: high half of the time.
+  for (let i = 0; i < 64 && (spellings.high === 0 || spellings.low === 0); i++) {
+    const signature = sign('sha256', Buffer.from(input), {
+      key: privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+    spellings[s > order / 2n ? 'high' : 'low']++;
+    const twin = Buffer.concat([
+      signature.subarray(0, 32),
+      Buffer.from((order - s).toString(16).padStart(64, '0'), 'hex'),
+    ]);
+    for (const sig of [signature, twin])
+      await expect(
+        verifyCompactSignature(`${input}.${sig.toString('base64url')}`, async () => publicKey, [
+          'ES256',
+        ]),
+      ).resolves.toBeUndefined();
+  }
+  expect(spellings.high).toBeGreaterThan(0);
+  expect(spellings.low).toBeGreaterThan(0);
 });

@@ -11,6 +11,8 @@ import { ProofReplayCache } from '../../../lambda/protected-resource/proof-repla
 import type { HttpHandler } from '../../../lambda/http/types.js';
 import { httpEvent } from '../../support/events.js';
 import { DpopKey } from '../../support/dpop.js';
+import { accessTokenHash } from '../../../lambda/oauth/dpop.js';
+import { largeExponentKey, signRs256 } from '../oauth/rsa-exponent-keys.js';
 
 const ISSUER = 'https://as.example.test';
 const API = 'https://api.example.test/';
@@ -233,6 +235,92 @@ describe('the MCP server', () => {
     const replayed = await initialize(headers);
     expect(replayed.status).toBe(401);
     expect(replayed.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof"/);
+  });
+});
+
+/** The status and challenge of GET /api/profile with a bound token and a proof. */
+async function profileOf(token: string, dpop: string) {
+  const res = await profile({ authorization: `DPoP ${token}`, dpop });
+  return { status: res.statusCode, challenge: res.headers['www-authenticate'] ?? '' };
+}
+
+const mcpProofFor = (k: DpopKey, token: string) =>
+  k.proof({ htm: 'POST', htu: MCP, iat: now(), accessToken: token });
+
+/** The status and challenge of an MCP initialize with a bound token and a proof. */
+async function initializeStatus(token: string, dpop: string) {
+  const res = await mcp.fetch(
+    new Request(MCP, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `DPoP ${token}`,
+        dpop,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    }),
+  );
+  return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '' };
+}
+
+describe('a proof key is compared with the token\u2019s cnf.jkt before its signature is verified', () => {
+  /** WebCrypto signature verifications (jose's, for the token and the proof) while `run` runs. */
+  async function verifications(run: () => Promise<unknown>): Promise<number> {
+    const subtle = globalThis.crypto.subtle;
+    const original = subtle.verify.bind(subtle);
+    let calls = 0;
+    Object.defineProperty(subtle, 'verify', {
+      configurable: true,
+      value: (...args: Parameters<typeof original>) => (calls++, original(...args)),
+    });
+    try {
+      await run();
+    } finally {
+      delete (subtle as { verify?: unknown }).verify;
+    }
+    return calls;
+  }
+  const garbled = (jws: string) => `${jws.slice(0, jws.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+
+  test.each([
+    ['the sample resource', () => bound(API), (k: DpopKey, t: string) => proof(k, t), profileOf],
+    ['the MCP server', () => bound(MCP), mcpProofFor, initializeStatus],
+  ])('%s: a proof by another key costs no signature check', async (_n, mint, sign, send) => {
+    const token = await mint();
+    const byOther = garbled(await sign(other, token));
+    const byOwn = await sign(key, token);
+    let refused: { status: number; challenge: string } | undefined;
+    const forOther = await verifications(async () => (refused = await send(token, byOther)));
+    const forOwn = await verifications(() => send(token, byOwn));
+    expect(refused!.status).toBe(401);
+    expect(refused!.challenge).toMatch(/not signed with the key the token is bound to/);
+    // The token's own signature in both; the proof's only when its key is the bound one.
+    expect(forOwn - forOther).toBe(1);
+  });
+
+  test('a real proof by the bound key is still refused when the key\u2019s exponent is past 32 bits', async () => {
+    const big = await largeExponentKey(2000);
+    const token = await accessToken(API, { cnf: { jkt: big.jkt } });
+    const res = await profile({
+      authorization: `DPoP ${token}`,
+      dpop: signRs256(
+        { alg: 'RS256', typ: 'dpop+jwt', jwk: big.publicJwk },
+        {
+          jti: crypto.randomUUID(),
+          htm: 'GET',
+          htu: PROFILE_URL,
+          iat: now(),
+          ath: accessTokenHash(token),
+        },
+        big.privateKey,
+      ),
+    });
+    expect(res.statusCode).toBe(401);
+    expect(JSON.parse(res.body!)).toMatchObject({
+      error: 'invalid_dpop_proof',
+      error_description: expect.stringMatching(/exponent/),
+    });
   });
 });
 

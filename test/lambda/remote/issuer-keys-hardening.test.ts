@@ -1,7 +1,8 @@
 /**
  * What a trusted but broken (or hostile) IdP's JWKS cannot do to us (JAG-JWKS-FETCH): make us read
  * an unbounded body, keep trusting a revoked key while its endpoint fails, fail a request with a
- * malformed key, or let one key verify under two algorithms.
+ * malformed key, make every verification costly with an RSA exponent past 32 bits, or let one key
+ * verify under two algorithms.
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
@@ -11,6 +12,7 @@ import { loadServiceConfig } from '../../../lambda/config.js';
 import { RemoteIssuerKeys } from '../../../lambda/remote/issuer-keys.js';
 import { TemporarilyUnavailable } from '../../../lambda/oauth/errors.js';
 import { makeKey, TestIdp } from '../../support/test-idp.js';
+import { largeExponentKey } from '../oauth/rsa-exponent-keys.js';
 
 let idp: TestIdp;
 let now: number;
@@ -146,6 +148,20 @@ test('a malformed key (an EC point off its curve) is dropped, and the good keys 
   await expect(resolve(keys, idp.issuer, offCurve.kid, 'ES256')).rejects.toBeInstanceOf(
     errors.JWKSNoMatchingKey,
   );
+});
+
+test('an RSA key with a public exponent past 32 bits is dropped, and the good keys still work', async () => {
+  // Each verification with a 2,000-bit exponent costs more than one with a 16,384-bit modulus.
+  const big = await largeExponentKey(2000);
+  const heavy = {
+    ...idp.key,
+    kid: 'heavy',
+    publicJwk: { ...big.publicJwk, kid: 'heavy', alg: 'RS256' },
+  };
+  idp.published = [idp.key, heavy];
+  const keys = keysFor(idp.trusted());
+  await expect(resolve(keys, idp.issuer, idp.key.kid)).resolves.toBeDefined();
+  await expect(resolve(keys, idp.issuer, 'heavy')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
 });
 
 describe('one key, one algorithm (RFC 8725 §3.1)', () => {
