@@ -16,7 +16,10 @@ import {
   MAX_GRACE_SECONDS,
   type ServerPolicy,
 } from '../lambda/admin/client-admin.js';
-import { checkAssertion as checkTokenRequest } from '../lambda/admin/assertion-check.js';
+import {
+  checkAssertion as checkTokenRequest,
+  type AssertionReport,
+} from '../lambda/admin/assertion-check.js';
 import {
   effectiveConfig,
   pickServiceEnvironment,
@@ -27,44 +30,104 @@ import { openLocalAdminStore } from '../lambda/local/local-admin.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
 import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import type { StackAdminClients } from '../lambda/aws/stack-client-admin.js';
+import type { StackAdminClients, StackClientStore } from '../lambda/aws/stack-client-admin.js';
 
 /** The environment variable `--client-secret-env` names when the docs show it. */
 export const DEFAULT_SECRET_VARIABLE = 'XAA_CLIENT_SECRET';
 
-const USAGE = `Usage:
-  npm run admin -- clients add --client-id ID --scope "a b" --resource URI [--resource URI ...]
+/** Each command's synopsis, as the usage shows it. */
+const SYNOPSES = {
+  'clients add': `clients add --client-id ID --scope "a b" --resource URI [--resource URI ...]
                                [--token-lifetime SECONDS] [--issuer ISSUER ...]
                                [--client-secret-stdin | --client-secret-env VARIABLE]
-                               [--dpop-bound-required] [--json]
-  npm run admin -- clients show --client-id ID [--json]
-  npm run admin -- clients update --client-id ID [--scope "a b"] [--resource URI ...]
-                               [--token-lifetime SECONDS|default] [--issuer ISSUER ... | --any-issuer]
-  npm run admin -- clients rotate-secret --client-id ID [--grace SECONDS]
-                               [--client-secret-stdin | --client-secret-env VARIABLE] [--json]
-  npm run admin -- clients list [--json]
-  npm run admin -- clients remove --client-id ID
-  npm run admin -- clients disable|enable --client-id ID
-  npm run admin -- assertion check <ID-JAG> [--client-id ID] [--resource URI ...] [--scope "a b"]
-                               [--json]
+                               [--dpop-bound-required] [--json]`,
+  'clients show': 'clients show --client-id ID [--json]',
+  'clients update': `clients update --client-id ID [--scope "a b"] [--resource URI ...]
+                               [--token-lifetime SECONDS|default] [--issuer ISSUER ... | --any-issuer]`,
+  'clients rotate-secret': `clients rotate-secret --client-id ID [--grace SECONDS]
+                               [--client-secret-stdin | --client-secret-env VARIABLE] [--json]`,
+  'clients list': 'clients list [--json]',
+  'clients remove': 'clients remove --client-id ID',
+  'clients disable': 'clients disable|enable --client-id ID',
+  'clients enable': 'clients disable|enable --client-id ID',
+  'assertion check': `assertion check <ID-JAG> [--client-id ID] [--resource URI ...] [--scope "a b"]
+                               [--json]`,
+} as const;
 
-add and rotate-secret generate a secret of 256 random bits and print it once, unless you choose
+type CommandName = keyof typeof SYNOPSES;
+
+/** What the usage says after the synopses, and which commands each paragraph is about. */
+const NOTES: ReadonlyArray<{
+  readonly about: readonly CommandName[] | 'all';
+  readonly text: string;
+}> = [
+  {
+    about: ['clients add', 'clients rotate-secret'],
+    text: `add and rotate-secret generate a secret of 256 random bits and print it once, unless you choose
 one: --client-secret-stdin reads it from standard input (one line), --client-secret-env VARIABLE
 from that environment variable (e.g. ${DEFAULT_SECRET_VARIABLE}). Never put a secret on the command
-line: ps and your shell history keep it.
---issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).
---dpop-bound-required makes every token for the client DPoP-bound: a request without a DPoP proof
-is refused (DPOP-REQUIRED).
-rotate-secret keeps the previous secret valid for --grace seconds (default 3600, at most
-${MAX_GRACE_SECONDS}; 0 retires it at once), so clients can switch one by one.
-Works on DATA_DIR (default .local) whether or not the local server is running.
+line: ps and your shell history keep it. --client-secret VALUE, which does, is deprecated: it
+still works, with a warning, for scripts written before the other two.`,
+  },
+  {
+    about: ['clients add', 'clients update'],
+    text: '--issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).',
+  },
+  {
+    about: ['clients add'],
+    text: `--dpop-bound-required makes every token for the client DPoP-bound: a request without a DPoP proof
+is refused (DPOP-REQUIRED).`,
+  },
+  {
+    about: ['clients rotate-secret'],
+    text: `rotate-secret keeps the previous secret valid for --grace seconds (default 3600, at most
+${MAX_GRACE_SECONDS}; 0 retires it at once), so clients can switch one by one.`,
+  },
+  {
+    about: 'all',
+    text: `Works on DATA_DIR (default .local) whether or not the local server is running.
 With --stack NAME (before or after the command) it works on that deployed stack instead, in the
-region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).
-add, update and assertion check judge by the configuration the server runs with: the running
-local server's, or the stack's; with no server running, this shell's environment (each says which).
-assertion check runs the token endpoint's own steps on an ID-JAG for a client (--client-id), with
+region and with the credentials of the environment (AWS_REGION, AWS_PROFILE, ...).`,
+  },
+  {
+    about: ['clients add', 'clients update', 'assertion check'],
+    text: `add, update and assertion check judge by the configuration the server runs with: the running
+local server's, or the stack's; with no server running, this shell's environment (each says which).`,
+  },
+  {
+    about: ['assertion check'],
+    text: `assertion check runs the token endpoint's own steps on an ID-JAG for a client (--client-id), with
 the --resource and --scope a token request would carry, except spending its jti, and prints each
-check with pass or fail and why. It exits 1 if the endpoint would refuse.`;
+check with pass or fail and why. It exits 0 only if the endpoint would accept it.`,
+  },
+];
+
+const synopsis = (command: CommandName) => `  npm run admin -- ${SYNOPSES[command]}`;
+
+/** The whole usage: every command. */
+const USAGE = [
+  'Usage:',
+  // disable and enable share a line.
+  ...(Object.keys(SYNOPSES) as CommandName[])
+    .map(synopsis)
+    .filter((line, i, all) => all.indexOf(line) === i),
+  '  npm run admin -- help [COMMAND]      (or COMMAND --help: the usage of that one command)',
+  '',
+  ...NOTES.map((n) => n.text),
+].join('\n');
+
+/** The usage of one command, and where the rest is. */
+function usageOf(command: CommandName | undefined): string {
+  if (!command) return USAGE;
+  return [
+    'Usage:',
+    synopsis(command),
+    '',
+    ...NOTES.filter((n) => n.about === 'all' || n.about.includes(command)).map((n) => n.text),
+    '',
+    'Every command: npm run admin -- help',
+  ].join('\n');
+}
 
 const OPTIONS = {
   'client-id': { type: 'string' },
@@ -83,11 +146,108 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+type OptionName = keyof typeof OPTIONS;
+
 type Values = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >['values'];
 
-const usage = (problem: string) => new AdminError(`${problem}\n\n${USAGE}`, 2);
+/** Bad arguments: the CLI adds the usage of the command they were given to. */
+class UsageError extends AdminError {
+  constructor(problem: string) {
+    super(problem, 2);
+  }
+}
+
+const usage = (problem: string) => new UsageError(problem);
+
+/** Which command the arguments name, if any: the first two positionals, or "help" and those. */
+function commandOf(positionals: readonly string[]): CommandName | undefined {
+  const words = positionals[0] === 'help' ? positionals.slice(1) : positionals;
+  const name = `${words[0]} ${words[1]}`;
+  return Object.hasOwn(SYNOPSES, name) ? (name as CommandName) : undefined;
+}
+
+/** The options a flag was most likely meant to be: same letters, or one or two typos away. */
+function suggestion(flag: string): OptionName | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const names = Object.keys(OPTIONS) as OptionName[];
+  const same = names.find((n) => squash(n) === squash(flag));
+  if (same) return same;
+  let best: { name: OptionName; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(flag.toLowerCase(), name);
+    if (distance < (best?.distance ?? Infinity)) best = { name, distance };
+  }
+  if (best && best.distance <= (flag.length > 5 ? 2 : 1)) return best.name;
+  return names.find((n) => flag.length >= 3 && n.startsWith(flag.toLowerCase()));
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * A value that is a negative number (`--grace -5`) is the flag's value, for the command to say what
+ * it accepts; Node's parser would call it "ambiguous".
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (takesValue(arg) && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  return args;
+}
+
+const takesValue = (flag: string) =>
+  flag.startsWith('--') && OPTIONS[flag.slice(2) as OptionName]?.type === 'string';
+
+/** Every mistake in one line: an unknown flag with the one it was probably meant to be. */
+function parseArguments(args: string[]): { values: Values; positionals: string[] } {
+  const { tokens } = parseArgs({
+    args,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(OPTIONS, token.name)) continue;
+    const meant = suggestion(token.name);
+    throw usage(`unknown option ${token.rawName}${meant ? `: did you mean --${meant}?` : ''}`);
+  }
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    // Node's wording is written for its API, not for this command's users.
+    const message = (err as Error).message;
+    const flag = /'(--[a-z-]+)/.exec(message)?.[1];
+    if (flag === undefined) throw usage(message);
+    if (!takesValue(flag)) throw usage(`${flag} takes no value`);
+    throw usage(
+      /ambiguous/.test(message)
+        ? `${flag} needs a value (one that starts with "-" is written ${flag}=VALUE)`
+        : `${flag} needs a value`,
+    );
+  }
+}
 
 /** What a command works with: the client admin, and the configuration the server runs with. */
 interface Context {
@@ -110,19 +270,29 @@ export async function runAdmin(
   out: (line: string) => void,
   io: AdminIo | (() => StackAdminClients) = {},
 ): Promise<void> {
-  const {
-    stdin = readStdin,
-    awsClients,
-    warn = (line: string) => console.error(line),
-  } = typeof io === 'function' ? { awsClients: io } : io;
-  let parsed;
+  const args = joinNegativeValues(argv);
+  // The command the arguments name, even when they are wrong: its usage is the one to show.
+  const command = commandOf(
+    parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false }).positionals,
+  );
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    await runCommand(args, command, env, out, typeof io === 'function' ? { awsClients: io } : io);
   } catch (err) {
-    throw usage((err as Error).message);
+    if (err instanceof UsageError) throw new AdminError(`${err.message}\n\n${usageOf(command)}`, 2);
+    throw err;
   }
-  const { values, positionals } = parsed;
-  if (values.help) return out(USAGE);
+}
+
+async function runCommand(
+  args: string[],
+  commandName: CommandName | undefined,
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void,
+  io: AdminIo,
+): Promise<void> {
+  const { stdin = readStdin, awsClients, warn = (line: string) => console.error(line) } = io;
+  const { values, positionals } = parseArguments(args);
+  if (values.help || positionals[0] === 'help') return out(usageOf(commandName));
   const [group, command, ...rest] = positionals;
   let run: (ctx: Context) => Promise<void>;
   if (group === 'assertion') {
@@ -137,9 +307,9 @@ export async function runAdmin(
     if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
     const secret = () => chosenSecret(values, env, stdin, warn);
     const commands: Record<string, (ctx: Context) => Promise<void>> = {
-      add: ({ admin }) => add(admin, values, secret, out),
+      add: (ctx) => add(ctx, values, secret, out),
       show: ({ admin }) => show(admin, values, out),
-      update: ({ admin }) => update(admin, values, out),
+      update: (ctx) => update(ctx, values, out),
       'rotate-secret': ({ admin }) => rotate(admin, values, secret, out),
       list: ({ admin }) => list(admin, values, out),
       remove: ({ admin }) => remove(admin, values, out),
@@ -209,9 +379,22 @@ async function runOnStack(
   const aws = await import('../lambda/aws/stack-client-admin.js');
   const clients = (awsClients ?? aws.defaultStackAdminClients)();
   try {
-    let settings!: () => Promise<EffectiveConfig>;
-    const { admin } = await aws.openStackClientAdmin(stackName, clients, (store) => {
-      settings = once(async () => {
+    await runWithStack();
+  } catch (err) {
+    // The SDK's words name no variable; AWS_REGION is the one to set.
+    if (/^Region is missing/.test(String((err as Error | undefined)?.message)))
+      throw new AdminError(
+        `no AWS region to find stack ${stackName} in: set AWS_REGION to the stack's region (or AWS_PROFILE to a profile that has one)`,
+      );
+    throw err;
+  } finally {
+    aws.destroyStackAdminClients(clients);
+  }
+
+  async function runWithStack(): Promise<void> {
+    let settings: (() => Promise<EffectiveConfig>) | undefined;
+    const settingsOf = (store: StackClientStore) =>
+      (settings ??= once(async () => {
         const fromStack = pickServiceEnvironment(store.serviceEnvironment);
         if (fromStack)
           return configured(() =>
@@ -224,12 +407,11 @@ async function runOnStack(
           config: configured(() => loadServiceConfig({ ...env, ISSUER: store.issuer })),
           source: `your environment with stack ${stackName}'s issuer (the stack does not publish its configuration: deploy it again)`,
         };
-      });
-      return settings().then(policyOf);
-    });
-    await run({ admin, settings: () => settings() });
-  } finally {
-    aws.destroyStackAdminClients(clients);
+      }));
+    const { admin, store } = await aws.openStackClientAdmin(stackName, clients, (s) =>
+      settingsOf(s)().then(policyOf),
+    );
+    await run({ admin, settings: () => settingsOf(store)() });
   }
 }
 
@@ -379,13 +561,22 @@ async function checkAssertion(
       '  - the jti has not been redeemed before (not checked: only redeeming can tell, and that spends it)',
     );
     if (proof) out(`  ! ${proof.needs}`);
-    if (!report.valid && clientId === undefined)
-      out(
-        'Give --client-id (and the --resource and --scope the request will carry) for a verdict.',
-      );
-    out(failed ? 'The token endpoint would refuse this assertion.' : 'Every check passed.');
+    out(verdict(report, clientId));
   }
   if (failed) throw new AdminError('', 1);
+}
+
+/** The report's last line: one verdict, or why there is none. */
+function verdict(report: AssertionReport, clientId: string | undefined): string {
+  if (report.valid) return 'Every check passed.';
+  const failures = report.checks.filter((c) => c.status === 'fail');
+  if (failures.some((c) => 'error' in c && c.error === 'temporarily_unavailable'))
+    return "The token endpoint would answer 503 temporarily_unavailable: it cannot fetch the issuer's keys now (check the jwks_uri, or try again later).";
+  if (failures.length > 0) return 'The token endpoint would refuse this assertion.';
+  // Every check made passed, but the client's were skipped: no verdict without one.
+  if (clientId === undefined)
+    return "The ID-JAG's own checks passed; give --client-id (and the --resource and --scope the token request will carry) for a verdict.";
+  return 'The token endpoint would refuse this assertion.';
 }
 
 /**
@@ -438,7 +629,8 @@ function proofNeeded(
 
 function lifetimeOf(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw usage('--token-lifetime must be a whole number of seconds');
+  if (!/^\d+$/.test(raw))
+    throw usage(`--token-lifetime must be a whole number of seconds, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
@@ -454,7 +646,12 @@ type SecretCommand = (
   out: (line: string) => void,
 ) => Promise<void>;
 
-const add: SecretCommand = async (admin, v, secret, out) => {
+async function add(
+  { admin, settings }: Context,
+  v: Values,
+  secret: () => Promise<string | undefined>,
+  out: (line: string) => void,
+): Promise<void> {
   if (!v['client-id']) throw usage('--client-id is required');
   if (v.scope === undefined) throw usage('--scope is required');
   if (!v.resource) throw usage('--resource is required');
@@ -475,8 +672,9 @@ const add: SecretCommand = async (admin, v, secret, out) => {
   // A secret the operator chose is not echoed: it would land in the terminal's scrollback.
   if (chosen === undefined) out(`  client_secret  ${clientSecret}`);
   describe(client, out);
+  out(`  checked against ${(await settings()).source}`);
   if (chosen === undefined) out('The secret is shown only this once: keep it now.');
-};
+}
 
 function describe(client: ClientRecord, out: (line: string) => void): void {
   out(`  scope          ${client.scopes.join(' ')}`);
@@ -498,7 +696,11 @@ async function show(admin: ClientAdmin, v: Values, out: (line: string) => void):
   if (!client.issuers) out('  issuers        any trusted issuer');
 }
 
-async function update(admin: ClientAdmin, v: Values, out: (line: string) => void): Promise<void> {
+async function update(
+  { admin, settings }: Context,
+  v: Values,
+  out: (line: string) => void,
+): Promise<void> {
   if (!v['client-id']) throw usage('--client-id is required');
   if (v.issuer && v['any-issuer']) throw usage('--issuer and --any-issuer exclude each other');
   const lifetime = v['token-lifetime'];
@@ -518,13 +720,16 @@ async function update(admin: ClientAdmin, v: Values, out: (line: string) => void
   const client = await admin.update(v['client-id'], changes);
   out(`Updated client ${client.clientId}`);
   describe(client, out);
+  out(`  checked against ${(await settings()).source}`);
 }
 
 const rotate: SecretCommand = async (admin, v, secret, out) => {
   if (!v['client-id']) throw usage('--client-id is required');
   const grace = v.grace ?? '3600';
   if (!/^\d+$/.test(grace))
-    throw usage(`--grace must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS}`);
+    throw usage(
+      `--grace must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS}, got ${JSON.stringify(grace)}`,
+    );
   const chosen = await secret();
   const { client, clientSecret, previousUntil } = await admin.rotateSecret(v['client-id'], {
     clientSecret: chosen,
@@ -580,14 +785,26 @@ async function remove(admin: ClientAdmin, v: Values, out: (line: string) => void
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runAdmin(process.argv.slice(2), process.env, (line) => console.log(line)).catch(
-    (err: unknown) => {
-      if (err instanceof AdminError) {
-        if (err.message) console.error(err.message);
-        process.exit(err.exitCode);
-      }
-      console.error('admin failed:', err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
+  // `npm run admin -- clients list | head -1`: once the reader has gone, what is left to print has
+  // nowhere to go. The command still runs to its end (a change is made whole, the lock let go) and
+  // exits as it would have, without a word, as CLIs do when their output is closed.
+  let stdoutGone = false;
+  const quietWhenGone = (stream: NodeJS.WriteStream, gone: () => void) =>
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      gone();
+    });
+  quietWhenGone(process.stdout, () => (stdoutGone = true));
+  quietWhenGone(process.stderr, () => undefined);
+  const print = (line: string) => {
+    if (!stdoutGone) console.log(line);
+  };
+  runAdmin(process.argv.slice(2), process.env, print).catch((err: unknown) => {
+    if (err instanceof AdminError) {
+      if (err.message) console.error(err.message);
+      process.exit(err.exitCode);
+    }
+    console.error('admin failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

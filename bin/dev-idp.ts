@@ -1,4 +1,7 @@
-/** `npm run dev-idp`: a development IdP on loopback that signs ID-JAGs for anyone. Local use only. */
+/**
+ * `npm run dev-idp`: a development IdP on loopback that signs ID-JAGs for anyone. Local use only.
+ * DEV_IDP_PORT picks its port (default 4000); its signing key lives in DATA_DIR/dev-idp/.
+ */
 import { join } from 'node:path';
 import { DevIdp } from '../lambda/local/dev-idp.js';
 import { KeyFileSigner } from '../lambda/local/key-file-signer.js';

@@ -11,6 +11,7 @@ import {
   InsufficientScopeError,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
+import { format } from 'node:util';
 import { decodeJwt } from 'jose';
 import { runAdmin } from '../../bin/admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
@@ -21,10 +22,57 @@ import { DemoStage, freePort, type Print } from './stage.js';
 
 const short = (s: string) => (s.length > 28 ? `${s.slice(0, 24)}\u2026` : s);
 
+/**
+ * A WWW-Authenticate value as its challenges (RFC 9110 §11.6.1): a comma separates parameters and
+ * challenges alike; an item that starts with a scheme and a space starts a new challenge.
+ */
+export function challengesOf(header: string): Array<{ scheme: string; params: string[] }> {
+  const found: Array<{ scheme: string; params: string[] }> = [];
+  for (const item of header.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+    const text = item.trim();
+    const start = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+(.*))?$/.exec(text);
+    if (start) found.push({ scheme: start[1]!, params: start[2] ? [start[2]] : [] });
+    else if (text) found.at(-1)?.params.push(text);
+  }
+  return found;
+}
+
+/**
+ * The challenges one per line, each parameter said once: a resource offering Bearer and DPoP
+ * repeats its resource_metadata in both (RFC 9728 §5.1).
+ */
+function describeChallenges(header: string): string[] {
+  const said = new Set<string>();
+  return challengesOf(header).map(({ scheme, params }, i) => {
+    const fresh = params.filter((p) => !said.has(p));
+    const repeated = params.filter((p) => said.has(p)).map((p) => p.split('=')[0]);
+    for (const p of params) said.add(p);
+    const text = [scheme, fresh.join(', ')].filter(Boolean).join(' ');
+    const again = repeated.length > 0 ? ` (${repeated.join(', ')}: as above)` : '';
+    return i === 0 ? `WWW-Authenticate: ${text}${again}` : `and ${text}${again}`;
+  });
+}
+
 /** Runs the MCP demo; resolves true only if every step behaved as it should. */
 export async function runMcpDemo(print: Print): Promise<boolean> {
   const stage = new DemoStage(print);
   const { step, expectThat } = stage;
+  // The SDK's own warnings, printed in their place among the steps instead of on the console.
+  const consoleWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const said = format(...args);
+    print(`  ! ${said}`);
+    if (/^\[mcp-sdk\] OAuth "invalid_client"/.test(said))
+      print(
+        '    (the SDK retries once after invalid_client, in case what it held was stale: the discovery and the token request below are that retry)',
+      );
+  };
+  /** HTTP exchanges still running: a step waits for them, so each reply prints under its step. */
+  const inFlight = new Set<Promise<unknown>>();
+  const settle = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
   try {
     // The cast: a development IdP, our authorization server and the example MCP server.
     const dataDir = await stage.dataDir('xaa-mcp-demo-');
@@ -78,7 +126,13 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
           });
         },
       });
-      const printing: typeof fetch = async (input, init) => {
+      const printing: typeof fetch = (input, init) => {
+        const exchange = printed(input, init);
+        inFlight.add(exchange);
+        void exchange.finally(() => inFlight.delete(exchange)).catch(() => undefined);
+        return exchange;
+      };
+      const printed: typeof fetch = async (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
         const method = init?.method ?? 'GET';
         const headers = new Headers(init?.headers);
@@ -89,12 +143,14 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
           for (const [k, v] of form) print(`      ${k}=${k === 'assertion' ? short(v) : v}`);
         }
         const res = await fetch(input, init);
-        const challenge = res.headers.get('www-authenticate');
-        // Named, because the SDK's optional GET stream is answered while other requests run.
+        const [challenge, ...more] = describeChallenges(res.headers.get('www-authenticate') ?? '');
         const what = `${method} ${new URL(url).pathname}`;
-        print(
-          `  \u2190 ${res.status} ${what}${challenge ? `  WWW-Authenticate: ${challenge}` : ''}`,
-        );
+        print(`  \u2190 ${res.status} ${what}${challenge ? `  ${challenge}` : ''}`);
+        for (const line of more) print(`      ${line}`);
+        if (method === 'GET' && url === mcp.url && res.status === 405)
+          print(
+            '      (the SDK\u2019s optional stream of server messages: this MCP server sends none)',
+          );
         if (url.endsWith('/token')) {
           const body = (await res.clone().json()) as Record<string, unknown>;
           const shown =
@@ -118,6 +174,7 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     const { client, transport, provider } = agent('demo-agent', agentSecret);
     stage.onClose(() => client.close());
     await client.connect(transport);
+    await settle();
     const accessToken = provider.tokens()?.access_token;
     expectThat('connected with an access token from our server', accessToken !== undefined);
     if (accessToken) {
@@ -131,8 +188,10 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
 
     step('The agent lists the tools and calls one');
     const { tools } = await client.listTools();
+    await settle();
     print(`  tools: ${tools.map((t) => t.name).join(', ')}`);
     const result = await client.callTool({ name: 'whoami', arguments: {} });
+    await settle();
     const text = (result.content as Array<{ type: string; text?: string }>)[0]?.text ?? '';
     print(`  whoami \u2192 ${text}`);
     expectThat(
@@ -145,6 +204,7 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
       () => undefined,
       (err: unknown) => err,
     );
+    await settle();
     expectThat(
       'add_note is refused with 403 insufficient_scope naming scope write',
       refused instanceof InsufficientScopeError && refused.requiredScope === 'write',
@@ -157,6 +217,7 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
       () => undefined,
       (err: unknown) => err,
     );
+    await settle();
     await wrong.client.close();
     expectThat(
       'refused with invalid_client before the MCP server sees any token',
@@ -165,5 +226,6 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     return stage.ok;
   } finally {
     await stage.close();
+    console.warn = consoleWarn;
   }
 }

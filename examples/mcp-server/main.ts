@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       '',
       `Example MCP server on ${running.url} (Streamable HTTP)`,
       '',
+      `  listening on          http://127.0.0.1:${(running.server.address() as { port: number }).port}`,
       `  resource (aud)        ${resource.resource}`,
       `  resource metadata     ${resource.metadataUrl}`,
       `  authorization server  ${issuer}`,

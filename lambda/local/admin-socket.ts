@@ -4,11 +4,11 @@
  * request and per answer. The server applies each change to its store (journal, then memory)
  * before answering, so the next token request sees it.
  */
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ClientRecordStore, WritableSecretStore } from '../admin/client-admin.js';
-import { DataDirError } from './data-dir.js';
+import { DataDirError, sameFile } from './data-dir.js';
 
 export type AdminStore = ClientRecordStore & WritableSecretStore;
 
@@ -56,6 +56,8 @@ function onLines(socket: Socket, handle: (line: string) => void): void {
 
 export interface AdminSocketServer {
   close(): Promise<void>;
+  /** False once the socket file is gone or replaced (DATA_DIR deleted under the server). */
+  stillBound(): Promise<boolean>;
 }
 
 /**
@@ -108,11 +110,16 @@ export async function serveAdminSocket(
   await once(server, 'listening');
   // The folder (0700) already keeps others out; the socket's own mode says so too.
   await chmod(path, 0o600);
+  const bound = await lstat(path);
   return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      // Closing a listening Unix socket unlinks its path, whatever is there now: a socket another
+      // server bound after DATA_DIR was deleted under this one stays, and this one is let go.
+      const now = await lstat(path).catch(() => undefined);
+      if (now && (now.ino !== bound.ino || now.dev !== bound.dev)) return void server.unref();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    stillBound: () => sameFile(path, bound),
   };
 }
 

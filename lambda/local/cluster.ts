@@ -18,12 +18,13 @@ import { TokenService } from '../oauth/token-service.js';
 import { systemClock } from '../ports.js';
 import { KeyFileSigner } from './key-file-signer.js';
 import {
-  closeHttp,
   listenHttp,
   localPaths,
   openLocalState,
   urlOf,
   warmIssuerKeys,
+  type Drained,
+  type LocalServerOptions,
 } from './server.js';
 import {
   answerStoreCalls,
@@ -52,27 +53,38 @@ export function workerCount(env: Readonly<Record<string, string | undefined>>): 
 }
 
 /** What a worker tells its primary, besides store calls. */
-type WorkerNote = { workerFailed: string };
+type WorkerNote = { workerFailed: string } | { workerDrained: Drained };
 /** What a primary tells a worker, besides store answers. */
-type PrimaryNote = { workerStop: true };
+type PrimaryNote = { workerStop: true; drainMs: number };
 
 export interface LocalCluster {
   readonly url: string;
   readonly workers: number;
-  close(): Promise<void>;
+  /** The trusted issuers whose JWKS the primary could not fetch at start-up, each with why. */
+  readonly unreachableIssuers: Promise<ReadonlyMap<string, string>>;
+  /** As LocalServer.close, over every worker. */
+  close(options?: { drainMs?: number }): Promise<Drained>;
 }
 
+/** How long a worker may take to stop beyond the drain it was given, before it is killed. */
 const STOP_GRACE_MS = 5000;
+
+const isNote = <K extends string>(m: unknown, key: K): m is Record<K, unknown> =>
+  typeof m === 'object' && m !== null && key in m;
 
 /** The primary: opens DATA_DIR, forks `workers` workers, resolves once all of them listen. */
 export async function startLocalCluster(
   config: LocalConfig,
-  options: { logger: Log; workers: number },
+  options: Pick<LocalServerOptions, 'logger' | 'onStateLost' | 'stateCheckMs' | 'issuerKeys'> & {
+    workers: number;
+  },
 ): Promise<LocalCluster> {
   const { logger, workers } = options;
   const channels = new Map<Worker, StoreChannelServer>();
+  // The workers fetch their own keys; this fetch is the banner's, which the primary prints.
+  const { unreachable } = warmIssuerKeys(config, options);
   const state = await openLocalState(config, {
-    logger,
+    ...options,
     // An admin change is acknowledged once no worker holds what it replaced.
     afterChange: async () => {
       await Promise.all([...channels.values()].map((c) => c.invalidate()));
@@ -102,22 +114,30 @@ export async function startLocalCluster(
     return worker;
   };
 
-  const stopWorkers = async () => {
+  const stopWorkers = async (drainMs = 0): Promise<Drained> => {
     closing = true;
+    const total = { answered: 0, cut: 0 };
     await Promise.all(
       [...live].map(async (worker) => {
         if (worker.isDead()) return;
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.on('message', (m: unknown) => {
+          if (!isNote(m, 'workerDrained')) return;
+          const { answered, cut } = m.workerDrained as Drained;
+          total.answered += answered;
+          total.cut += cut;
+        });
         try {
-          worker.send({ workerStop: true } satisfies PrimaryNote);
+          worker.send({ workerStop: true, drainMs } satisfies PrimaryNote);
         } catch {
           // Its channel is closed already: it is on its way out.
         }
-        const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS);
+        const timer = setTimeout(() => worker.process.kill('SIGKILL'), drainMs + STOP_GRACE_MS);
         await exited;
         clearTimeout(timer);
       }),
     );
+    return total;
   };
 
   let url: string;
@@ -129,8 +149,7 @@ export async function startLocalCluster(
         let up = false;
         let failure: string | undefined;
         worker.on('message', (m: unknown) => {
-          if (typeof m === 'object' && m !== null && 'workerFailed' in m)
-            failure = String((m as WorkerNote).workerFailed);
+          if (isNote(m, 'workerFailed')) failure = String(m.workerFailed);
         });
         worker.once('listening', (address) => {
           up = true;
@@ -157,9 +176,11 @@ export async function startLocalCluster(
   return {
     url,
     workers,
-    close: async () => {
-      await stopWorkers();
+    unreachableIssuers: unreachable,
+    close: async ({ drainMs = 0 } = {}) => {
+      const drained = await stopWorkers(drainMs);
       await state.close();
+      return drained;
     },
   };
 }
@@ -184,7 +205,8 @@ export async function runLocalWorker(config: LocalConfig, options: { logger: Log
     process.exit(0);
   });
   try {
-    const issuerKeys = warmIssuerKeys(config, { logger });
+    // Unreachable issuers are the primary's to report, in its banner.
+    const { issuerKeys } = warmIssuerKeys(config, { logger });
     // The primary made the key file before forking: this only reads it.
     // On this thread: every core has a worker already, and the hop to the pool costs CPU.
     const signer = await KeyFileSigner.open(localPaths(config.dataDir).signingKey);
@@ -198,10 +220,17 @@ export async function runLocalWorker(config: LocalConfig, options: { logger: Log
       clock: systemClock,
       dpopNonceKey: () => store.nonceKey(),
     });
-    const { server } = await listenHttp(config, { service, signer, logger });
+    const http = await listenHttp(config, { service, signer, logger });
     process.on('message', (m: unknown) => {
-      if (typeof m === 'object' && m !== null && 'workerStop' in m)
-        void closeHttp(server).finally(() => process.exit(0));
+      if (!isNote(m, 'workerStop')) return;
+      void http
+        .close(Number((m as PrimaryNote).drainMs) || 0)
+        .then((drained) => {
+          const note: WorkerNote = { workerDrained: drained };
+          if (process.connected) process.send!(note, () => process.exit(0));
+          else process.exit(0);
+        })
+        .catch(() => process.exit(1));
     });
   } catch (err) {
     // One line, said by the primary (the reason, never a stack).

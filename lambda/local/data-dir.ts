@@ -11,14 +11,16 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A problem with DATA_DIR the user must fix: the message is one line, and says how. */
 export class DataDirError extends Error {
@@ -69,6 +71,34 @@ export function preparePrivateDir(dir: string): void {
     );
   }
   if (info.mode & 0o077) chmodSync(dir, 0o700);
+  refuseOpenParents(dir, me);
+}
+
+/**
+ * A parent another user may change lets that user move DATA_DIR aside and put a folder of their own
+ * in its place between a check and the next use: the admin would then send a secret to their
+ * socket. So every parent must be yours or root's and writable by no one else, unless it is sticky
+ * (like /tmp): there only the owner of a folder may rename it, and the folder below was checked to
+ * be yours or root's on the way up. Node has no SO_PEERCRED, so this and DATA_DIR's own mode are
+ * what vouch for whoever answers on admin.sock.
+ */
+function refuseOpenParents(dir: string, me: number): void {
+  for (let path = realpathSync(dir); path !== dirname(path);) {
+    const parent = dirname(path);
+    const info = statSync(parent);
+    const why =
+      info.uid !== me && info.uid !== 0
+        ? `belongs to uid ${info.uid}`
+        : info.mode & 0o022 && !(info.mode & 0o1000)
+          ? `other users may write (mode ${octal(info.mode)})`
+          : undefined;
+    if (why) {
+      throw new DataDirError(
+        `DATA_DIR ${dir} is inside ${parent}, which ${why}: another user could swap DATA_DIR for a folder of their own; use a folder whose parents only you or root may change (a sticky one such as /tmp is fine)`,
+      );
+    }
+    path = parent;
+  }
 }
 
 /** A state file, if it exists, is ours and 0600 (a file created under another umask is repaired). */
@@ -100,6 +130,8 @@ interface Holder {
 
 export interface DirLock {
   release(): void;
+  /** False once the lock file is gone or replaced (DATA_DIR deleted under the holder). */
+  stillHeld(): Promise<boolean>;
 }
 
 function readHolder(path: string): Holder | undefined {
@@ -181,6 +213,7 @@ export async function lockDataDir(
     try {
       linkSync(tmp, lock);
       heldHere.add(mine.nonce);
+      const taken = statSync(lock);
       // A socket file left by a server that is gone: remove it before anything else, so no other
       // process mistakes this live server, not yet listening, for a dead one.
       if (role === 'server') rmSync(socket, { force: true });
@@ -189,6 +222,7 @@ export async function lockDataDir(
           heldHere.delete(mine.nonce);
           if (readHolder(lock)?.nonce === mine.nonce) unlinkSync(lock);
         },
+        stillHeld: () => sameFile(lock, taken),
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -214,6 +248,16 @@ export async function lockDataDir(
       );
     }
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Whether `path` is still the file `was` (not deleted, not replaced by another). */
+export async function sameFile(path: string, was: { ino: number; dev: number }): Promise<boolean> {
+  try {
+    const now = await lstat(path);
+    return now.ino === was.ino && now.dev === was.dev;
+  } catch {
+    return false; // gone, or DATA_DIR is no longer a folder we may enter
   }
 }
 

@@ -33,13 +33,32 @@ export interface LocalServer {
   readonly url: string;
   readonly server: Server;
   readonly issuerKeys: RemoteIssuerKeys;
-  close(): Promise<void>;
+  /** The trusted issuers whose JWKS could not be fetched at start-up, each with why. */
+  readonly unreachableIssuers: Promise<ReadonlyMap<string, string>>;
+  /**
+   * Stops taking connections; requests in flight get up to `drainMs` to be answered (default 0:
+   * none), then every connection is closed and DATA_DIR let go.
+   */
+  close(options?: { drainMs?: number }): Promise<Drained>;
+}
+
+/** What stopping did to the requests in flight. */
+export interface Drained {
+  readonly answered: number;
+  readonly cut: number;
 }
 
 export interface LocalServerOptions {
   readonly logger: Log;
   readonly clock?: Clock;
   readonly issuerKeys?: IssuerKeysOptions;
+  /**
+   * Called once, with one line saying so, when DATA_DIR's lock or admin socket disappears under the
+   * running server (the folder deleted or replaced): the caller stops it. Logged when absent.
+   */
+  readonly onStateLost?: (message: string) => void;
+  /** How often the lock and the socket are looked at, in ms (default 1000). */
+  readonly stateCheckMs?: number;
 }
 
 export async function startLocalServer(
@@ -47,9 +66,9 @@ export async function startLocalServer(
   options: LocalServerOptions,
 ): Promise<LocalServer> {
   const { logger } = options;
-  const issuerKeys = warmIssuerKeys(config, options);
+  const { issuerKeys, unreachable } = warmIssuerKeys(config, options);
   const state = await openLocalState(config, options);
-  let http: { server: Server; url: string };
+  let http: HttpListener;
   try {
     const service = new TokenService({
       config,
@@ -69,33 +88,57 @@ export async function startLocalServer(
     throw err;
   }
   return {
-    ...http,
+    url: http.url,
+    server: http.server,
     issuerKeys,
-    close: async () => {
-      await closeHttp(http.server);
+    unreachableIssuers: unreachable,
+    close: async ({ drainMs = 0 } = {}) => {
+      const drained = await http.close(drainMs);
       await state.close();
+      return drained;
     },
   };
 }
 
 /**
  * Starts every trusted issuer's JWKS fetch: it runs while the rest starts, and an issuer that
- * cannot be reached (an offline laptop) is logged and fetched again on demand.
+ * cannot be reached (an offline laptop) is fetched again on demand. Failures of this first fetch
+ * are not logged but resolved in `unreachable`, for the banner to mark in one line each; later
+ * failures are logged.
  */
 export function warmIssuerKeys(
   config: LocalConfig,
   options: Pick<LocalServerOptions, 'logger' | 'issuerKeys'>,
-): RemoteIssuerKeys {
+): { issuerKeys: RemoteIssuerKeys; unreachable: Promise<ReadonlyMap<string, string>> } {
+  const failed = new Map<string, string>();
+  let warming = true;
   const issuerKeys = new RemoteIssuerKeys(config.trustedIssuers, {
-    onFetchError: (issuer, err) =>
-      options.logger.warn('trusted issuer JWKS fetch failed', {
-        issuer,
-        cause: describeError(err),
-      }),
+    onFetchError: (issuer, err) => {
+      if (warming) failed.set(issuer, reasonOf(err));
+      else
+        options.logger.warn('trusted issuer JWKS fetch failed', {
+          issuer,
+          cause: describeError(err),
+        });
+    },
     ...options.issuerKeys,
   });
-  void issuerKeys.warm();
-  return issuerKeys;
+  const unreachable = issuerKeys.warm().then(() => {
+    warming = false;
+    return failed;
+  });
+  return { issuerKeys, unreachable };
+}
+
+/** An error and its cause in one line: fetch's "fetch failed" says nothing without its cause. */
+function reasonOf(err: unknown): string {
+  const message = (e: unknown) => (e as { message?: unknown } | undefined)?.message;
+  return (
+    [err, (err as { cause?: unknown } | undefined)?.cause]
+      .map(message)
+      .filter((m) => typeof m === 'string')
+      .join(': ') || String(err)
+  );
 }
 
 /** DATA_DIR as the server owns it: locked, its admin socket up, the store loaded, the key read. */
@@ -107,7 +150,7 @@ export interface LocalState {
 
 export async function openLocalState(
   config: LocalConfig,
-  options: Pick<LocalServerOptions, 'logger' | 'clock'> & {
+  options: Pick<LocalServerOptions, 'logger' | 'clock' | 'onStateLost' | 'stateCheckMs'> & {
     /** Awaited after each admin change, before it is acknowledged (workers drop their copies). */
     afterChange?: () => Promise<void>;
   },
@@ -118,7 +161,9 @@ export async function openLocalState(
   preparePrivateDir(config.dataDir);
   const lock = await lockDataDir(config.dataDir, 'server');
   const cleanup: Array<() => unknown> = [() => lock.release()];
+  let closing = false;
   const closeAll = async () => {
+    closing = true;
     for (const step of cleanup.reverse()) await step();
   };
   try {
@@ -167,6 +212,27 @@ export async function openLocalState(
     // Requests in flight overlap here: the signature on the thread pool, the next request's
     // work on this thread (docs/performance.md measures both ways).
     const signer = await KeyFileSigner.open(paths.signingKey, { threadPool: true });
+    // Deleting DATA_DIR under a running server would split its state: this server serving from
+    // memory, the admin and any next server starting afresh on the empty folder. The lock and the
+    // socket vanish with the folder, so their absence stops this server.
+    const watch = setInterval(() => {
+      void (async () => {
+        const gone = !(await lock.stillHeld())
+          ? 'lock'
+          : !(await admin.stillBound())
+            ? 'admin.sock'
+            : undefined;
+        if (!gone || closing) return;
+        clearInterval(watch);
+        const message = `DATA_DIR ${config.dataDir} was deleted or replaced under the running server (its ${gone} is gone): stopping, so that no other server shares its clients and spent jtis; stop the server first when you delete DATA_DIR`;
+        if (options.onStateLost) options.onStateLost(message);
+        else logger.error(message);
+      })().catch((err: unknown) =>
+        logger.error('DATA_DIR check failed', { cause: describeError(err) }),
+      );
+    }, options.stateCheckMs ?? 1000);
+    watch.unref();
+    cleanup.push(() => clearInterval(watch));
     return { store, signer, close: closeAll };
   } catch (err) {
     await closeAll();
@@ -175,10 +241,17 @@ export async function openLocalState(
 }
 
 /** The routes on node:http, listening on PORT. */
+export interface HttpListener {
+  readonly server: Server;
+  readonly url: string;
+  /** Stops taking connections; requests in flight get up to `drainMs` to be answered. */
+  close(drainMs?: number): Promise<Drained>;
+}
+
 export async function listenHttp(
   config: LocalConfig,
   deps: { service: TokenService; signer: KeyFileSigner; logger: Log },
-): Promise<{ server: Server; url: string }> {
+): Promise<HttpListener> {
   const { service, signer, logger } = deps;
   const discovery = createDiscoveryHandler(config);
   const routes = new Map([
@@ -189,18 +262,68 @@ export async function listenHttp(
     [PATHS.authorize, createAuthorizeHandler(config)],
   ]);
 
-  const server = createServer(
-    bridge(routes, (err) => logger.error('request failed', { cause: describeError(err) })),
+  const handle = bridge(routes, (err) =>
+    logger.error('request failed', { cause: describeError(err) }),
   );
+  let inFlight = 0;
+  let settled: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      settled?.();
+    });
+    handle(req, res);
+  });
   server.listen(config.port, config.host);
-  await once(server, 'listening');
-  return { server, url: urlOf(server.address() as AddressInfo) };
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw listenError(err, config);
+  }
+  return {
+    server,
+    url: urlOf(server.address() as AddressInfo),
+    close: async (drainMs = 0) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const before = inFlight;
+      if (drainMs > 0 && inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, drainMs);
+          settled = () => {
+            // A keep-alive connection whose response is out would wait for its next request.
+            setImmediate(() => server.closeIdleConnections());
+            if (inFlight === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+        });
+      }
+      settled = undefined;
+      const cut = inFlight;
+      server.closeAllConnections();
+      await closed;
+      return { answered: Math.max(0, before - cut), cut };
+    },
+  };
+}
+
+/** Why PORT could not be listened on, saying which variable to change. */
+function listenError(err: unknown, { port, host }: LocalConfig): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new Error(
+      `port ${port} on ${host} is in use (another npm start?): stop what listens there, or choose another port with PORT`,
+    );
+  if (code === 'EACCES')
+    return new Error(
+      `port ${port} on ${host} needs privileges: choose a port above 1023 with PORT`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new Error(`${host} is not an address of this machine: check HOST`);
+  return err;
 }
 
 export const urlOf = ({ address, port }: Pick<AddressInfo, 'address' | 'port'>): string =>
   `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-
-export async function closeHttp(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}

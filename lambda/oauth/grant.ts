@@ -73,9 +73,11 @@ function decideAudience(
         });
       }
       if (!registered(r)) {
+        // As JAG-AUDIENCE does for the issuer: the commonest mismatch is invisible at a glance.
+        const slash = client.resources.find((c) => c.replace(/\/$/, '') === r.replace(/\/$/, ''));
         throw new InvalidTarget({
           reason: 'resource_not_registered',
-          description: `${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}`,
+          description: `${where} resource ${quote(r)} is not registered for client ${quote(client.clientId)}${slash === undefined ? '' : ` (${quote(slash)} is: they differ by a trailing slash)`}`,
         });
       }
     }
@@ -139,9 +141,11 @@ function decideScopes(
   const asked = fromAssertion.length > 0 || (requested?.length ?? 0) > 0;
   if (asked && granted.length === 0) {
     const wanted = (requested ?? fromAssertion).join(' ');
+    // A comma is legal in a scope token, but "read,write" is nearly always two scopes misspelt.
+    const comma = wanted.includes(',') ? ' (scopes are separated by spaces, not commas)' : '';
     throw new InvalidScope({
       reason: 'scope_not_granted',
-      description: `none of the scopes ${quote(wanted)} may be granted: client ${quote(client.clientId)} is allowed ${quote(client.scopes.join(' '))} and the assertion carries ${quote(fromAssertion.join(' '))}`,
+      description: `none of the scopes ${quote(wanted)} may be granted: client ${quote(client.clientId)} is allowed ${quote(client.scopes.join(' '))} and the assertion carries ${quote(fromAssertion.join(' '))}${comma}`,
     });
   }
   return granted;

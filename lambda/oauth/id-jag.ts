@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { errors as joseErrors, type JWSHeaderParameters } from 'jose';
 import type { TrustedIssuer } from '../config.js';
 import type { Clock, ClientRecord, IssuerKeys } from '../ports.js';
-import { InvalidGrant, OAuthError, type ReasonFor } from './errors.js';
+import { InvalidGrant, OAuthError, TemporarilyUnavailable, type ReasonFor } from './errors.js';
 import { SignatureRejected, verifyCompactSignature } from './jws-verify.js';
 
 const ID_JAG_TYPES: readonly string[] = ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'];
@@ -124,6 +124,13 @@ export type CheckOutcome =
       readonly reason: ReasonFor<'invalid_grant'>;
       readonly description: string;
     })
+  | (CheckSummary & {
+      readonly status: 'fail';
+      /** The issuer's keys are out of reach: the endpoint answers 503, not a refusal. */
+      readonly error: 'temporarily_unavailable';
+      readonly reason: ReasonFor<'temporarily_unavailable'>;
+      readonly description: string;
+    })
   | (CheckSummary & { readonly status: 'skipped'; readonly note: string });
 
 /** A stage failed in a check report: the checks after it are skipped. */
@@ -169,8 +176,24 @@ class Reporter implements Runner {
     });
   }
 
-  /** Records a refusal; anything else (an unreachable JWKS, a bug) ends the report. */
+  /** Records a refusal or an unreachable JWKS; anything else (a bug) ends the report. */
   private fail(id: CheckId, err: unknown): void {
+    if (err instanceof TemporarilyUnavailable) {
+      // fetch's own "fetch failed" says why only in its cause.
+      const why = [err.cause, (err.cause as { cause?: unknown } | undefined)?.cause]
+        .map((e) => (e as { message?: unknown } | undefined)?.message)
+        .filter((m) => typeof m === 'string')
+        .join(': ');
+      this.outcomes.set(id, {
+        id,
+        title: CHECKS[id],
+        status: 'fail',
+        error: 'temporarily_unavailable',
+        reason: err.reason,
+        description: `${err.description}${why ? ` (${why})` : ''}`,
+      });
+      return;
+    }
     if (!(err instanceof InvalidGrant)) throw err;
     this.outcomes.set(id, {
       id,

@@ -224,7 +224,10 @@ test.each([
   ],
   [['clients', 'rotate-secret', '--client-id', 'acme', '--grace', '-1'], /--grace/],
   [['clients', 'update', '--client-id', 'acme'], /needs something to change/],
-  [['clients', 'list', '--bogus'], /Unknown option/],
+  [
+    ['clients', 'list', '--bogus'],
+    /^unknown option --bogus\n\nUsage:\n {2}npm run admin -- clients list/,
+  ],
   [['clients', 'remove'], /--client-id is required/],
 ])('bad arguments %j: usage, exit code 2', async (argv, message) => {
   const err = await adminError(...argv);

@@ -1,5 +1,10 @@
-/** `npm start` as a newcomer runs it: it serves discovery, prints what to do next, and stops cleanly. */
+/**
+ * `npm start` as a newcomer runs it: it serves discovery, prints what to do next, and stops on
+ * Ctrl-C once the requests in flight are answered.
+ */
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, npmRun, startProcess, stopProcess, waitForHttp } from '../support/processes.js';
@@ -16,7 +21,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-test('npm start serves discovery and prints the issuer, endpoints, trusted issuers and how to add a client', async () => {
+test('npm start serves discovery, prints the issuer, endpoints, trusted issuers and how to add a client; Ctrl-C answers the request in flight, then stops saying so', async () => {
   const port = await freePort();
   const server = startProcess('npm', ['start'], {
     PORT: String(port),
@@ -32,7 +37,16 @@ test('npm start serves discovery and prints the issuer, endpoints, trusted issue
     expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://localhost:${port}`);
     // The trusted issuer's JWKS was fetched at start-up, before any token request.
     expect(idp.jwksFetches).toBe(1);
-    const out = server.output();
+    // Output the server may not have printed yet: waited for, or for the server to end.
+    let gone = false;
+    const ended = once(server, 'close').then(() => (gone = true));
+    const printed = async (text: string) => {
+      while (!server.output().includes(text) && !gone)
+        await Promise.race([once(server.stdout!, 'data'), ended]);
+      return server.output();
+    };
+    // The banner follows the first JWKS fetch, which the first answer may precede.
+    const out = await printed('npm run admin -- clients add');
     expect(out).toContain(`issuer          http://localhost:${port}`);
     expect(out).toContain(`token           http://localhost:${port}/token`);
     expect(out).toContain(idp.issuer);
@@ -43,10 +57,29 @@ test('npm start serves discovery and prints the issuer, endpoints, trusted issue
         ? /helper threads {2}\d+ at nice 10, below the event loop \(LOCAL_HELPER_NICE\)/
         : /helper threads {2}normal priority \(.+\) \(LOCAL_HELPER_NICE\)/,
     );
+
+    // Ctrl-C (SIGINT to the terminal's process group) while a request's body is still arriving.
+    const body = 'grant_type=client_credentials';
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let reply = '';
+    socket.on('data', (d: Buffer) => (reply += d.toString()));
+    socket.write(
+      `POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    );
+    // The server has the request once its headers are parsed: a discovery answer on another
+    // connection after them says the loop has gone past them.
+    await fetch(`http://localhost:${port}/.well-known/oauth-authorization-server`);
+    const closed = once(socket, 'close');
+    process.kill(-server.pid!, 'SIGINT');
+    await printed('SIGINT: stopping');
+    socket.write(body.slice(5));
+    await closed;
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(await printed('Stopped:')).toContain('Stopped: 1 request in flight answered.');
   } finally {
     await stopProcess(server);
   }
-  // SIGTERM reaches npm and the server alike; all that matters is that everything stopped.
   expect(server.exitCode ?? server.signalCode).not.toBeNull();
 }, 60_000);
 
