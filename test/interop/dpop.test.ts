@@ -22,6 +22,7 @@ import * as oauth from 'oauth4webapi';
 import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/server.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
 import { claimsOf } from '../support/dpop.js';
+import { captureConsole } from '../support/console-capture.js';
 
 let fixture: LocalFixture;
 let mcp: RunningMcpServer;
@@ -124,8 +125,20 @@ test('the MCP SDK with a key other than the one the IdP bound: refused, no token
   );
   const transport = new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider });
   const client = new Client({ name: 'dpop-agent', version: '1.0.0' });
-  await expect(client.connect(transport)).rejects.toThrow(/invalid_grant|DPoP|another key/i);
+  // The SDK retries once after the invalid_grant and says so with console.warn, quoting our
+  // error_description: captured here, so a passing run prints no warning.
+  const warnings = captureConsole('warn');
+  try {
+    await expect(client.connect(transport)).rejects.toThrow(/invalid_grant|DPoP|another key/i);
+  } finally {
+    warnings.restore();
+  }
   expect(provider.tokens()).toBeUndefined();
+  expect(warnings.lines).toEqual([
+    expect.stringMatching(
+      /OAuth "invalid_grant" .*Cause: "the DPoP proof is signed with another key than the one the assertion names"$/,
+    ),
+  ]);
   await client.close().catch(() => undefined);
 });
 

@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/server.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
+import { captureConsole } from '../support/console-capture.js';
 
 let fixture: LocalFixture;
 let mcp: RunningMcpServer;
@@ -151,6 +152,9 @@ test('CrossAppAccessProvider connects through our server, lists the tools and ca
 
 test('a wrong client secret is refused: invalid_client, and the MCP server is never reached with a token', async () => {
   const { client, transport, seen } = connectAgent({ clientSecret: 'not-the-secret' });
+  // The SDK retries once after an invalid_client and says so with console.warn, quoting our
+  // error_description: captured here, so a passing run prints no warning.
+  const warnings = captureConsole('warn');
   try {
     await expect(client.connect(transport)).rejects.toThrow(
       /invalid_client|client authentication/i,
@@ -159,8 +163,12 @@ test('a wrong client secret is refused: invalid_client, and the MCP server is ne
     for (const body of seen.tokenResponses) expect(body).toMatchObject({ error: 'invalid_client' });
     expect(seen.withToken).toBe(0);
   } finally {
+    warnings.restore();
     await client.close();
   }
+  expect(warnings.lines).toEqual([
+    expect.stringMatching(/OAuth "invalid_client" .*Cause: "client authentication failed"$/),
+  ]);
 });
 
 test('an ID-JAG for another resource is refused: invalid_target, no token issued', async () => {

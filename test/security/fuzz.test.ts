@@ -1,6 +1,9 @@
 /**
  * Property-based fuzzing of the token endpoint (fast-check): whatever arrives, no 5xx, no exception
  * escapes the handler, and no token unless the request is valid. FUZZ_RUNS=N runs longer.
+ *
+ * Every run draws a new seed; a failure prints the command that replays it
+ * (FUZZ_SEED=N, and FUZZ_PATH=P to go straight to the shrunk counterexample).
  */
 import fc from 'fast-check';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
@@ -11,6 +14,8 @@ import type { HttpResult } from '../../lambda/http/types.js';
 import { DpopKey } from '../support/dpop.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const PATH = process.env.FUZZ_PATH;
 const CLIENT_ID = 'fuzz-client';
 const CLIENT_SECRET = 'fuzz-client-secret-0123456789';
 
@@ -25,6 +30,33 @@ beforeAll(async () => {
   });
 });
 afterAll(() => h.close());
+
+/**
+ * fc.assert, with the replay command in the failure: the message ends with the environment that
+ * reruns the same inputs, so a red run is reproduced rather than retried. `params` win over
+ * FUZZ_SEED and FUZZ_PATH (the test of this helper pins its own seed).
+ */
+async function checkProperty<Ts>(
+  name: string,
+  property: fc.IAsyncProperty<Ts>,
+  params: fc.Parameters<Ts> = {},
+): Promise<void> {
+  const details = await fc.check(property, {
+    numRuns: RUNS,
+    ...(SEED !== undefined && { seed: SEED }),
+    ...(PATH !== undefined && { path: PATH }),
+    ...params,
+  });
+  if (!details.failed) return;
+  const env = [`FUZZ_SEED=${details.seed}`];
+  if (details.counterexamplePath) env.push(`FUZZ_PATH=${details.counterexamplePath}`);
+  if (process.env.FUZZ_RUNS !== undefined) env.push(`FUZZ_RUNS=${RUNS}`);
+  throw new Error(
+    `${fc.defaultReportMessage(details) ?? 'the property failed'}\n\n` +
+      `Replay this failure: ${env.join(' ')} npm run jest -- test/security/fuzz.test.ts -t '${name}'`,
+    { cause: details.errorInstance },
+  );
+}
 
 function expectRefusal(res: HttpResult) {
   expect(res.statusCode).toBeGreaterThanOrEqual(400);
@@ -41,7 +73,8 @@ function expectRefusal(res: HttpResult) {
 }
 
 test(`arbitrary bytes, content types and headers are refused cleanly (${RUNS} runs)`, async () => {
-  await fc.assert(
+  await checkProperty(
+    'arbitrary bytes',
     fc.asyncProperty(
       fc.oneof(
         fc.uint8Array({ maxLength: 2048 }),
@@ -72,7 +105,6 @@ test(`arbitrary bytes, content types and headers are refused cleanly (${RUNS} ru
         expectRefusal(res);
       },
     ),
-    { numRuns: RUNS },
   );
 });
 
@@ -140,54 +172,57 @@ function payloadOf(jwt: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Applies the mutation; returns false when it happened to change nothing (so proves nothing). */
-async function apply(m: Mutation, params: [string, string][]): Promise<boolean> {
+/**
+ * Applies the mutation to the first parameter of its name. It leaves the request alone where the
+ * model below could not tell whether the result is valid (a later `exp`, another non-empty `jti`).
+ */
+async function apply(m: Mutation, params: [string, string][]): Promise<void> {
   const at = (name: string) => params.findIndex(([n]) => n === name);
   switch (m.kind) {
     case 'drop':
       params.splice(at(m.param), 1);
-      return true;
+      return;
     case 'duplicate': {
       const i = at(m.param);
       params.push(i >= 0 ? [m.param, params[i]![1]] : [m.param, 'read'], [
         m.param,
         i >= 0 ? params[i]![1] : 'read',
       ]);
-      return true;
+      return;
     }
     case 'replace': {
       const i = at(m.param);
-      if (params[i]![1] === m.value || m.value.trim() === '') return false;
+      if (params[i]![1] === m.value || m.value.trim() === '') return;
       params[i]![1] = m.value;
-      return true;
+      return;
     }
     case 'flip': {
       const i = at('assertion');
       const parts = params[i]![1].split('.');
       const seg = parts[m.segment]!;
       const pos = m.at % seg.length;
-      if (seg[pos] === m.char) return false;
+      if (seg[pos] === m.char) return;
       parts[m.segment] = seg.slice(0, pos) + m.char + seg.slice(pos + 1);
       params[i]![1] = parts.join('.');
-      return true;
+      return;
     }
     case 'truncate': {
       const i = at('assertion');
       params[i]![1] = params[i]![1].slice(0, m.keep % params[i]![1].length);
-      return true;
+      return;
     }
     case 'append': {
       const i = at('assertion');
       params[i]![1] += m.junk;
-      return true;
+      return;
     }
     case 'claim': {
       const i = at('assertion');
       const current = payloadOf(params[i]![1]);
-      if (!current) return false; // an earlier flip broke the payload: nothing to re-sign
+      if (!current) return; // an earlier flip broke the payload: nothing to re-sign
       // A new value in the claim's own type may still be valid (a later exp, say): keep to ones that are not.
-      if (JSON.stringify(current[m.claim]) === JSON.stringify(m.value)) return false;
-      if (['exp', 'nbf'].includes(m.claim) && typeof m.value === 'number') return false;
+      if (JSON.stringify(current[m.claim]) === JSON.stringify(m.value)) return;
+      if (['exp', 'nbf'].includes(m.claim) && typeof m.value === 'number') return;
       if (
         m.claim === 'iat' &&
         typeof m.value === 'number' &&
@@ -195,17 +230,17 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
         (current.exp as number) - m.value <= 360 &&
         m.value < (current.exp as number)
       )
-        return false;
+        return;
       if (
         m.claim === 'sub' &&
         typeof m.value === 'string' &&
         m.value !== '' &&
         m.value.length <= 255
       )
-        return false;
-      if (m.claim === 'jti' && typeof m.value === 'string' && m.value !== '') return false;
+        return;
+      if (m.claim === 'jti' && typeof m.value === 'string' && m.value !== '') return;
       params[i]![1] = await h.mint(CLIENT_ID, { ...current, [m.claim]: m.value });
-      return true;
+      return;
     }
     case 'header': {
       const i = at('assertion');
@@ -214,10 +249,11 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
         typeof m.value === 'string' &&
         ['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt'].includes(m.value.toLowerCase())
       )
-        return false;
-      if (m.name === 'alg' && m.value === 'RS256') return false;
+        return;
+      if (m.name === 'alg' && m.value === 'RS256') return;
+      if (m.name === 'kid' && m.value === h.idp.key.kid) return;
       const current = payloadOf(params[i]![1]);
-      if (!current) return false;
+      if (!current) return;
       const header = {
         alg: 'RS256',
         typ: 'oauth-id-jag+jwt',
@@ -225,13 +261,68 @@ async function apply(m: Mutation, params: [string, string][]): Promise<boolean> 
         [m.name]: m.value,
       };
       params[i]![1] = await h.idp.signRaw(header, current);
-      return true;
+      return;
     }
   }
 }
 
+/**
+ * The model: whether a request is valid follows from what the mutations left, not from which ones
+ * ran. Each parameter the grant needs is there exactly once with its original value, and `scope`,
+ * if there, once with a scope the client holds. A duplicated assertion dropped twice leaves one
+ * original assertion, a valid request; a duplicated one dropped once leaves two.
+ */
+function validRequest(params: readonly [string, string][], original: ReadonlyMap<string, string>) {
+  const values = (name: string) => params.filter(([n]) => n === name).map(([, v]) => v);
+  const scopes = values('scope');
+  return (
+    PARAMS.every((name) => {
+      const left = values(name);
+      return left.length === 1 && left[0] === original.get(name);
+    }) &&
+    (scopes.length === 0 || (scopes.length === 1 && scopes[0] === 'read'))
+  );
+}
+
+/** Sequences a model that counts mutations instead of reading what they left gets wrong. */
+const KNOWN_SEQUENCES: Mutation[][] = [
+  [
+    { kind: 'duplicate', param: 'assertion' },
+    { kind: 'drop', param: 'assertion' },
+    { kind: 'drop', param: 'assertion' },
+  ],
+  [
+    { kind: 'duplicate', param: 'client_secret' },
+    { kind: 'drop', param: 'client_secret' },
+  ],
+  [
+    { kind: 'drop', param: 'client_id' },
+    { kind: 'duplicate', param: 'client_id' },
+    { kind: 'drop', param: 'client_id' },
+  ],
+];
+
+test('the model reads the request the mutations leave', () => {
+  const original = new Map([
+    ['grant_type', JWT_BEARER_GRANT],
+    ['assertion', 'a.b.c'],
+    ['client_id', CLIENT_ID],
+    ['client_secret', CLIENT_SECRET],
+  ]);
+  const request = (...extra: [string, string][]) => [...original, ...extra];
+  expect(validRequest(request(), original)).toBe(true);
+  expect(validRequest(request(['scope', 'read']), original)).toBe(true);
+  expect(validRequest(request(['assertion', 'a.b.c']), original)).toBe(false);
+  expect(validRequest(request(['scope', 'read'], ['scope', 'read']), original)).toBe(false);
+  expect(validRequest([...request()].slice(1), original)).toBe(false);
+  expect(validRequest([...request().slice(0, 3), ['client_secret', 'other']], original)).toBe(
+    false,
+  );
+});
+
 test(`mutated valid requests never yield a token, neutral changes always do (${RUNS} runs)`, async () => {
-  await fc.assert(
+  await checkProperty(
+    'mutated valid requests',
     fc.asyncProperty(
       fc.array(mutation, { minLength: 0, maxLength: 3 }),
       fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 24 })), {
@@ -245,7 +336,7 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
           ['client_id', CLIENT_ID],
           ['client_secret', CLIENT_SECRET],
         ];
-        let invalidated = false;
+        const original = new Map(params);
         for (const m of mutations) {
           if (
             m.kind !== 'duplicate' &&
@@ -265,8 +356,9 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
             if (!a || a[1].split('.').length !== 3 || !a[1].split('.')[0] || !a[1].split('.')[1])
               continue;
           }
-          invalidated = (await apply(m, params)) || invalidated;
+          await apply(m, params);
         }
+        const valid = validRequest(params, original);
         // Unknown parameters are ignored (RFC 6749 §3.2): they never make a valid request invalid.
         const known = new Set([...PARAMS, 'scope', 'resource']);
         for (const [name, value] of extras)
@@ -277,7 +369,7 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
           .map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`)
           .join('&');
         const res = await h.token(tokenEvent(body));
-        if (invalidated) expectRefusal(res);
+        if (!valid) expectRefusal(res);
         else
           expect({
             status: res.statusCode,
@@ -285,7 +377,14 @@ test(`mutated valid requests never yield a token, neutral changes always do (${R
           }).toEqual({ status: 200, token: 'string' });
       },
     ),
-    { numRuns: RUNS },
+    // Run on every seed, before the generated cases.
+    {
+      examples: KNOWN_SEQUENCES.map((m): [Mutation[], [string, string][], boolean] => [
+        m,
+        [],
+        false,
+      ]),
+    },
   );
 });
 
@@ -337,7 +436,8 @@ test(`mutated DPoP proofs are refused cleanly, neutral changes still bind (${RUN
     return `${input}.${Buffer.from(sig).toString('base64url')}`;
   };
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  await fc.assert(
+  await checkProperty(
+    'mutated DPoP proofs',
     fc.asyncProperty(dpopMutation, fc.boolean(), async (m, bound) => {
       const now = h.clock.now();
       const header: Record<string, unknown> = {
@@ -415,8 +515,24 @@ test(`mutated DPoP proofs are refused cleanly, neutral changes still bind (${RUN
         expect(cnf).toEqual({ jkt: key.jkt });
       } else expectRefusal(res);
     }),
-    { numRuns: RUNS },
   );
+});
+
+test('a failing property prints the command that replays it', async () => {
+  const failing = fc.asyncProperty(fc.nat(), async (n) => {
+    expect(n).toBeLessThan(5);
+  });
+  const error = await checkProperty('the name', failing, { seed: 42, path: undefined }).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  expect(error?.message).toMatch(
+    /\nReplay this failure: FUZZ_SEED=42 FUZZ_PATH=[\d:]+ (FUZZ_RUNS=\d+ )?npm run jest -- test\/security\/fuzz\.test\.ts -t 'the name'$/,
+  );
+  // The path it prints replays the shrunk counterexample, 5, on its first run.
+  const path = /FUZZ_PATH=([\d:]+)/.exec(error!.message)![1]!;
+  const replayed = await fc.check(failing, { seed: 42, path, numRuns: 1 });
+  expect(replayed.counterexample).toEqual([5]);
 });
 
 test('the form encoder used here round-trips, so the fuzzing reaches the parser it means to', () => {
