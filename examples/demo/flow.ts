@@ -18,16 +18,11 @@ import {
 } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { bridge } from '../../lambda/local/http-bridge.js';
 import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
 import { startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
-import {
-  createResourceHandler,
-  PROTECTED_RESOURCE_METADATA_PATH,
-  RESOURCE_ROUTES,
-} from '../../lambda/sample-resource/resource-server.js';
+import { createResourceListener } from '../../lambda/sample-resource/node-listener.js';
 
 import { DemoStage, freePort, type Print } from './stage.js';
 
@@ -62,18 +57,14 @@ export async function runDemo(print: Print): Promise<boolean> {
     const resourceServer = createServer();
     const resourcePort = await listen(resourceServer);
     const resource = `http://localhost:${resourcePort}/`;
-    const resourceHandler = createResourceHandler({
-      issuer: config.issuer,
-      resource,
-      jwksUri: `${config.issuer}/.well-known/jwks.json`,
-    });
-    const resourcePaths = [
-      PROTECTED_RESOURCE_METADATA_PATH,
-      ...Object.keys(RESOURCE_ROUTES).map((r) => r.split(' ')[1]!),
-    ];
+    // The resource's own Node front end: the token before any body, bodies capped.
     resourceServer.on(
       'request',
-      bridge(new Map(resourcePaths.map((p) => [p, resourceHandler])), () => undefined),
+      createResourceListener({
+        issuer: config.issuer,
+        resource,
+        jwksUri: `${config.issuer}/.well-known/jwks.json`,
+      }),
     );
     stage.onClose(
       () =>
