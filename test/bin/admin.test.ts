@@ -10,17 +10,24 @@ import { TestIdp } from '../support/test-idp.js';
 
 let dataDir: string;
 let env: Record<string, string>;
+/** What the admin wrote to standard error: advice, asserted where a test expects it. */
+let warnings: string[];
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'xaa-admin-'));
   env = { DATA_DIR: dataDir };
+  warnings = [];
 });
 afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
 async function admin(...argv: string[]): Promise<string[]> {
   const lines: string[] = [];
-  await runAdmin(argv, env, (l) => lines.push(l));
+  await runAdmin(argv, env, (l) => lines.push(l), { warn: (l) => warnings.push(l) });
   return lines;
 }
+
+const SECRET_IN_ARGV_WARNING = expect.stringMatching(
+  /^warning: --client-secret leaves the secret in ps and your shell history/,
+);
 
 /** The store as the next server start will read it from DATA_DIR. */
 async function stored<T>(read: (store: LocalStore) => Promise<T>): Promise<T> {
@@ -113,6 +120,7 @@ test('a given secret, several resources, a token lifetime and issuers are record
     '--issuer',
     'https://idp.xaa.dev',
   );
+  expect(warnings).toEqual([SECRET_IN_ARGV_WARNING]);
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)).toEqual([
     {
       client_id: 'full',
@@ -130,6 +138,7 @@ test('a client id already registered is refused, and the first client\u2019s sec
   const err = await adminError(...ADD, '--client-secret', 'another-secret-value-123');
   expect(err.message).toMatch(/already registered/);
   expect(err.exitCode).toBe(1);
+  expect(warnings).toEqual([SECRET_IN_ARGV_WARNING]);
   await stored(async (store) => {
     expect(store.secretCount).toBe(1);
     expect(await store.getSecret((await store.get('acme'))!.secretRef)).toBe(first.client_secret);
