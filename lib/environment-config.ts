@@ -297,7 +297,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-function nearest(key: string, known: readonly string[]): string | undefined {
+/** The known key `key` is a near miss of, if any: what "did you mean" names. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const distance = editDistance(key.toLowerCase(), name.toLowerCase());

@@ -244,16 +244,7 @@ export class SigningKeys extends Construct {
       keySpec: KeySpec.RSA_2048,
       keyUsage: KeyUsage.SIGN_VERIFY,
       alias: `${aliasPrefix}${spec.id}`,
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'KeyAdministrationWithoutUse',
-            principals: [new AccountRootPrincipal()],
-            actions: [...KEY_ADMIN_ACTIONS],
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administrationOnlyPolicy(),
       // Retiring a key (removing it from the list) schedules its deletion; the wait leaves time to
       // cancel it should a token it signed still matter.
       removalPolicy: RemovalPolicy.DESTROY,
@@ -273,16 +264,7 @@ export class SigningKeys extends Construct {
       // New backing key material yearly; KMS keeps the old ones, so the ciphertext still decrypts.
       enableKeyRotation: true,
       alias: `${aliasPrefix}${spec.id}`,
-      policy: new PolicyDocument({
-        statements: [
-          new PolicyStatement({
-            sid: 'KeyAdministrationWithoutUse',
-            principals: [new AccountRootPrincipal()],
-            actions: [...KEY_ADMIN_ACTIONS],
-            resources: ['*'],
-          }),
-        ],
-      }),
+      policy: administrationOnlyPolicy(),
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
@@ -350,4 +332,18 @@ function contextConditions(keyName: string): Record<string, Record<string, unkno
     ),
     'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': Object.keys(context) },
   };
+}
+
+/** The account may manage a key (KEY_ADMIN_ACTIONS) and use it for nothing: uses are granted one by one. */
+function administrationOnlyPolicy(): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'KeyAdministrationWithoutUse',
+        principals: [new AccountRootPrincipal()],
+        actions: [...KEY_ADMIN_ACTIONS],
+        resources: ['*'],
+      }),
+    ],
+  });
 }

@@ -15,6 +15,7 @@
  * carried.
  */
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
+import { readBounded } from '../http/bounded-body.js';
 import {
   createRequestAuthenticator,
   grantedScopes,
@@ -150,7 +151,7 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
   }
 
   async function handle(request: Request, admission: McpAdmission): Promise<Response> {
-    const body = await boundedBody(request, maxBodyBytes);
+    const body = await readBounded(request, maxBodyBytes);
     if (body === undefined)
       return new Response(
         JSON.stringify({
@@ -180,32 +181,6 @@ export function createMcpResource(options: McpResourceOptions): McpResource {
     },
     close: () => mcp.close(),
   };
-}
-
-/**
- * The request's body, read up to `max` bytes: null for none, undefined past `max` (a declared
- * Content-Length past it is not read at all).
- */
-async function boundedBody(request: Request, max: number): Promise<Uint8Array | null | undefined> {
-  if (request.body === null) return null;
-  if (Number(request.headers.get('content-length') ?? 0) > max) {
-    await request.body.cancel();
-    return undefined;
-  }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** RFC 9728 §3.2: public, so any origin may read it (a browser-based agent discovers it too). */

@@ -6,6 +6,7 @@
  */
 import { createLocalJWKSet, errors as joseErrors, importJWK, type JWK } from 'jose';
 import type { TrustedIssuer } from '../config.js';
+import { readBounded } from '../http/bounded-body.js';
 import type { IssuerKeys, KeyResolver } from '../ports.js';
 import { TemporarilyUnavailable } from '../oauth/errors.js';
 import { jwkRsaExponentAcceptable } from '../oauth/jws-verify.js';
@@ -166,26 +167,9 @@ export class RemoteIssuerKeys implements IssuerKeys {
 
 /** The body as text, refusing (and cancelling) it as soon as it passes `max` bytes. */
 async function readCapped(res: Response, max: number): Promise<string> {
-  const tooLarge = () => new Error(`JWKS is larger than ${max} bytes`);
-  if (Number(res.headers.get('content-length')) > max) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = await readBounded(res, max);
+  if (bytes === undefined) throw new Error(`JWKS is larger than ${max} bytes`);
+  return bytes === null ? '' : Buffer.from(bytes).toString('utf8');
 }
 
 /** Which key types each accepted JWS algorithm verifies with. */

@@ -3,6 +3,7 @@
  * but not in the prose, an `error_description` the server no longer sends, and a work log where a
  * design should be. Plain string work, so the checks can be handed fixtures that must fail.
  */
+import { nearest } from '../../lib/environment-config.js';
 import type { Finding, SourceFile } from './references.js';
 
 /**
@@ -66,29 +67,7 @@ function hint(name: string, keys: readonly string[]): string {
  * (lib/environment-config.ts): a small edit distance, or the same first eight letters.
  */
 export function nearestKey(name: string, keys: readonly string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const key of keys) {
-    const distance = editDistance(name.toLowerCase(), key.toLowerCase());
-    if (!best || distance < best.distance) best = { key, distance };
-  }
-  if (!best || best.key === name) return undefined;
-  const close = best.distance <= Math.max(2, Math.floor(name.length / 3));
-  const sameStart = best.key.toLowerCase().startsWith(name.toLowerCase().slice(0, 8));
-  return close || sameStart ? best.key : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+  return keys.includes(name) ? undefined : nearest(name, keys);
 }
 
 /**
