@@ -264,7 +264,9 @@ export class SigningKeys extends Construct {
       // New backing key material yearly; KMS keeps the old ones, so the ciphertext still decrypts.
       enableKeyRotation: true,
       alias: `${aliasPrefix}${spec.id}`,
-      policy: administrationOnlyPolicy(),
+      // CloudFormation turns rotation on (and off) through the key policy's grants too: without
+      // these two, creating the key is AccessDenied on AWS (moto does not evaluate key policies).
+      policy: administrationOnlyPolicy(['kms:EnableKeyRotation', 'kms:DisableKeyRotation']),
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
@@ -335,13 +337,13 @@ function contextConditions(keyName: string): Record<string, Record<string, unkno
 }
 
 /** The account may manage a key (KEY_ADMIN_ACTIONS) and use it for nothing: uses are granted one by one. */
-function administrationOnlyPolicy(): PolicyDocument {
+function administrationOnlyPolicy(extraAdministration: readonly string[] = []): PolicyDocument {
   return new PolicyDocument({
     statements: [
       new PolicyStatement({
         sid: 'KeyAdministrationWithoutUse',
         principals: [new AccountRootPrincipal()],
-        actions: [...KEY_ADMIN_ACTIONS],
+        actions: [...KEY_ADMIN_ACTIONS, ...extraAdministration],
         resources: ['*'],
       }),
     ],

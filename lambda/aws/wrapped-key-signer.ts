@@ -160,7 +160,12 @@ export class WrappedKeySigner implements Signer {
     if (!Plaintext) throw new WrappedKeyFormatError('KMS returned no plaintext');
     try {
       const signer = await KeyFileSigner.fromPrivateKey(
-        createPrivateKey({ key: Buffer.from(Plaintext), format: 'der', type: 'pkcs8' }),
+        // A view, not a copy: the one buffer is zeroed below.
+        createPrivateKey({
+          key: Buffer.from(Plaintext.buffer, Plaintext.byteOffset, Plaintext.byteLength),
+          format: 'der',
+          type: 'pkcs8',
+        }),
       );
       const loadedKid = await signer.keyId();
       if (loadedKid !== kid)

@@ -63,6 +63,35 @@ describe('wrapped-key mode: the synthesized template', () => {
     ]);
   });
 
+  test("the account may do to each key what CloudFormation's key handler does, and nothing cryptographic", () => {
+    // What AWS::KMS::Key's create and update handlers call: a key policy that omits one of them
+    // fails the deploy on AWS, where moto would not notice (it evaluates no key policy).
+    const handler = [
+      'kms:CreateAlias',
+      'kms:DescribeKey',
+      'kms:GetKeyPolicy',
+      'kms:GetKeyRotationStatus',
+      'kms:ListResourceTags',
+      'kms:PutKeyPolicy',
+      'kms:TagResource',
+      'kms:UntagResource',
+      'kms:UpdateKeyDescription',
+    ];
+    const forAccount = (prefix: string) =>
+      keyPolicy(prefix)
+        .filter((st) => JSON.stringify(st.Principal ?? {}).includes(':root'))
+        .flatMap(actions);
+    for (const prefix of ['key1', 'key2'])
+      expect(forAccount(prefix)).toEqual(expect.arrayContaining(handler));
+    // Rotation: only the wrapping key has it, and its handler turns it on and off.
+    expect(forAccount('key2')).toEqual(
+      expect.arrayContaining(['kms:EnableKeyRotation', 'kms:DisableKeyRotation']),
+    );
+    for (const prefix of ['key1', 'key2'])
+      for (const use of ['kms:Sign', 'kms:Decrypt', 'kms:Encrypt', 'kms:CreateGrant'])
+        expect([prefix, forAccount(prefix)]).not.toEqual([prefix, expect.arrayContaining([use])]);
+  });
+
   test('the token role may only Decrypt the wrapping key, with its encryption context; no Sign', () => {
     const forToken = keyPolicy('key2').filter(namesTokenRole);
     expect(forToken).toHaveLength(1);
