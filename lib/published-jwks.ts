@@ -11,12 +11,11 @@
  * checks the real document against the same budget at deploy time.
  */
 import { fileURLToPath } from 'node:url';
-import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CustomResource, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Provider } from 'aws-cdk-lib/custom-resources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { XaaConfigError } from './config-error.js';
 import {
@@ -24,6 +23,7 @@ import {
   PUBLISHED_JWKS_ENV,
   PUBLISHED_JWKS_MAX_BYTES,
 } from '../lambda/aws/published-jwks.js';
+import { providerWithOwnLogs } from './custom-resource-provider.js';
 import { RouteFunction } from './route-function.js';
 
 /** Lambda's limit on a function's environment variables, keys and values together. */
@@ -85,22 +85,11 @@ export class PublishedJwks extends Construct {
         }),
       );
 
-    // The framework's own function, with a role that may write only to its own log group
-    // (the default role carries AWSLambdaBasicExecutionRole, which may write to any).
-    // Deploy-time diagnostics, not the audit trail: they go with the stack.
-    const frameworkLogs = new LogGroup(this, 'ProviderLogs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const frameworkRole = new Role(this, 'ProviderRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Custom resource framework of the published JWKS',
-    });
-    frameworkLogs.grantWrite(frameworkRole);
-    const provider = new Provider(this, 'Provider', {
-      onEventHandler: this.publisher.function,
-      frameworkOnEventRole: frameworkRole,
-      logGroup: frameworkLogs,
+    const provider = providerWithOwnLogs(this, {
+      handler: this.publisher,
+      purpose: 'the published JWKS',
+      handlerName: 'the JWKS publisher',
+      logRetention: props.logRetention,
     });
 
     this.resource = new CustomResource(this, 'Resource', {
@@ -127,7 +116,6 @@ export class PublishedJwks extends Construct {
             ];
       },
     });
-    this.acknowledgeNagFindings(frameworkRole);
   }
 
   /** Bytes left for the document: Lambda's 4 KB minus the JWKS function's other variables. */
@@ -137,20 +125,5 @@ export class PublishedJwks extends Construct {
       PUBLISHED_JWKS_MAX_BYTES,
       LAMBDA_ENVIRONMENT_MAX_BYTES - others - PUBLISHED_JWKS_ENV.length,
     );
-  }
-
-  private acknowledgeNagFindings(frameworkRole: Role): void {
-    const nag = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
-    // The framework invokes the publisher (and its versions): CDK grants lambda:InvokeFunction
-    // on the function ARN and on "ARN:*".
-    const publisherId = Stack.of(this).resolve(
-      (this.publisher.function.node.defaultChild as CfnFunction).logicalId,
-    ) as string;
-    Validations.of(frameworkRole).acknowledge({
-      id: nag(`IAM5[Resource::<${publisherId}.Arn>:*]`),
-      reason:
-        'The custom resource framework may invoke the JWKS publisher and its versions only: the provider framework ' +
-        'grants lambda:InvokeFunction on the function ARN and on ARN:* (qualified ARNs); nothing else is reachable.',
-    });
   }
 }

@@ -7,23 +7,15 @@
  * public key again.
  */
 import { fileURLToPath } from 'node:url';
-import {
-  Arn,
-  ArnFormat,
-  CustomResource,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  Validations,
-} from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { Arn, ArnFormat, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { WRAPPED_KEY_SPEC } from '../lambda/aws/wrapped-key-context.js';
 import { nagResource } from './nag-resource.js';
+import { providerWithOwnLogs } from './custom-resource-provider.js';
 import { RouteFunction } from './route-function.js';
 
 export interface WrappedKeyGeneratorProps {
@@ -78,19 +70,11 @@ export class WrappedKeyGenerator extends Construct {
       }),
     );
 
-    const frameworkLogs = new LogGroup(this, 'ProviderLogs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const frameworkRole = new Role(this, 'ProviderRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Custom resource framework of the wrapped signing keys',
-    });
-    frameworkLogs.grantWrite(frameworkRole);
-    this.provider = new Provider(this, 'Provider', {
-      onEventHandler: this.generator.function,
-      frameworkOnEventRole: frameworkRole,
-      logGroup: frameworkLogs,
+    this.provider = providerWithOwnLogs(this, {
+      handler: this.generator,
+      purpose: 'the wrapped signing keys',
+      handlerName: 'the wrapped key generator',
+      logRetention: props.logRetention,
     });
 
     const nag = (finding: string) => `AwsSolutions::AwsSolutions-${finding}`;
@@ -101,15 +85,6 @@ export class WrappedKeyGenerator extends Construct {
         'The generator names each secret it creates with a random suffix (a key id can be reused after a retirement ' +
         'without waiting out the recovery window), and Secrets Manager adds its own: the grant is the prefix this ' +
         'construct owns plus a wildcard, for creating, reading back (ciphertext only) and deleting the wrapped keys.',
-    });
-    const generatorId = stack.resolve(
-      (this.generator.function.node.defaultChild as CfnFunction).logicalId,
-    ) as string;
-    Validations.of(frameworkRole).acknowledge({
-      id: nag(`IAM5[Resource::<${generatorId}.Arn>:*]`),
-      reason:
-        'The custom resource framework may invoke the wrapped key generator and its versions only: the provider ' +
-        'framework grants lambda:InvokeFunction on the function ARN and on ARN:* (qualified ARNs); nothing else is reachable.',
     });
   }
 

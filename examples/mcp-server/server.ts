@@ -14,10 +14,12 @@ import type { AddressInfo } from 'node:net';
 import type { JWTVerifyGetKey } from 'jose';
 import { createMcpResource, type McpResource } from '../../lambda/mcp-server/mcp-resource.js';
 import {
+  acceptedHostNames,
   answerEarly,
   BodyBudget,
   DEFAULT_EDGE_LIMITS,
   edgeRefusalResponse,
+  guarded,
   readBody,
   requestTarget,
   resourceUrl,
@@ -71,9 +73,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     maxBodyBytes: limits.maxBodyBytes,
     onError: options.onError,
   });
-  // Any web page the user opens can send requests to a local server (DNS rebinding): refuse a Host
-  // that is neither a loopback name nor the resource's own (the public name behind a tunnel).
-  const names = new Set(['localhost', '127.0.0.1', '[::1]', new URL(resource.resource).hostname]);
+  const names = acceptedHostNames(resource.resource);
   const budget = new BodyBudget(limits.maxBufferedBytes);
 
   /** `expectsContinue`: the client waits for a 100 before sending its body (RFC 9110 §10.1.1). */
@@ -112,24 +112,10 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     }
   }
 
-  const listener = (expectsContinue: boolean) => (req: IncomingMessage, res: ServerResponse) => {
-    serve(req, res, expectsContinue).catch((err: unknown) => {
-      options.onError?.(err instanceof Error ? err : new Error(String(err)));
-      if (res.headersSent) return void res.destroy();
-      void answerEarly(
-        req,
-        res,
-        new Response(
-          JSON.stringify({
-            error: 'server_error',
-            error_description: 'the server failed to process the request',
-          }),
-          { status: 500, headers: { 'content-type': 'application/json' } },
-        ),
-        limits,
-      );
-    });
-  };
+  const onError = (err: unknown) =>
+    options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  const listener = (expectsContinue: boolean) =>
+    guarded((req, res) => serve(req, res, expectsContinue), limits, onError);
   server.on('request', listener(false));
   // Without this listener node:http answers 100 Continue itself, before the token is looked at.
   server.on('checkContinue', listener(true));

@@ -59,6 +59,15 @@ export function hostName(value: string): string | undefined {
 }
 
 /**
+ * The names a `Host` may carry for a resource served from this machine: a loopback name or the
+ * resource's own (the public name behind a tunnel). Any web page the user opens can send requests
+ * to a local server (DNS rebinding): every other name is refused.
+ */
+export function acceptedHostNames(resource: string): ReadonlySet<string> {
+  return new Set(['localhost', '127.0.0.1', '[::1]', new URL(resource).hostname]);
+}
+
+/**
  * The path and query a request is for, or why it is refused: the target (origin-form, or an
  * absolute URL whose authority is one of `names`) and the `Host` header (exactly one, well-formed,
  * one of `names` unless the target is absolute, whose authority then decides).
@@ -318,4 +327,36 @@ export async function answerEarly(
 ): Promise<void> {
   discardBody(req, res, limits);
   await writeResponse(res, response);
+}
+
+/**
+ * A listener that runs `serve` and turns its failure into a fixed 500 (or, once the answer has
+ * begun, a reset connection), telling `onError`: no stack trace or message reaches the client.
+ */
+export function guarded(
+  serve: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  limits: Pick<EdgeLimits, 'discardBytes' | 'discardMs' | 'closeGraceMs'>,
+  onError?: (err: unknown) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    serve(req, res).catch((err: unknown) => {
+      onError?.(err);
+      if (res.headersSent) return void res.destroy();
+      void answerEarly(
+        req,
+        res,
+        new Response(
+          JSON.stringify({
+            error: 'server_error',
+            error_description: 'the server failed to process the request',
+          }),
+          {
+            status: 500,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          },
+        ),
+        limits,
+      );
+    });
+  };
 }

@@ -9,10 +9,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpEvent } from '../http/types.js';
 import {
+  acceptedHostNames,
   answerEarly,
   BodyBudget,
   DEFAULT_EDGE_LIMITS,
   edgeRefusalResponse,
+  guarded,
   readBody,
   requestTarget,
   writeResponse,
@@ -41,8 +43,7 @@ export function createResourceListener(options: ResourceListenerOptions): Resour
   const limits = { ...DEFAULT_EDGE_LIMITS, ...options.limits };
   const gate = createResourceGate(options);
   const budget = new BodyBudget(limits.maxBufferedBytes);
-  // DNS rebinding: a loopback name or the resource's own, nothing else.
-  const names = new Set(['localhost', '127.0.0.1', '[::1]', new URL(options.resource).hostname]);
+  const names = acceptedHostNames(options.resource);
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = requestTarget(req, names);
@@ -64,25 +65,7 @@ export function createResourceListener(options: ResourceListenerOptions): Resour
     }
   }
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    serve(req, res).catch((err: unknown) => {
-      options.onError?.(err);
-      if (res.headersSent) return void res.destroy();
-      void answerEarly(
-        req,
-        res,
-        toResponse({
-          statusCode: 500,
-          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-          body: JSON.stringify({
-            error: 'server_error',
-            error_description: 'the server failed to process the request',
-          }),
-        }),
-        limits,
-      );
-    });
-  };
+  const listener = guarded(serve, limits, options.onError);
   return Object.assign(listener, { bufferedBytes: () => budget.bytes });
 }
 
