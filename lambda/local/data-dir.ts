@@ -43,8 +43,6 @@ export const dataDirPaths = (dataDir: string) => ({
   /** The running server's admin endpoint: a Unix socket, never a TCP port. */
   socket: join(dataDir, 'admin.sock'),
   lock: join(dataDir, 'lock'),
-  /** What dynalite left before the journals replaced it. */
-  legacyDynamo: join(dataDir, 'dynamodb'),
 });
 
 const octal = (mode: number) => (mode & 0o777).toString(8).padStart(3, '0');

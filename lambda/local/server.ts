@@ -6,7 +6,6 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { LocalConfig } from '../config.js';
 import { createAuthorizeHandler } from '../handlers/authorize.js';
@@ -203,11 +202,6 @@ export async function openLocalState(
     // Closed after the admin socket (cleanup runs backwards), so no admin change meets a closed store.
     cleanup.splice(1, 0, () => store.close());
     store.startSweeping();
-    if (store.clientCount === 0 && existsSync(paths.legacyDynamo)) {
-      logger.warn(
-        `${paths.legacyDynamo} holds clients registered before the local store replaced dynalite; they are not read: register them again with npm run admin -- clients add, then delete that folder`,
-      );
-    }
     preparePrivateFile(paths.signingKey);
     // Requests in flight overlap here: the signature on the thread pool, the next request's
     // work on this thread (docs/performance.md measures both ways).

@@ -1,5 +1,5 @@
 /**
- * A 503 "retry later" must leave the ID-JAG redeemable (issue 11, item 5). The request's time
+ * A 503 "retry later" must leave the ID-JAG redeemable (RESP-ERRORS, JAG-REPLAY). The request's time
  * budget covers the issuer's JWKS; no port call starts once it is spent; and a jti claim that wins
  * after the answer was decided is given back, so the retry is not refused as a replay.
  */

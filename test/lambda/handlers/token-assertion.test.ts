@@ -7,12 +7,17 @@ import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportSPKI } from 'jose';
 import { tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness, ISSUER, refusalOf } from '../../support/harness.js';
-import { makeKey } from '../../support/test-idp.js';
+import {
+  b64url,
+  expectRefused,
+  redeemForm,
+  type TestClient,
+} from '../../support/token-requests.js';
+import { makeKey, TestIdp } from '../../support/test-idp.js';
 import type { ReasonFor } from '../../../lambda/oauth/errors.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 
 let h: Harness;
-let client: { clientId: string; clientSecret: string };
+let client: TestClient;
 beforeAll(async () => {
   h = await Harness.start();
   client = await h.addClient();
@@ -20,14 +25,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function redeem(assertion: string, who = client) {
-  return h.token(
-    tokenEvent({
-      grant_type: JWT_BEARER_GRANT,
-      assertion,
-      client_id: who.clientId,
-      client_secret: who.clientSecret,
-    }),
-  );
+  return h.token(tokenEvent(redeemForm(who, assertion)));
 }
 
 /** Refused as invalid_grant for `reason`; returns the body, for the tests that read its description. */
@@ -36,18 +34,8 @@ async function expectInvalidGrant(
   reason: ReasonFor<'invalid_grant'>,
   who = client,
 ): Promise<Record<string, unknown>> {
-  const res = await redeem(assertion, who);
-  expect({
-    status: res.statusCode,
-    error: bodyOf(res).error,
-    reason: refusalOf(res)?.reason,
-  }).toEqual({ status: 400, error: 'invalid_grant', reason });
-  expect(bodyOf(res)).not.toHaveProperty('access_token');
-  return bodyOf(res);
+  return expectRefused(await redeem(assertion, who), 400, reason);
 }
-
-const b64 = (o: unknown) =>
-  Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 
 test('the valid assertion these cases break is accepted', async () => {
   expect((await redeem(await h.mint(client.clientId))).statusCode).toBe(200);
@@ -67,18 +55,21 @@ describe('1. a compact JWS typed oauth-id-jag+jwt', () => {
 
   test('a header that is not JSON is refused', async () => {
     await expectInvalidGrant(
-      `${b64('not json')}.${b64({ iss: h.idp.issuer })}.c2ln`,
+      `${b64url('not json')}.${b64url({ iss: h.idp.issuer })}.c2ln`,
       'header_malformed',
     );
   });
 
   test('a header that is a JSON array is refused', async () => {
-    await expectInvalidGrant(`${b64([1])}.${b64({ iss: h.idp.issuer })}.c2ln`, 'header_malformed');
+    await expectInvalidGrant(
+      `${b64url([1])}.${b64url({ iss: h.idp.issuer })}.c2ln`,
+      'header_malformed',
+    );
   });
 
   test('a payload that is not JSON is refused', async () => {
     await expectInvalidGrant(
-      `${b64({ alg: 'RS256', typ: 'oauth-id-jag+jwt' })}.${b64('nope')}.c2ln`,
+      `${b64url({ alg: 'RS256', typ: 'oauth-id-jag+jwt' })}.${b64url('nope')}.c2ln`,
       'payload_malformed',
     );
   });
@@ -131,7 +122,7 @@ describe('2. a trusted issuer that is not us', () => {
 
 describe('3. an allowed algorithm and a signature that verifies', () => {
   test('alg none is refused', async () => {
-    const unsigned = `${b64({ alg: 'none', typ: 'oauth-id-jag+jwt' })}.${b64({ iss: h.idp.issuer, client_id: client.clientId })}.`;
+    const unsigned = `${b64url({ alg: 'none', typ: 'oauth-id-jag+jwt' })}.${b64url({ iss: h.idp.issuer, client_id: client.clientId })}.`;
     await expectInvalidGrant(unsigned, 'algorithm_not_allowed');
   });
 
@@ -154,7 +145,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
   });
 
   test('a missing alg is refused', async () => {
-    const token = `${b64({ typ: 'oauth-id-jag+jwt' })}.${b64({ iss: h.idp.issuer })}.c2ln`;
+    const token = `${b64url({ typ: 'oauth-id-jag+jwt' })}.${b64url({ iss: h.idp.issuer })}.c2ln`;
     await expectInvalidGrant(token, 'algorithm_not_allowed');
   });
 
@@ -178,7 +169,7 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
 
   test('a tampered payload fails signature verification', async () => {
     const [header, , sig] = (await h.mint(client.clientId)).split('.');
-    const payload = b64({
+    const payload = b64url({
       iss: h.idp.issuer,
       sub: 'mallory',
       aud: ISSUER,
@@ -198,7 +189,9 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       {},
       { ...rogue, kid: h.idp.key.kid },
     );
-    await expectInvalidGrant(token, 'signature_invalid');
+    const body = await expectInvalidGrant(token, 'signature_invalid');
+    // A signature that does not verify is said as it is; other refusals say why it cannot be.
+    expect(body.error_description).toBe('assertion signature does not verify');
   });
 
   test('a key the issuer never published (unknown kid) is refused', async () => {
@@ -225,7 +218,13 @@ describe('3. an allowed algorithm and a signature that verifies', () => {
       crit: ['urn:example:must-understand'],
       'urn:example:must-understand': 1,
     };
-    await expectInvalidGrant(await h.idp.signRaw(header, payload), 'signature_invalid');
+    const body = await expectInvalidGrant(
+      await h.idp.signRaw(header, payload),
+      'signature_invalid',
+    );
+    expect(body.error_description).toBe(
+      'assertion cannot be verified: the assertion has critical header parameters this server does not understand',
+    );
   });
 });
 
@@ -333,14 +332,7 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
     const strict = await Harness.start({ trusted: { max_assertion_lifetime: 60 } });
     try {
       const c = await strict.addClient();
-      const res = await strict.token(
-        tokenEvent({
-          grant_type: JWT_BEARER_GRANT,
-          assertion: await strict.mint(c.clientId),
-          client_id: c.clientId,
-          client_secret: c.clientSecret,
-        }),
-      );
+      const res = await strict.token(tokenEvent(redeemForm(c, await strict.mint(c.clientId))));
       expect(refusalOf(res)).toEqual({ error: 'invalid_grant', reason: 'lifetime_too_long' });
       expect(bodyOf(res).error_description).toMatch(/exceeds the 60 s/);
     } finally {
@@ -353,14 +345,7 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
     try {
       const c = await tight.addClient();
       const assertion = await tight.mint(c.clientId, { nbf: tight.clock.now() + 5 });
-      const res = await tight.token(
-        tokenEvent({
-          grant_type: JWT_BEARER_GRANT,
-          assertion,
-          client_id: c.clientId,
-          client_secret: c.clientSecret,
-        }),
-      );
+      const res = await tight.token(tokenEvent(redeemForm(c, assertion)));
       expect(refusalOf(res)).toEqual({ error: 'invalid_grant', reason: 'assertion_not_yet_valid' });
     } finally {
       await tight.close();
@@ -385,6 +370,66 @@ describe('9. the client may redeem assertions from this issuer', () => {
     const limited = await h.addClient({ issuers: [h.idp.issuer] });
     expect((await redeem(await h.mint(limited.clientId), limited)).statusCode).toBe(200);
   });
+
+  describe('JAG-CLIENT-ISSUER: a client learns nothing of issuers it may not use', () => {
+    // A server that trusts a second issuer, which the client below is not allowed.
+    let two: Harness;
+    let other: TestIdp;
+    beforeAll(async () => {
+      other = await TestIdp.start();
+      two = await Harness.start({ moreIssuers: [other] });
+    });
+    afterAll(async () => {
+      await two.close();
+      await other.stop();
+    });
+
+    const redeemAt = (clientId: string, clientSecret: string, assertion: string) =>
+      two.token(tokenEvent(redeemForm({ clientId, clientSecret }, assertion)));
+
+    test('it is told what an untrusted issuer is told, before any JWKS is fetched for it', async () => {
+      const { clientId, clientSecret } = await two.addClient({ issuers: [two.idp.issuer] });
+      const fetchesBefore = other.jwksFetches;
+      const assertion = await other.mint(
+        { audience: two.config.issuer, clientId, now: two.clock.now() },
+        {},
+        {},
+      );
+      const allowed = await redeemAt(clientId, clientSecret, assertion);
+      expect(refusalOf(allowed)).toEqual({
+        error: 'invalid_grant',
+        reason: 'client_issuer_not_allowed',
+      });
+      expect(bodyOf(allowed).error_description).toBe(`issuer "${other.issuer}" is not trusted`);
+      expect(other.jwksFetches).toBe(fetchesBefore);
+
+      const untrusted = await TestIdp.start();
+      try {
+        const fromStranger = await untrusted.mint({
+          audience: two.config.issuer,
+          clientId,
+          now: two.clock.now(),
+        });
+        const stranger = await redeemAt(clientId, clientSecret, fromStranger);
+        expect(bodyOf(stranger).error_description).toBe(
+          `issuer "${untrusted.issuer}" is not trusted`,
+        );
+      } finally {
+        await untrusted.stop();
+      }
+    });
+
+    test('the log line still tells the operator which rule refused it', async () => {
+      const { clientId, clientSecret } = await two.addClient({ issuers: [two.idp.issuer] });
+      const assertion = await other.mint({
+        audience: two.config.issuer,
+        clientId,
+        now: two.clock.now(),
+      });
+      await redeemAt(clientId, clientSecret, assertion);
+      expect(two.log.text()).toContain(`may not redeem assertions from ${other.issuer}`);
+    });
+  });
 });
 
 test('an unverified assertion is checked before its claims: a bad signature hides claim errors', async () => {
@@ -398,7 +443,7 @@ test('an unverified assertion is checked before its claims: a bad signature hide
   await expectInvalidGrant(token, 'signature_invalid');
 });
 
-describe('found by fuzzing and review', () => {
+describe('odd types, sizes and spellings, across the checks', () => {
   test.each([null, 0, 7, '', ['k']])(
     'a kid of %j is refused (jose would ignore it and try every key)',
     async (kid) => {
@@ -442,12 +487,7 @@ describe('found by fuzzing and review', () => {
   test('a client_id no client could be registered with is refused before lookup, and not logged', async () => {
     const id = 'x'.repeat(15_000);
     const res = await h.token(
-      tokenEvent({
-        grant_type: JWT_BEARER_GRANT,
-        assertion: await h.mint(client.clientId),
-        client_id: id,
-        client_secret: 's',
-      }),
+      tokenEvent(redeemForm({ clientId: id, clientSecret: 's' }, await h.mint(client.clientId))),
     );
     expect(res.statusCode).toBe(401);
     expect(refusalOf(res)).toEqual({ error: 'invalid_client', reason: 'client_id_malformed' });
