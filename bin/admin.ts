@@ -16,10 +16,7 @@ import {
   MAX_GRACE_SECONDS,
   type ServerPolicy,
 } from '../lambda/admin/client-admin.js';
-import {
-  checkAssertion as checkTokenRequest,
-  type AssertionReport,
-} from '../lambda/admin/assertion-check.js';
+import { evaluateAssertion, type AssertionReport } from '../lambda/admin/assertion-check.js';
 import {
   effectiveConfig,
   pickServiceEnvironment,
@@ -27,6 +24,8 @@ import {
 } from '../lambda/admin/effective-config.js';
 import { DataDirError } from '../lambda/local/data-dir.js';
 import { openLocalAdminStore } from '../lambda/local/local-admin.js';
+import { proofRequirement } from '../lambda/oauth/dpop-binding.js';
+import { once } from '../lambda/once.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
 import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -66,8 +65,7 @@ const NOTES: ReadonlyArray<{
     text: `add and rotate-secret generate a secret of 256 random bits and print it once, unless you choose
 one: --client-secret-stdin reads it from standard input (one line), --client-secret-env VARIABLE
 from that environment variable (e.g. ${DEFAULT_SECRET_VARIABLE}). Never put a secret on the command
-line: ps and your shell history keep it. --client-secret VALUE, which does, is deprecated: it
-still works, with a warning, for scripts written before the other two.`,
+line: ps and your shell history keep it.`,
   },
   {
     about: ['clients add', 'clients update'],
@@ -131,7 +129,6 @@ function usageOf(command: CommandName | undefined): string {
 
 const OPTIONS = {
   'client-id': { type: 'string' },
-  'client-secret': { type: 'string' },
   'client-secret-stdin': { type: 'boolean' },
   'client-secret-env': { type: 'string' },
   scope: { type: 'string' },
@@ -233,19 +230,24 @@ function parseArguments(args: string[]): { values: Values; positionals: string[]
     const meant = suggestion(token.name);
     throw usage(`unknown option ${token.rawName}${meant ? `: did you mean --${meant}?` : ''}`);
   }
+  // What the strict parse below would refuse, said from the tokens in this command's words (Node's
+  // are written for its API, and its errors name the flag only inside their message).
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const { rawName: flag, value, inlineValue } = token;
+    if (OPTIONS[token.name as OptionName].type !== 'string') {
+      if (value !== undefined) throw usage(`${flag} takes no value`);
+      continue;
+    }
+    if (value === undefined) throw usage(`${flag} needs a value`);
+    // `--scope --json`: a value that looks like an option, which Node calls "ambiguous".
+    if (!inlineValue && value.length > 1 && value.startsWith('-'))
+      throw usage(`${flag} needs a value (one that starts with "-" is written ${flag}=VALUE)`);
+  }
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    // Node's wording is written for its API, not for this command's users.
-    const message = (err as Error).message;
-    const flag = /'(--[a-z-]+)/.exec(message)?.[1];
-    if (flag === undefined) throw usage(message);
-    if (!takesValue(flag)) throw usage(`${flag} takes no value`);
-    throw usage(
-      /ambiguous/.test(message)
-        ? `${flag} needs a value (one that starts with "-" is written ${flag}=VALUE)`
-        : `${flag} needs a value`,
-    );
+    throw usage((err as Error).message);
   }
 }
 
@@ -255,20 +257,19 @@ interface Context {
   readonly settings: () => Promise<EffectiveConfig>;
 }
 
-export interface AdminIo {
+/** What a command reaches besides its arguments, environment and output; tests replace each. */
+export interface AdminOptions {
   /** Standard input, read to its end (tests pass a string). */
   readonly stdin?: () => Promise<string>;
   /** For --stack: the AWS clients to use (tests point them at a local endpoint). */
   readonly awsClients?: () => StackAdminClients;
-  /** Advice that is not output (standard error). */
-  readonly warn?: (line: string) => void;
 }
 
 export async function runAdmin(
   argv: string[],
   env: NodeJS.ProcessEnv,
   out: (line: string) => void,
-  io: AdminIo | (() => StackAdminClients) = {},
+  options: AdminOptions = {},
 ): Promise<void> {
   const args = joinNegativeValues(argv);
   // The command the arguments name, even when they are wrong: its usage is the one to show.
@@ -276,7 +277,7 @@ export async function runAdmin(
     parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false }).positionals,
   );
   try {
-    await runCommand(args, command, env, out, typeof io === 'function' ? { awsClients: io } : io);
+    await runCommand(args, command, env, out, options);
   } catch (err) {
     if (err instanceof UsageError) throw new AdminError(`${err.message}\n\n${usageOf(command)}`, 2);
     throw err;
@@ -288,9 +289,8 @@ async function runCommand(
   commandName: CommandName | undefined,
   env: NodeJS.ProcessEnv,
   out: (line: string) => void,
-  io: AdminIo,
+  { stdin = readStdin, awsClients }: AdminOptions,
 ): Promise<void> {
-  const { stdin = readStdin, awsClients, warn = (line: string) => console.error(line) } = io;
   const { values, positionals } = parseArguments(args);
   if (values.help || positionals[0] === 'help') return out(usageOf(commandName));
   const [group, command, ...rest] = positionals;
@@ -305,7 +305,7 @@ async function runCommand(
         'expected: clients add|show|update|rotate-secret|list|remove|enable|disable, or assertion check',
       );
     if (rest.length > 0) throw usage(`unexpected argument ${JSON.stringify(rest[0])}`);
-    const secret = () => chosenSecret(values, env, stdin, warn);
+    const secret = () => chosenSecret(values, env, stdin);
     const commands: Record<string, (ctx: Context) => Promise<void>> = {
       add: (ctx) => add(ctx, values, secret, out),
       show: ({ admin }) => show(admin, values, out),
@@ -360,11 +360,6 @@ function policyOf({ config, source }: EffectiveConfig): ServerPolicy {
     trustedIssuers: config.trustedIssuers.map((t) => t.issuer),
     maxAccessTokenTtl: config.maxAccessTokenTtl,
   };
-}
-
-function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= f());
 }
 
 async function runOnStack(
@@ -440,23 +435,16 @@ async function readStdin(): Promise<string> {
 
 /**
  * AUTH-SECRET: the secret the operator chose, or undefined to generate one. From standard input
- * (one line; the line break is not part of it) or a named environment variable; `--client-secret`
- * only for scripts written before these existed.
+ * (one line; the line break is not part of it) or a named environment variable, never argv.
  */
 async function chosenSecret(
   v: Values,
   env: NodeJS.ProcessEnv,
   stdin: () => Promise<string>,
-  warn: (line: string) => void,
 ): Promise<string | undefined> {
-  const sources = [
-    v['client-secret'] !== undefined,
-    v['client-secret-stdin'] === true,
-    v['client-secret-env'] !== undefined,
-  ].filter(Boolean).length;
-  if (sources > 1)
+  if (v['client-secret-stdin'] && v['client-secret-env'] !== undefined)
     throw usage(
-      'choose one of --client-secret-stdin, --client-secret-env and --client-secret (or none, to generate a secret)',
+      'choose one of --client-secret-stdin and --client-secret-env (or neither, to generate a secret)',
     );
   if (v['client-secret-stdin']) {
     const text = (await stdin()).replace(/\r?\n$/, '');
@@ -472,11 +460,7 @@ async function chosenSecret(
       throw usage(`--client-secret-env: the environment variable ${variable} is not set`);
     return value;
   }
-  if (v['client-secret'] !== undefined)
-    warn(
-      `warning: --client-secret leaves the secret in ps and your shell history; use --client-secret-stdin or --client-secret-env ${DEFAULT_SECRET_VARIABLE}`,
-    );
-  return v['client-secret'];
+  return undefined;
 }
 
 async function setEnabled(
@@ -504,7 +488,7 @@ async function checkAssertion(
   const clientId = v['client-id'];
   const record = clientId === undefined ? undefined : await admin.get(clientId);
   const jag = assertion.trim();
-  const report = await checkTokenRequest(
+  const report = await evaluateAssertion(
     jag,
     clientId === undefined ? undefined : { clientId, record },
     { scope: v.scope, resources: [...new Set(v.resource ?? [])] },
@@ -581,7 +565,8 @@ function verdict(report: AssertionReport, clientId: string | undefined): string 
 
 /**
  * What redeeming needs beyond the assertion: a DPoP proof when the assertion is bound (cnf.jkt,
- * DPOP-CNF-JKT) or the client or a resource requires bound tokens (DPOP-REQUIRED).
+ * DPOP-CNF-JKT) or the client or a resource requires bound tokens (DPOP-REQUIRED), as the token
+ * endpoint decides it (proofRequirement, lambda/oauth/dpop-binding.ts).
  */
 function proofNeeded(
   assertion: string,
@@ -594,37 +579,42 @@ function proofNeeded(
   } catch {
     return undefined;
   }
-  const proof = `a DPoP header: a proof (typ dpop+jwt) for POST ${config.issuer}/token`;
   const cnf = claims.cnf as Record<string, unknown> | undefined;
-  if (cnf !== undefined) {
-    const jkt = typeof cnf === 'object' && cnf !== null ? cnf.jkt : undefined;
-    if (typeof jkt !== 'string' || Object.keys(cnf).length !== 1)
+  const jkt = typeof cnf === 'object' && cnf !== null ? cnf.jkt : undefined;
+  // DPOP-CNF-OTHER: a binding other than cnf.jkt alone is refused before any proof is looked at.
+  if (cnf !== undefined && (typeof jkt !== 'string' || Object.keys(cnf).length !== 1))
+    return {
+      reason: 'cnf_unsupported',
+      needs:
+        'the assertion is bound by a cnf this server cannot check: only cnf.jkt is (DPOP-CNF-OTHER)',
+    };
+  const required = proofRequirement({
+    cnf: typeof jkt === 'string' ? { jkt } : undefined,
+    client,
+    audience: ([] as unknown[]).concat(claims.resource ?? []).filter((r) => typeof r === 'string'),
+    requiredResources: config.dpop.requiredResources,
+  });
+  const proof = `a DPoP header: a proof (typ dpop+jwt) for POST ${config.issuer}/token`;
+  switch (required?.by) {
+    case undefined:
+      return undefined;
+    case 'cnf':
       return {
-        reason: 'cnf_unsupported',
-        needs:
-          'the assertion is bound by a cnf this server cannot check: only cnf.jkt is (DPOP-CNF-OTHER)',
+        reason: 'cnf_jkt',
+        jkt: required.jkt,
+        needs: `the assertion is bound to key ${required.jkt} (cnf.jkt): redeeming it needs ${proof}, signed by the key with that RFC 7638 thumbprint; the access token will be DPoP-bound (DPOP-CNF-JKT)`,
       };
-    return {
-      reason: 'cnf_jkt',
-      jkt,
-      needs: `the assertion is bound to key ${jkt} (cnf.jkt): redeeming it needs ${proof}, signed by the key with that RFC 7638 thumbprint; the access token will be DPoP-bound (DPOP-CNF-JKT)`,
-    };
+    case 'client':
+      return {
+        reason: 'client',
+        needs: `client ${client?.clientId} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
+      };
+    case 'resource':
+      return {
+        reason: 'resource',
+        needs: `resource ${required.resource} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
+      };
   }
-  if (client?.dpopBoundRequired)
-    return {
-      reason: 'client',
-      needs: `client ${client.clientId} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
-    };
-  const resources = ([] as unknown[]).concat(claims.resource ?? []);
-  const resource = resources.find(
-    (r): r is string => typeof r === 'string' && config.dpop.requiredResources.includes(r),
-  );
-  if (resource !== undefined)
-    return {
-      reason: 'resource',
-      needs: `resource ${resource} takes DPoP-bound tokens only: redeeming needs ${proof} (DPOP-REQUIRED)`,
-    };
-  return undefined;
 }
 
 function lifetimeOf(raw: string | undefined): number | undefined {

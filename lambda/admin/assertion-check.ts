@@ -54,7 +54,8 @@ export interface AssertionReport {
   readonly claims?: IdJagClaims;
 }
 
-export async function checkAssertion(
+/** What the token endpoint would answer to this assertion from this client, step by step. */
+export async function evaluateAssertion(
   assertion: string,
   client: { readonly clientId: string; readonly record: ClientRecord | undefined } | undefined,
   request: GrantRequest,

@@ -10,9 +10,10 @@
  * item only while it is still this claim's, so a delete that is retried or arrives late can never
  * remove the claim of a request that redeemed the assertion after it was given back.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
+import { replayKey } from '../replay-key.js';
 import { REPLAY_TABLE } from './tables.js';
 import { conditionalWrite, conditionalWriteHolder } from './conditional-write.js';
 
@@ -31,7 +32,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   ) {}
 
   async claim(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
-    const id = recordId(issuer, jti);
+    const id = replayKey(issuer, jti);
     const owner = randomUUID();
     const holder = await conditionalWriteHolder(() =>
       this.db.send(
@@ -59,7 +60,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
   }
 
   async release(issuer: string, jti: string): Promise<void> {
-    const id = recordId(issuer, jti);
+    const id = replayKey(issuer, jti);
     const mine = this.owners.get(id);
     // Not a claim this container holds: leaving the record is the safe side (the jti stays spent).
     if (!mine) return;
@@ -85,14 +86,4 @@ export class DynamoDbReplayGuard implements ReplayGuard {
     }
     this.owners.set(id, { owner, at });
   }
-}
-
-/**
- * A fixed-size key for any issuer and jti (a jti is chosen by the IdP, and may be long or full of
- * characters that grow when escaped): the SHA-256 of the unambiguous pair.
- */
-export function recordId(issuer: string, jti: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([issuer, jti]))
-    .digest('base64url');
 }

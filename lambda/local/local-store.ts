@@ -7,7 +7,6 @@
  * one append to the page cache: no network hop, no serialisation format, no second thread.
  * Atomicity comes from JavaScript's single thread: check-and-set in one synchronous step.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientRecordStore, WritableSecretStore } from '../admin/client-admin.js';
@@ -20,6 +19,7 @@ import {
   type ReplayGuard,
   type SecretStore,
 } from '../ports.js';
+import { replayKey } from '../replay-key.js';
 import { dataDirPaths, DataDirError, preparePrivateFile } from './data-dir.js';
 import { Journal, replaceFile, syncDir, writeAll, type WriteFn } from './journal.js';
 
@@ -48,13 +48,6 @@ type ClientEntry =
   /** A secret's whole state; a rotation's entry also names the previous secret and its grace. */
   | { secret: [ref: string, value: string, previous?: string, previousUntil?: number] }
   | { removeSecret: string };
-
-/** A fixed-size key for any issuer and jti: the SHA-256 of the unambiguous pair. */
-function replayKey(issuer: string, jti: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([issuer, jti]))
-    .digest('base64url');
-}
 
 const windowOf = (expiresAt: number) => Math.floor(expiresAt / REPLAY_WINDOW_SECONDS);
 

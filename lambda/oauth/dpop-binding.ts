@@ -20,41 +20,64 @@ export interface BindingInput {
   readonly requiredResources: readonly string[];
 }
 
+/** Why a request must carry a DPoP proof, whatever the proof turns out to be. */
+export type ProofRequirement =
+  /** DPOP-CNF-JKT: the IdP bound the grant to the key with this thumbprint. */
+  | { readonly by: 'cnf'; readonly jkt: string }
+  /** DPOP-REQUIRED: the client takes bound tokens only. */
+  | { readonly by: 'client' }
+  /** DPOP-REQUIRED: this resource, one of the audience, accepts bound tokens only. */
+  | { readonly by: 'resource'; readonly resource: string };
+
+/**
+ * Whether redeeming needs a DPoP proof, and why (the first reason, in the order the token endpoint
+ * refuses them): what bindingKey refuses a request without a proof for, and what
+ * `admin assertion check` tells the operator a request will need.
+ */
+export function proofRequirement(
+  input: Pick<BindingInput, 'cnf' | 'audience' | 'requiredResources'> & {
+    readonly client: Pick<ClientRecord, 'dpopBoundRequired'> | undefined;
+  },
+): ProofRequirement | undefined {
+  if (input.cnf) return { by: 'cnf', jkt: input.cnf.jkt };
+  if (input.client?.dpopBoundRequired) return { by: 'client' };
+  const resource = input.audience.find((r) => input.requiredResources.includes(r));
+  return resource === undefined ? undefined : { by: 'resource', resource };
+}
+
 /** The thumbprint the access token is bound to, or undefined for a bearer token. */
 export function bindingKey(input: BindingInput): string | undefined {
   const { proof, cnf, client } = input;
-  if (cnf) {
+  if (proof) {
     // DPOP-CNF-JKT: the IdP bound the grant to a key; only its holder may redeem it.
-    if (!proof) {
-      throw new InvalidGrant({
-        reason: 'dpop_proof_missing',
-        description:
-          'assertion is bound to a key (cnf.jkt): the request needs a DPoP proof signed with it',
-      });
-    }
-    if (proof.jkt !== cnf.jkt) {
+    if (cnf && proof.jkt !== cnf.jkt) {
       throw new InvalidGrant({
         reason: 'dpop_key_mismatch',
         description: 'the DPoP proof is signed with another key than the one the assertion names',
       });
     }
-    return cnf.jkt;
+    // DPOP-CNF-JKT: cnf.jkt, which the proof's key is; DPOP-BIND: without cnf, the proof's key.
+    return proof.jkt;
   }
-  // DPOP-BIND: a valid proof without cnf binds the token to the proof's key.
-  if (proof) return proof.jkt;
-  // DPOP-REQUIRED: neither cnf nor a proof, where bound tokens are required.
-  if (client.dpopBoundRequired) {
-    throw new InvalidGrant({
-      reason: 'dpop_required_by_client',
-      description: `client ${quote(client.clientId)} must present a DPoP proof: its tokens are bound`,
-    });
+  const required = proofRequirement(input);
+  switch (required?.by) {
+    case undefined:
+      return undefined;
+    case 'cnf':
+      throw new InvalidGrant({
+        reason: 'dpop_proof_missing',
+        description:
+          'assertion is bound to a key (cnf.jkt): the request needs a DPoP proof signed with it',
+      });
+    case 'client':
+      throw new InvalidGrant({
+        reason: 'dpop_required_by_client',
+        description: `client ${quote(client.clientId)} must present a DPoP proof: its tokens are bound`,
+      });
+    case 'resource':
+      throw new InvalidGrant({
+        reason: 'dpop_required_by_resource',
+        description: `resource ${quote(required.resource)} accepts only DPoP-bound tokens: present a DPoP proof`,
+      });
   }
-  const resource = input.audience.find((r) => input.requiredResources.includes(r));
-  if (resource !== undefined) {
-    throw new InvalidGrant({
-      reason: 'dpop_required_by_resource',
-      description: `resource ${quote(resource)} accepts only DPoP-bound tokens: present a DPoP proof`,
-    });
-  }
-  return undefined;
 }

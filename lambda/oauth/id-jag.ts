@@ -326,9 +326,10 @@ async function verifySignature(
   } catch (err) {
     if (err instanceof OAuthError) throw err;
     if (err instanceof SignatureRejected) {
+      // A signature that does not verify says so as it is; every other refusal is why not.
       throw invalid(
         'signature_invalid',
-        err.message.startsWith('assertion')
+        err.code === 'signature_mismatch'
           ? err.message
           : `assertion cannot be verified: ${err.message}`,
       );
@@ -407,7 +408,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
   });
   return {
     iss,
-    sub: short(str('sub'), 'sub'),
+    sub: boundedText(str('sub'), 'sub'),
     client_id: str('client_id'),
     jti: str('jti'),
     exp: time('exp'),
@@ -416,7 +417,7 @@ function readClaims(p: Record<string, unknown>, iss: string): Omit<IdJagClaims, 
     scope,
     resource: optional('resource', stringList),
     auth_time: optional('auth_time', time),
-    acr: optional('acr', (name) => short(str(name), name)),
+    acr: optional('acr', (name) => boundedText(str(name), name)),
     amr,
     cnf: p.cnf === undefined ? undefined : readCnf(p.cnf),
   };
@@ -452,8 +453,9 @@ function readCnf(cnf: unknown): { jkt: string } {
 /**
  * Claims copied into the access token are bounded (OpenID Connect caps `sub` at 255 characters):
  * the token must stay well inside what any signer accepts (KMS signs at most 4 KB of raw input).
+ * At most 255 characters, and printable.
  */
-function short(value: string, name: string): string {
+function boundedText(value: string, name: string): string {
   if (value.length > 255)
     throw invalid('claim_too_large', `assertion ${name} claim is longer than 255 characters`);
   return printable(value, name);

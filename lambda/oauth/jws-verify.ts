@@ -2,10 +2,10 @@
  * Verifying an ID-JAG's compact JWS signature on the calling thread, with node:crypto.
  *
  * jose (whose resolver still picks the issuer's key, by kid and alg) verifies through WebCrypto: a
- * promise, WebIDL conversions and a round trip to libuv's thread pool for a 30 µs RSA check. On
- * the local server under load that round trip cost about 0.25 ms of CPU per token, a third of
- * everything a token costs, so this check is done here (docs/architecture.md has the figures).
- * What jose's compactVerify enforced is enforced here, each with a test that signs real bytes: the
+ * promise, WebIDL conversions and a round trip to libuv's thread pool for an RSA check of a few
+ * tens of microseconds, queued behind the local server's signatures, so this check is done here
+ * (docs/architecture.md says why; docs/performance.md has the figures).
+ * What jose's compactVerify enforces is enforced here, each with a test that signs real bytes: the
  * issuer's alg allow-list before any key is looked up, no `crit` (no extension is understood), no
  * RFC 7797 `b64`, a public key only (never a secret or a private key) of the alg's type and
  * curve, a WebCrypto key only for the algorithm and use it was imported for, RSA of at least
@@ -24,8 +24,33 @@ import type { CryptoKey, JWSHeaderParameters } from 'jose';
 import type { KeyResolver } from '../ports.js';
 import { quote } from './quote.js';
 
+/**
+ * What kind of refusal a SignatureRejected is, for callers to branch on rather than read the
+ * message (as jose's and oauth4webapi's errors carry a `code`).
+ */
+export type SignatureRefusal =
+  /** Not a compact JWS, or a header that is not a JSON object. */
+  | 'jws_malformed'
+  /** A signature spelled otherwise than its one canonical form (base64url, RSA length). */
+  | 'signature_encoding'
+  /** A header parameter this verifier does not implement (`crit`, `b64`). */
+  | 'header_unsupported'
+  /** An alg not in the issuer's allow-list. */
+  | 'alg_not_accepted'
+  /** A key that is not a public key fit for the alg (type, curve, size, exponent, usage). */
+  | 'key_unsuitable'
+  /** A well-formed signature that does not verify with the issuer's key. */
+  | 'signature_mismatch';
+
 /** Why a signature was not accepted: each maps to invalid_grant with this message. */
-export class SignatureRejected extends Error {}
+export class SignatureRejected extends Error {
+  constructor(
+    readonly code: SignatureRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 interface AlgorithmParams {
   /** The digest, or null for EdDSA (which hashes inside the signature scheme). */
@@ -133,7 +158,7 @@ function checkCryptoKeyFits(key: CryptoKey, alg: string, params: AlgorithmParams
     (curve !== undefined && algorithm.namedCurve !== curve) ||
     !key.usages.includes('verify')
   ) {
-    throw new SignatureRejected(`the issuer's key was not made for alg ${alg}`);
+    throw new SignatureRejected('key_unsuitable', `the issuer's key was not made for alg ${alg}`);
   }
 }
 
@@ -153,7 +178,10 @@ function toPublicKeyObject(key: unknown, alg: string, params: AlgorithmParams): 
     }
   }
   if (keyObject?.type !== 'public') {
-    throw new SignatureRejected('the key for this assertion is not an asymmetric public key');
+    throw new SignatureRejected(
+      'key_unsuitable',
+      'the key for this assertion is not an asymmetric public key',
+    );
   }
   return keyObject;
 }
@@ -164,14 +192,18 @@ function checkKeyFits(key: KeyObject, alg: string, params: AlgorithmParams): voi
     key.asymmetricKeyType !== params.keyType ||
     (params.curve !== undefined && details.namedCurve !== params.curve)
   ) {
-    throw new SignatureRejected(`the issuer's key does not fit alg ${alg}`);
+    throw new SignatureRejected('key_unsuitable', `the issuer's key does not fit alg ${alg}`);
   }
   if (params.keyType === 'rsa') {
     if ((details.modulusLength ?? 0) < 2048) {
-      throw new SignatureRejected("the issuer's RSA key is shorter than 2048 bits");
+      throw new SignatureRejected(
+        'key_unsuitable',
+        "the issuer's RSA key is shorter than 2048 bits",
+      );
     }
     if (!rsaExponentAcceptable(details.publicExponent ?? 0n)) {
       throw new SignatureRejected(
+        'key_unsuitable',
         "the issuer's RSA key has a public exponent outside 3 to 2^32 − 1 (odd)",
       );
     }
@@ -186,7 +218,7 @@ function parseHeader(segment: string): JWSHeaderParameters {
     header = undefined;
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new SignatureRejected('the JWS header is not a JSON object');
+    throw new SignatureRejected('jws_malformed', 'the JWS header is not a JSON object');
   }
   return header as JWSHeaderParameters;
 }
@@ -199,30 +231,34 @@ export async function verifyCompactSignature(
 ): Promise<void> {
   const parts = jws.split('.');
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) {
-    throw new SignatureRejected('not a compact JWS (three base64url parts)');
+    throw new SignatureRejected('jws_malformed', 'not a compact JWS (three base64url parts)');
   }
   const [protectedHeader, payload, signature] = parts as [string, string, string];
   // One signature, one spelling: base64url has spare bits and Buffer ignores a dangling last
   // character, so a non-canonical encoding would make a second valid string of the same token.
   const signatureBytes = Buffer.from(signature, 'base64url');
   if (signatureBytes.toString('base64url') !== signature) {
-    throw new SignatureRejected('the signature is not canonical base64url');
+    throw new SignatureRejected('signature_encoding', 'the signature is not canonical base64url');
   }
   const header = parseHeader(protectedHeader);
   // No JWS extension is understood here (RFC 7515 §4.1.11), and the claims are read from the
   // base64url payload, so an unencoded one (RFC 7797) is refused too: before any key is looked up.
   if (header.crit !== undefined) {
     throw new SignatureRejected(
+      'header_unsupported',
       'the assertion has critical header parameters this server does not understand',
     );
   }
   if (header.b64 !== undefined) {
-    throw new SignatureRejected('unencoded payloads (b64) are not accepted');
+    throw new SignatureRejected('header_unsupported', 'unencoded payloads (b64) are not accepted');
   }
   const alg = header.alg;
   const params = typeof alg === 'string' && algorithms.includes(alg) ? ALGORITHMS[alg] : undefined;
   if (alg === undefined || params === undefined) {
-    throw new SignatureRejected(`alg ${quote(alg)} is not accepted from this issuer`);
+    throw new SignatureRejected(
+      'alg_not_accepted',
+      `alg ${quote(alg)} is not accepted from this issuer`,
+    );
   }
   const key = toPublicKeyObject(
     await resolve(header, { protected: protectedHeader, payload, signature }),
@@ -234,7 +270,10 @@ export async function verifyCompactSignature(
     params.keyType === 'rsa' &&
     signatureBytes.length !== Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)
   ) {
-    throw new SignatureRejected('the RSA signature is not as long as the modulus');
+    throw new SignatureRejected(
+      'signature_encoding',
+      'the RSA signature is not as long as the modulus',
+    );
   }
   let valid = false;
   try {
@@ -247,5 +286,6 @@ export async function verifyCompactSignature(
   } catch {
     // A key node:crypto will not use with these parameters: not a signature we can accept.
   }
-  if (!valid) throw new SignatureRejected('assertion signature does not verify');
+  if (!valid)
+    throw new SignatureRejected('signature_mismatch', 'assertion signature does not verify');
 }

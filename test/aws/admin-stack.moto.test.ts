@@ -76,7 +76,7 @@ describeWithMoto('admin --stack on moto', () => {
 
   async function admin(...argv: string[]): Promise<string[]> {
     const lines: string[] = [];
-    await runAdmin(argv, {}, (l) => lines.push(l), clients);
+    await runAdmin(argv, {}, (l) => lines.push(l), { awsClients: clients });
     return lines;
   }
 

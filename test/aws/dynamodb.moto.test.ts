@@ -1,7 +1,8 @@
 /** The DynamoDB client registry and replay guard against moto's DynamoDB, tables as the stack makes them. */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { DynamoDbReplayGuard, recordId } from '../../lambda/aws/dynamodb-replay-guard.js';
+import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
+import { replayKey } from '../../lambda/replay-key.js';
 import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
 import type { ClientRecord } from '../../lambda/ports.js';
 import {
@@ -73,7 +74,7 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     const { Item } = await db.send(
       new GetItemCommand({
         TableName: replayTable,
-        Key: { [REPLAY_TABLE.partitionKey]: { S: recordId('https://a.example', jti) } },
+        Key: { [REPLAY_TABLE.partitionKey]: { S: replayKey('https://a.example', jti) } },
       }),
     );
     expect(Item?.[REPLAY_TABLE.ttlAttribute]).toEqual({ N: String(now + 360) });

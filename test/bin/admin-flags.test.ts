@@ -16,7 +16,7 @@ afterAll(() => rm(env.DATA_DIR!, { recursive: true, force: true }));
 
 async function run(...argv: string[]): Promise<{ out: string; err?: AdminError }> {
   const lines: string[] = [];
-  const err = await runAdmin(argv, env, (l) => lines.push(l), { warn: () => undefined }).then(
+  const err = await runAdmin(argv, env, (l) => lines.push(l)).then(
     () => undefined,
     (e: unknown) => e as AdminError,
   );
@@ -91,7 +91,14 @@ test('help: every command; help COMMAND and COMMAND --help: that one', async () 
   }
 });
 
-test('the usage names --client-secret VALUE, as deprecated', async () => {
+test('AUTH-SECRET: no secret from argv; --client-secret VALUE is refused, naming the way that is', async () => {
   const { out } = await run('help', 'clients', 'add');
-  expect(out).toMatch(/--client-secret VALUE, which does, is deprecated/);
+  expect(out).not.toMatch(/--client-secret(?![-\w])/);
+  const secret = 'an-argv-secret-0123456789';
+  const { err } = await run(...ADD, '--client-id', 'x', '--client-secret', secret);
+  expect(err?.exitCode).toBe(2);
+  expect(err?.message.split('\n')[0]).toBe(
+    'unknown option --client-secret: did you mean --client-secret-stdin?',
+  );
+  expect(err?.message).not.toContain(secret);
 });

@@ -372,28 +372,3 @@ test('the docs teach no secret on the command line', () => {
     });
   }
 });
-
-test('--client-secret still works for old scripts, with a warning on standard error', async () => {
-  const warnings: string[] = [];
-  const lines: string[] = [];
-  await runAdmin(
-    [
-      'clients',
-      'add',
-      '--client-id',
-      'old-script',
-      '--scope',
-      'read',
-      '--resource',
-      'https://api.example.com/',
-      '--client-secret',
-      'an-argv-secret-0123456789',
-    ],
-    shell(),
-    (l) => lines.push(l),
-    { warn: (l) => warnings.push(l) },
-  );
-  expect(warnings.join('\n')).toMatch(/--client-secret leaves the secret in ps/);
-  expect(lines.join('\n')).not.toContain('an-argv-secret-0123456789');
-  expect(await redeem('old-script', 'an-argv-secret-0123456789')).toBe(200);
-});

@@ -10,24 +10,18 @@ import { TestIdp } from '../support/test-idp.js';
 
 let dataDir: string;
 let env: Record<string, string>;
-/** What the admin wrote to standard error: advice, asserted where a test expects it. */
-let warnings: string[];
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'xaa-admin-'));
-  env = { DATA_DIR: dataDir };
-  warnings = [];
+  // Chosen secrets come from a named variable (AUTH-SECRET: never argv).
+  env = { DATA_DIR: dataDir, CHOSEN_SECRET: 'a-very-long-secret-value', SHORT_SECRET: 'short' };
 });
 afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
 async function admin(...argv: string[]): Promise<string[]> {
   const lines: string[] = [];
-  await runAdmin(argv, env, (l) => lines.push(l), { warn: (l) => warnings.push(l) });
+  await runAdmin(argv, env, (l) => lines.push(l));
   return lines;
 }
-
-const SECRET_IN_ARGV_WARNING = expect.stringMatching(
-  /^warning: --client-secret leaves the secret in ps and your shell history/,
-);
 
 /** The store as the next server start will read it from DATA_DIR. */
 async function stored<T>(read: (store: LocalStore) => Promise<T>): Promise<T> {
@@ -107,8 +101,8 @@ test('a given secret, several resources, a token lifetime and issuers are record
     'add',
     '--client-id',
     'full',
-    '--client-secret',
-    'a-very-long-secret-value',
+    '--client-secret-env',
+    'CHOSEN_SECRET',
     '--scope',
     'read',
     '--resource',
@@ -120,7 +114,6 @@ test('a given secret, several resources, a token lifetime and issuers are record
     '--issuer',
     'https://idp.xaa.dev',
   );
-  expect(warnings).toEqual([SECRET_IN_ARGV_WARNING]);
   expect(JSON.parse((await admin('clients', 'list', '--json'))[0]!)).toEqual([
     {
       client_id: 'full',
@@ -135,10 +128,10 @@ test('a given secret, several resources, a token lifetime and issuers are record
 
 test('a client id already registered is refused, and the first client\u2019s secret is untouched', async () => {
   const first = JSON.parse((await admin(...ADD, '--json'))[0]!) as { client_secret: string };
-  const err = await adminError(...ADD, '--client-secret', 'another-secret-value-123');
+  env.CHOSEN_SECRET = 'another-secret-value-123';
+  const err = await adminError(...ADD, '--client-secret-env', 'CHOSEN_SECRET');
   expect(err.message).toMatch(/already registered/);
   expect(err.exitCode).toBe(1);
-  expect(warnings).toEqual([SECRET_IN_ARGV_WARNING]);
   await stored(async (store) => {
     expect(store.secretCount).toBe(1);
     expect(await store.getSecret((await store.get('acme'))!.secretRef)).toBe(first.client_secret);
@@ -184,8 +177,8 @@ test.each([
       'a',
       '--resource',
       'https://x/',
-      '--client-secret',
-      'short',
+      '--client-secret-env',
+      'SHORT_SECRET',
     ],
     /at least 16/,
   ],
@@ -365,6 +358,29 @@ describe('assertion check', () => {
     const refused = await check(other, '--client-id', 'acme');
     expect(refused.lines).toMatch(/cnf this server cannot check/);
     expect((refused.err as AdminError).exitCode).toBe(1);
+  });
+
+  test('DPOP-REQUIRED: a client or a resource that takes bound tokens only is reported', async () => {
+    await runAdmin([...ADD, '--dpop-bound-required'], checkEnv(), () => undefined);
+    const jag = await idp.mint(
+      { audience: 'http://localhost:3000', clientId: 'acme' },
+      { resource: 'https://api.example.com/' },
+    );
+    const json = async (...extra: string[]) =>
+      (JSON.parse((await check(jag, '--json', ...extra)).lines) as { dpop?: unknown }).dpop;
+    expect(await json('--client-id', 'acme')).toEqual({
+      reason: 'client',
+      needs:
+        'client acme takes DPoP-bound tokens only: redeeming needs a DPoP header: a proof (typ dpop+jwt) for POST http://localhost:3000/token (DPOP-REQUIRED)',
+    });
+    // No client given: nothing is required of it.
+    expect(await json()).toBeUndefined();
+    env.DPOP_REQUIRED_RESOURCES = 'https://api.example.com/';
+    expect(await json()).toEqual({
+      reason: 'resource',
+      needs:
+        'resource https://api.example.com/ takes DPoP-bound tokens only: redeeming needs a DPoP header: a proof (typ dpop+jwt) for POST http://localhost:3000/token (DPOP-REQUIRED)',
+    });
   });
 
   test('usage: exactly one assertion', async () => {

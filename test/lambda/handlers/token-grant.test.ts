@@ -1,10 +1,11 @@
 /**
- * GRANT-RESOURCE and GRANT-SCOPE: which resource (RFC 8707) and which scopes (RFC 6749 §3.3) an
- * accepted assertion earns.
+ * GRANT-RESOURCE, GRANT-SCOPE and GRANT-CLAIM-VALUES: which resource (RFC 8707) and which scopes
+ * (RFC 6749 §3.3) an accepted assertion earns, and which of its claim values are copied into the
+ * token.
  */
 import { tokenEvent, type Form } from '../../support/events.js';
 import { bodyOf, Harness, RESOURCE, refusalOf } from '../../support/harness.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import { issuedClaims, redeemForm } from '../../support/token-requests.js';
 
 const API = RESOURCE;
 const MCP = 'https://mcp.example.com/mcp';
@@ -24,22 +25,13 @@ interface Case {
 
 async function redeem({ client = {}, claims = {}, form = {} }: Case) {
   const c = await h.addClient(client);
-  const res = await h.token(
-    tokenEvent({
-      grant_type: JWT_BEARER_GRANT,
-      assertion: await h.mint(c.clientId, claims),
-      client_id: c.clientId,
-      client_secret: c.clientSecret,
-      ...form,
-    }),
-  );
-  const body = bodyOf(res);
-  const claimsOut = body.access_token
-    ? (JSON.parse(
-        Buffer.from((body.access_token as string).split('.')[1]!, 'base64url').toString(),
-      ) as Record<string, unknown>)
-    : undefined;
-  return { status: res.statusCode, body, token: claimsOut, refusal: refusalOf(res) };
+  const res = await h.token(tokenEvent(redeemForm(c, await h.mint(c.clientId, claims), form)));
+  return {
+    status: res.statusCode,
+    body: bodyOf(res),
+    token: issuedClaims(res),
+    refusal: refusalOf(res),
+  };
 }
 
 describe('resource (RFC 8707)', () => {
@@ -202,5 +194,38 @@ describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
   test('repeated scopes are granted once', async () => {
     const r = await redeem({ claims: { scope: 'read read  write' } });
     expect(r.body.scope).toBe('read write');
+  });
+});
+
+describe('GRANT-CLAIM-VALUES: only sane values are copied into a token', () => {
+  test.each([
+    ['sub', { sub: 'alice\n{"admin":true}' }],
+    ['sub', { sub: 'alice\u0000bob' }],
+    ['sub', { sub: 'alice\u0085' }],
+    ['acr', { acr: 'phr\r\n' }],
+    ['amr', { amr: ['pwd', 'mfa\u001b[31m'] }],
+  ])('a %s with a control character is refused, not copied into a token', async (_n, claims) => {
+    const r = await redeem({ claims });
+    expect(r.status).toBe(400);
+    expect(r.refusal).toEqual({ error: 'invalid_grant', reason: 'claim_invalid' });
+    expect(r.body.access_token).toBeUndefined();
+  });
+
+  test.each([
+    ['an absurd value', 1e300],
+    ['a fraction', 1_700_000_000.5],
+    ['the future, beyond the skew', 'future'],
+    ['zero', 0],
+  ])('auth_time of %s is not copied into the token', async (_n, value) => {
+    const authTime = value === 'future' ? h.clock.now() + 3600 : value;
+    const r = await redeem({ claims: { auth_time: authTime } });
+    expect(r.status).toBe(200);
+    expect(r.token!.auth_time).toBeUndefined();
+  });
+
+  test('a sane auth_time is copied', async () => {
+    const authTime = h.clock.now() - 30;
+    const r = await redeem({ claims: { auth_time: authTime } });
+    expect(r.token!.auth_time).toBe(authTime);
   });
 });

@@ -1,10 +1,10 @@
 /** JAG-REPLAY: an ID-JAG is redeemed once, atomically, even under concurrency. */
 import { tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness, refusalOf } from '../../support/harness.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { Signer } from '../../../lambda/ports.js';
 import { ISSUER } from '../../support/harness.js';
 import { TestIdp } from '../../support/test-idp.js';
+import { expectRefused, redeemForm } from '../../support/token-requests.js';
 
 let h: Harness;
 /** Lets a test make the signer fail, as a KMS outage would. */
@@ -19,20 +19,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const form = (c: { clientId: string; clientSecret: string }, assertion: string) => ({
-  grant_type: JWT_BEARER_GRANT,
-  assertion,
-  client_id: c.clientId,
-  client_secret: c.clientSecret,
-});
-
 test('a second redemption is invalid_grant "assertion already used"', async () => {
   const c = await h.addClient();
   const assertion = await h.mint(c.clientId);
-  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
-  const again = await h.token(tokenEvent(form(c, assertion)));
-  expect(again.statusCode).toBe(400);
-  expect(refusalOf(again)).toEqual({ error: 'invalid_grant', reason: 'jti_replayed' });
+  expect((await h.token(tokenEvent(redeemForm(c, assertion)))).statusCode).toBe(200);
+  const again = await h.token(tokenEvent(redeemForm(c, assertion)));
+  expectRefused(again, 400, 'jti_replayed');
   // JAG-REPLAY names the description too: the client is told in words what happened.
   expect(bodyOf(again)).toEqual({
     error: 'invalid_grant',
@@ -44,7 +36,7 @@ test('20 concurrent redemptions of one ID-JAG yield exactly one token', async ()
   const c = await h.addClient();
   const assertion = await h.mint(c.clientId);
   const results = await Promise.all(
-    Array.from({ length: 20 }, () => h.token(tokenEvent(form(c, assertion)))),
+    Array.from({ length: 20 }, () => h.token(tokenEvent(redeemForm(c, assertion)))),
   );
   const issued = results.filter((r) => r.statusCode === 200);
   expect(issued).toHaveLength(1);
@@ -58,8 +50,8 @@ test('the same jti from the same issuer is one assertion, whatever else differs'
   const c = await h.addClient({ scopes: ['read', 'write'] });
   const first = await h.mint(c.clientId, { jti: 'fixed-jti-1', scope: 'read' });
   const second = await h.mint(c.clientId, { jti: 'fixed-jti-1', scope: 'write' });
-  expect((await h.token(tokenEvent(form(c, first)))).statusCode).toBe(200);
-  expect(refusalOf(await h.token(tokenEvent(form(c, second))))).toEqual({
+  expect((await h.token(tokenEvent(redeemForm(c, first)))).statusCode).toBe(200);
+  expect(refusalOf(await h.token(tokenEvent(redeemForm(c, second))))).toEqual({
     error: 'invalid_grant',
     reason: 'jti_replayed',
   });
@@ -68,9 +60,11 @@ test('the same jti from the same issuer is one assertion, whatever else differs'
 test('a refused request does not spend the assertion', async () => {
   const c = await h.addClient();
   const assertion = await h.mint(c.clientId);
-  const refused = await h.token(tokenEvent({ ...form(c, assertion), scope: 'nothing-granted' }));
+  const refused = await h.token(
+    tokenEvent({ ...redeemForm(c, assertion), scope: 'nothing-granted' }),
+  );
   expect(refusalOf(refused)).toEqual({ error: 'invalid_scope', reason: 'scope_not_granted' });
-  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+  expect((await h.token(tokenEvent(redeemForm(c, assertion)))).statusCode).toBe(200);
 });
 
 test('when the signer fails, no token, 503, and the assertion can be redeemed once it recovers', async () => {
@@ -78,16 +72,12 @@ test('when the signer fails, no token, 503, and the assertion can be redeemed on
   const assertion = await h.mint(c.clientId);
   signerDown = true;
   try {
-    const res = await h.token(tokenEvent(form(c, assertion)));
-    expect(res.statusCode).toBe(503);
-    expect(refusalOf(res)).toEqual({
-      error: 'temporarily_unavailable',
-      reason: 'signer_unavailable',
-    });
+    const res = await h.token(tokenEvent(redeemForm(c, assertion)));
+    expectRefused(res, 503, 'signer_unavailable');
   } finally {
     signerDown = false;
   }
-  expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+  expect((await h.token(tokenEvent(redeemForm(c, assertion)))).statusCode).toBe(200);
 });
 
 test('the record is (iss, jti): the same jti from two issuers is two assertions', async () => {
@@ -100,9 +90,9 @@ test('the record is (iss, jti): the same jti from two issuers is two assertions'
       { audience: ISSUER, clientId: c.clientId, now: two.clock.now() },
       { jti: 'same-jti' },
     );
-    expect((await two.token(tokenEvent(form(c, fromFirst)))).statusCode).toBe(200);
-    expect((await two.token(tokenEvent(form(c, fromSecond)))).statusCode).toBe(200);
-    expect(refusalOf(await two.token(tokenEvent(form(c, fromSecond))))?.reason).toBe(
+    expect((await two.token(tokenEvent(redeemForm(c, fromFirst)))).statusCode).toBe(200);
+    expect((await two.token(tokenEvent(redeemForm(c, fromSecond)))).statusCode).toBe(200);
+    expect(refusalOf(await two.token(tokenEvent(redeemForm(c, fromSecond))))?.reason).toBe(
       'jti_replayed',
     );
   } finally {
@@ -116,10 +106,10 @@ test('the record outlives the assertion\u2019s exp by the clock skew, while it c
   const t0 = h.clock.now();
   const assertion = await h.mint(c.clientId, { iat: t0 - 10, exp: t0 + 10 });
   try {
-    expect((await h.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+    expect((await h.token(tokenEvent(redeemForm(c, assertion)))).statusCode).toBe(200);
     // 55 s past exp: still within the skew, so still acceptable, so its record must still count.
     h.clock.t = t0 + 65;
-    const again = await h.token(tokenEvent(form(c, assertion)));
+    const again = await h.token(tokenEvent(redeemForm(c, assertion)));
     expect(refusalOf(again)).toEqual({ error: 'invalid_grant', reason: 'jti_replayed' });
   } finally {
     h.clock.t = t0;
@@ -132,7 +122,7 @@ test('an issuer configured with allow_reuse accepts the same assertion again', a
     const c = await lenient.addClient();
     const assertion = await lenient.mint(c.clientId);
     for (let i = 0; i < 3; i++) {
-      expect((await lenient.token(tokenEvent(form(c, assertion)))).statusCode).toBe(200);
+      expect((await lenient.token(tokenEvent(redeemForm(c, assertion)))).statusCode).toBe(200);
     }
   } finally {
     await lenient.close();
@@ -148,12 +138,8 @@ test('a replay guard that fails is a 503 and no token: it fails closed', async (
   });
   try {
     const c = await broken.addClient();
-    const res = await broken.token(tokenEvent(form(c, await broken.mint(c.clientId))));
-    expect(res.statusCode).toBe(503);
-    expect(refusalOf(res)).toEqual({
-      error: 'temporarily_unavailable',
-      reason: 'replay_guard_unavailable',
-    });
+    const res = await broken.token(tokenEvent(redeemForm(c, await broken.mint(c.clientId))));
+    expectRefused(res, 503, 'replay_guard_unavailable');
     expect(res.body).not.toContain('DynamoDB unavailable');
   } finally {
     await broken.close();

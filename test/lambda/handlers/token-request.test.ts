@@ -3,13 +3,14 @@
  * authentication (AUTH-REQUIRED to AUTH-FAILURE), through the handler. No failure yields a token.
  */
 import { basicAuth, httpEvent, tokenEvent, type Form } from '../../support/events.js';
-import { bodyOf, Harness, refusalOf } from '../../support/harness.js';
-import { REASONS, type ReasonCode } from '../../../lambda/oauth/errors.js';
+import { bodyOf, Harness } from '../../support/harness.js';
+import type { ReasonCode } from '../../../lambda/oauth/errors.js';
 import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
 import type { HttpResult } from '../../../lambda/http/types.js';
+import { expectRefused, redeemForm, type TestClient } from '../../support/token-requests.js';
 
 let h: Harness;
-let client: { clientId: string; clientSecret: string };
+let client: TestClient;
 beforeAll(async () => {
   h = await Harness.start();
   client = await h.addClient();
@@ -18,25 +19,14 @@ afterAll(() => h.close());
 
 /** Refused for `reason`, with the OAuth error that reason maps to, on the wire as RESP-ERRORS says. */
 function expectError(res: HttpResult, status: number, reason: ReasonCode) {
-  expect({
-    status: res.statusCode,
-    error: bodyOf(res).error,
-    reason: refusalOf(res)?.reason,
-  }).toEqual({ status, error: REASONS[reason], reason });
-  expect(bodyOf(res)).not.toHaveProperty('access_token');
+  expectRefused(res, status, reason);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['content-type']).toBe('application/json');
   expect(res.body).not.toMatch(/\bat [^ ]+ \(|\.ts:\d+/); // never a stack trace
 }
 
 async function validForm(extra: Form = {}): Promise<Form> {
-  return {
-    grant_type: JWT_BEARER_GRANT,
-    assertion: await h.mint(client.clientId),
-    client_id: client.clientId,
-    client_secret: client.clientSecret,
-    ...extra,
-  };
+  return redeemForm(client, await h.mint(client.clientId), extra);
 }
 
 describe('the request (REQ-FORM to REQ-SIZE)', () => {
@@ -240,14 +230,7 @@ describe('client authentication (AUTH-REQUIRED to AUTH-SECRET)', () => {
   test('a disabled client is invalid_client', async () => {
     const disabled = await h.addClient();
     await h.admin.setEnabled(disabled.clientId, false);
-    const res = await h.token(
-      tokenEvent({
-        grant_type: JWT_BEARER_GRANT,
-        assertion: await h.mint(disabled.clientId),
-        client_id: disabled.clientId,
-        client_secret: disabled.clientSecret,
-      }),
-    );
+    const res = await h.token(tokenEvent(redeemForm(disabled, await h.mint(disabled.clientId))));
     expectError(res, 401, 'client_disabled');
     expect(bodyOf(res).error_description).toBe('client authentication failed');
   });

@@ -21,6 +21,7 @@ import {
   rsaExponentAcceptable,
   SignatureRejected,
   verifyCompactSignature,
+  type SignatureRefusal,
 } from '../../../lambda/oauth/jws-verify.js';
 import { ASYMMETRIC_ALGORITHMS } from '../../../lambda/config.js';
 import type { KeyResolver } from '../../../lambda/ports.js';
@@ -64,13 +65,14 @@ async function rsaIssuer() {
 }
 
 /** A refusal the token handler turns into invalid_grant (id-jag.ts), never a 500. */
-async function expectRefused(promise: Promise<unknown>, message?: RegExp) {
+async function expectRefused(promise: Promise<unknown>, message?: RegExp, code?: SignatureRefusal) {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(SignatureRejected);
   if (message) expect((err as Error).message).toMatch(message);
+  if (code) expect((err as SignatureRejected).code).toBe(code);
 }
 
 // Every algorithm an issuer can be configured with (lambda/config.ts).
@@ -81,8 +83,10 @@ test.each([...ASYMMETRIC_ALGORITHMS])(
     await expect(verifyCompactSignature(jws, resolve, [alg])).resolves.toBeUndefined();
     const [h, , s] = jws.split('.');
     const tampered = `${h}.${b64u('{"iss":"y"}')}.${s}`;
-    await expect(verifyCompactSignature(tampered, resolve, [alg])).rejects.toThrow(
-      new SignatureRejected('assertion signature does not verify'),
+    await expectRefused(
+      verifyCompactSignature(tampered, resolve, [alg]),
+      /^assertion signature does not verify$/,
+      'signature_mismatch',
     );
   },
 );
@@ -122,7 +126,7 @@ test('an alg outside the issuer allow-list is refused before any key is looked u
   const { jws, resolve } = await signed('PS256');
   let looked = false;
   const spy: KeyResolver = async (h, t) => ((looked = true), await resolve(h, t));
-  await expectRefused(verifyCompactSignature(jws, spy, ['RS256']));
+  await expectRefused(verifyCompactSignature(jws, spy, ['RS256']), undefined, 'alg_not_accepted');
   expect(looked).toBe(false);
 });
 
@@ -133,6 +137,7 @@ test('an RSA key under 2048 bits is refused, even with a good signature', async 
   await expectRefused(
     verifyCompactSignature(jws, async () => publicKey, ['RS256']),
     /2048/,
+    'key_unsuitable',
   );
 });
 
@@ -160,20 +165,30 @@ test('a key embedded in the header (jwk) is never used: the issuer key decides',
   }
 });
 
-test.each([
-  ['an unknown crit', { crit: ['exp'], exp: 1 }, b64u({ iss: 'x' })],
-  ['crit b64 with b64:false (unencoded payload)', { crit: ['b64'], b64: false }, 'unencoded'],
-  ['b64:false without crit', { b64: false }, b64u({ iss: 'x' })],
-  ['b64:true listed in crit', { crit: ['b64'], b64: true }, b64u({ iss: 'x' })],
-  ['alg none', { alg: 'none' }, b64u({ iss: 'x' })],
-  ['alg HS256', { alg: 'HS256' }, b64u({ iss: 'x' })],
+test.each<[string, Record<string, unknown>, string, SignatureRefusal]>([
+  ['an unknown crit', { crit: ['exp'], exp: 1 }, b64u({ iss: 'x' }), 'header_unsupported'],
+  [
+    'crit b64 with b64:false (unencoded payload)',
+    { crit: ['b64'], b64: false },
+    'unencoded',
+    'header_unsupported',
+  ],
+  ['b64:false without crit', { b64: false }, b64u({ iss: 'x' }), 'header_unsupported'],
+  [
+    'b64:true listed in crit',
+    { crit: ['b64'], b64: true },
+    b64u({ iss: 'x' }),
+    'header_unsupported',
+  ],
+  ['alg none', { alg: 'none' }, b64u({ iss: 'x' }), 'alg_not_accepted'],
+  ['alg HS256', { alg: 'HS256' }, b64u({ iss: 'x' }), 'alg_not_accepted'],
 ])(
   'a header with %s is refused before any key is looked up, signature or not',
-  async (_name, extra, payload) => {
+  async (_name, extra, payload, code) => {
     const { privateKey, resolve, seen } = await rsaIssuer();
     // Signed by the issuer's own key: only the header can be the reason for the refusal.
     const jws = rawRs256({ alg: 'RS256', kid: 'k', ...extra }, payload, privateKey);
-    await expectRefused(verifyCompactSignature(jws, resolve, ['RS256']));
+    await expectRefused(verifyCompactSignature(jws, resolve, ['RS256']), undefined, code);
     expect(seen.lookedUp).toBe(false);
   },
 );
@@ -277,7 +292,11 @@ test.each(['ES384', 'ES512'])(
   async (alg) => {
     const { jws, resolve } = await signed(alg);
     await expect(verifyCompactSignature(jws, resolve, [alg])).resolves.toBeUndefined();
-    await expectRefused(verifyCompactSignature(`${jws}A`, resolve, [alg]), /canonical/);
+    await expectRefused(
+      verifyCompactSignature(`${jws}A`, resolve, [alg]),
+      /canonical/,
+      'signature_encoding',
+    );
   },
 );
 
@@ -348,6 +367,7 @@ describe('one spelling per RSA signature: exactly as long as the modulus (RFC 80
     await expectRefused(
       verifyCompactSignature(short, async () => publicKey, ['PS256']),
       /as long as the modulus/,
+      'signature_encoding',
     );
   });
 

@@ -145,7 +145,6 @@ export async function admin(
   });
   await runAdmin(['--stack', stackName, ...argv], {}, (l) => lines.push(l), {
     awsClients: clients,
-    warn: () => undefined,
   });
   return lines;
 }
