@@ -6,8 +6,9 @@
  *
  * Secrets never come through argv where `ps` and shell history would keep them (AUTH-SECRET): a
  * chosen secret is read from standard input or a named environment variable; by default one is
- * generated and printed once. `--client-secret` remains for scripts that already use it.
+ * generated and printed once.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLocalConfig, loadServiceConfig } from '../lambda/config.js';
 import {
@@ -38,7 +39,8 @@ export const DEFAULT_SECRET_VARIABLE = 'XAA_CLIENT_SECRET';
 const SYNOPSES = {
   'clients add': `clients add --client-id ID --scope "a b" --resource URI [--resource URI ...]
                                [--token-lifetime SECONDS] [--issuer ISSUER ...]
-                               [--client-secret-stdin | --client-secret-env VARIABLE]
+                               [--client-secret-stdin | --client-secret-env VARIABLE
+                                | --jwks-uri URL | --jwks-file FILE]
                                [--dpop-bound-required] [--json]`,
   'clients show': 'clients show --client-id ID [--json]',
   'clients update': `clients update --client-id ID [--scope "a b"] [--resource URI ...]
@@ -70,6 +72,12 @@ line: ps and your shell history keep it.`,
   {
     about: ['clients add', 'clients update'],
     text: '--issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).',
+  },
+  {
+    about: ['clients add'],
+    text: `--jwks-uri URL or --jwks-file FILE registers a client that authenticates with private_key_jwt
+(a JWT signed with its own key) instead of a secret: nothing secret is stored or printed. The URL
+must be https; the file is the client's public JWKS ({"keys": [...]}, each key with its "alg").`,
   },
   {
     about: ['clients add'],
@@ -138,6 +146,8 @@ const OPTIONS = {
   'any-issuer': { type: 'boolean' },
   grace: { type: 'string' },
   'dpop-bound-required': { type: 'boolean' },
+  'jwks-uri': { type: 'string' },
+  'jwks-file': { type: 'string' },
   json: { type: 'boolean' },
   stack: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -645,6 +655,8 @@ async function add(
   if (!v['client-id']) throw usage('--client-id is required');
   if (v.scope === undefined) throw usage('--scope is required');
   if (!v.resource) throw usage('--resource is required');
+  if (v['jwks-uri'] !== undefined || v['jwks-file'] !== undefined)
+    return addKeyClient({ admin, settings }, v, out);
   const chosen = await secret();
   const { client, clientSecret } = await admin.add({
     clientId: v['client-id'],
@@ -666,7 +678,48 @@ async function add(
   if (chosen === undefined) out('The secret is shown only this once: keep it now.');
 }
 
+/** AUTH-PRIVATE-KEY-JWT: a client with keys; there is no secret to choose, print or keep. */
+async function addKeyClient(
+  { admin, settings }: Context,
+  v: Values,
+  out: (line: string) => void,
+): Promise<void> {
+  if (v['client-secret-stdin'] || v['client-secret-env'] !== undefined)
+    throw usage('a client authenticates with a secret or with keys: drop --client-secret-*');
+  const client = await admin.addKeyClient({
+    clientId: v['client-id']!,
+    ...(v['jwks-uri'] !== undefined && { jwksUri: v['jwks-uri'] }),
+    ...(v['jwks-file'] !== undefined && { jwks: readJwksFile(v['jwks-file']) }),
+    scopes: scopesOf(v.scope!),
+    resources: v.resource!,
+    tokenLifetime: lifetimeOf(v['token-lifetime']),
+    issuers: v.issuer,
+    dpopBoundRequired: v['dpop-bound-required'],
+  });
+  if (v.json) return out(JSON.stringify(describeClient(client)));
+  out(`Registered client ${client.clientId}`);
+  out(`  client_id      ${client.clientId}`);
+  describe(client, out);
+  out(`  checked against ${(await settings()).source}`);
+}
+
+function readJwksFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usage(`--jwks-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw usage(`--jwks-file ${path} is not JSON`);
+  }
+}
+
 function describe(client: ClientRecord, out: (line: string) => void): void {
+  if (client.authMethod === 'private_key_jwt')
+    out(`  authenticates  private_key_jwt, keys ${client.jwksUri ?? 'registered inline'}`);
   out(`  scope          ${client.scopes.join(' ')}`);
   out(`  resources      ${client.resources.join(' ')}`);
   if (client.tokenLifetime !== undefined) out(`  token lifetime ${client.tokenLifetime} s`);
@@ -754,6 +807,9 @@ function describeClient(c: ClientRecord): Record<string, unknown> {
     ...(c.tokenLifetime !== undefined && { token_lifetime: c.tokenLifetime }),
     ...(c.issuers && { issuers: c.issuers }),
     ...(c.dpopBoundRequired && { dpop_bound_required: true }),
+    ...(c.authMethod === 'private_key_jwt' && { token_endpoint_auth_method: 'private_key_jwt' }),
+    ...(c.jwksUri !== undefined && { jwks_uri: c.jwksUri }),
+    ...(c.jwks !== undefined && { jwks: c.jwks }),
   };
 }
 

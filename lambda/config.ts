@@ -29,6 +29,35 @@ export interface TrustedIssuer {
   readonly allowReuse: boolean;
   /** Prepended to `sub` in access tokens, to keep IdPs' users apart (GRANT-SUBJECT). */
   readonly subjectPrefix: string;
+  /**
+   * GRANT-SCOPE-DEFAULT: what an ID-JAG without a `scope` claim is worth. `registered`: the
+   * client's registered scopes (narrowed by the request's `scope`); `none`: no scope at all.
+   */
+  readonly defaultScope: DefaultScope;
+}
+
+export type DefaultScope = 'registered' | 'none';
+
+/** CIMD-POLICY: which Client ID Metadata Document URLs are admitted as clients, and on what terms. */
+export interface ClientMetadataPolicy {
+  readonly rules: readonly ClientMetadataRule[];
+  /** CIMD-DEV-HTTP: `http://localhost` documents and keys are fetched too (a demo on one machine). */
+  readonly allowHttpLoopback: boolean;
+}
+
+export interface ClientMetadataRule {
+  /**
+   * A client id is admitted when it starts with this URL: same scheme, same port, the same host
+   * (or, for `https://*.example.com/…`, any host under it), and a path under this one.
+   */
+  readonly urlPrefix: string;
+  /** The trusted issuers whose ID-JAGs such a client may redeem; every one when absent. */
+  readonly issuers?: readonly string[];
+  /** What such a client may be granted, as a registered client's record says it. */
+  readonly scopes: readonly string[];
+  readonly resources: readonly string[];
+  readonly tokenLifetime?: number;
+  readonly dpopBoundRequired?: boolean;
 }
 
 export interface ServiceConfig {
@@ -45,6 +74,8 @@ export interface ServiceConfig {
   readonly scopesSupported: readonly string[];
   /** Proof of possession (DPOP-*). */
   readonly dpop: DpopConfig;
+  /** CIMD-POLICY: no rule admits no metadata document (and discovery does not advertise them). */
+  readonly clientMetadata: ClientMetadataPolicy;
 }
 
 export interface DpopConfig {
@@ -68,10 +99,16 @@ export interface LocalConfig extends ServiceConfig {
   readonly dataFsync: boolean;
 }
 
+/**
+ * A variable that cannot be used. The fields are what a caller branches on or re-words (the CDK
+ * construct names its own props instead of the variables); the message is for a person.
+ */
 export class ConfigError extends Error {
   constructor(
+    /** The environment variable, as the message names it first. */
     readonly variable: string,
-    problem: string,
+    /** What is wrong with its value, without the variable's name. */
+    readonly problem: string,
   ) {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
@@ -107,6 +144,7 @@ export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}):
     clockSkew: nonNegativeInt('CLOCK_SKEW', env.CLOCK_SKEW, 60),
     scopesSupported: (env.SCOPES_SUPPORTED ?? '').split(' ').filter(Boolean),
     dpop: parseDpop(env),
+    clientMetadata: parseClientMetadataPolicy(env, issuer),
   };
 }
 
@@ -228,6 +266,7 @@ const ISSUER_KEYS = new Set([
   'max_assertion_lifetime',
   'allow_reuse',
   'subject_prefix',
+  'default_scope',
 ]);
 
 function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
@@ -291,6 +330,9 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     const subjectPrefix = e.subject_prefix ?? '';
     if (typeof subjectPrefix !== 'string')
       throw new ConfigError(V, `${at} "subject_prefix" must be a string`);
+    const defaultScope = e.default_scope ?? 'registered';
+    if (defaultScope !== 'registered' && defaultScope !== 'none')
+      throw new ConfigError(V, `${at} "default_scope" must be "registered" or "none"`);
     return {
       issuer: e.issuer,
       jwksUri: e.jwks_uri,
@@ -298,6 +340,7 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
       maxAssertionLifetime: lifetime,
       allowReuse,
       subjectPrefix,
+      defaultScope,
     };
   });
   checkSubjectsStayApart(issuers);
@@ -360,4 +403,120 @@ function parseOrigins(raw: string): string[] {
       }
       return origin;
     });
+}
+
+const CIMD_RULE_KEYS = new Set([
+  'url_prefix',
+  'issuers',
+  'scopes',
+  'resources',
+  'token_lifetime',
+  'dpop_bound_required',
+]);
+
+/**
+ * CIMD-POLICY from CLIENT_METADATA_DOCUMENTS (a JSON array of rules) and CIMD-DEV-HTTP from
+ * CLIENT_METADATA_HTTP_LOCALHOST. Each rule needs a URL prefix precise enough that its origin
+ * cannot be extended (`https://host/`, not `https://host`), and the scopes and resources its
+ * clients may be granted.
+ */
+function parseClientMetadataPolicy(env: Env, ourIssuer: string): ClientMetadataPolicy {
+  const V = 'CLIENT_METADATA_DOCUMENTS';
+  const allowHttpLoopback = flag(
+    'CLIENT_METADATA_HTTP_LOCALHOST',
+    env.CLIENT_METADATA_HTTP_LOCALHOST,
+  );
+  const raw = env[V]?.trim();
+  if (!raw) return { rules: [], allowHttpLoopback };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(
+      V,
+      'must be a JSON array of {"url_prefix", "scopes", "resources"} objects, and is not valid JSON',
+    );
+  }
+  if (!Array.isArray(parsed))
+    throw new ConfigError(
+      V,
+      'must be a JSON array of {"url_prefix", "scopes", "resources"} objects',
+    );
+  const strings = (x: unknown) =>
+    Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'string' && v !== '');
+  const rules = parsed.map((entry: unknown, i): ClientMetadataRule => {
+    const at = `entry ${i}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new ConfigError(
+        V,
+        `${at} must be an object with "url_prefix", "scopes" and "resources"`,
+      );
+    const e = entry as Record<string, unknown>;
+    for (const key of Object.keys(e))
+      if (!CIMD_RULE_KEYS.has(key))
+        throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
+    if (typeof e.url_prefix !== 'string')
+      throw new ConfigError(V, `${at} needs "url_prefix" (a string)`);
+    const problem = urlPrefixProblem(e.url_prefix, allowHttpLoopback);
+    if (problem) throw new ConfigError(V, `${at} "url_prefix" ${problem}`);
+    if (!strings(e.scopes))
+      throw new ConfigError(V, `${at} needs "scopes" (a non-empty array of strings)`);
+    if (!strings(e.resources))
+      throw new ConfigError(V, `${at} needs "resources" (a non-empty array of resource URIs)`);
+    for (const r of e.resources as string[])
+      if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(r) || r.includes('#') || !URL.canParse(r))
+        throw new ConfigError(
+          V,
+          `${at} resource ${JSON.stringify(r)} is not an absolute URI without a fragment`,
+        );
+    if (e.issuers !== undefined && !strings(e.issuers))
+      throw new ConfigError(V, `${at} "issuers" must be a non-empty array of trusted issuers`);
+    if (e.issuers !== undefined && (e.issuers as string[]).includes(ourIssuer))
+      throw new ConfigError(V, `${at} "issuers" names this server's own issuer`);
+    const lifetime = e.token_lifetime;
+    if (
+      lifetime !== undefined &&
+      !(typeof lifetime === 'number' && Number.isInteger(lifetime) && lifetime > 0)
+    )
+      throw new ConfigError(V, `${at} "token_lifetime" must be a positive whole number of seconds`);
+    if (e.dpop_bound_required !== undefined && typeof e.dpop_bound_required !== 'boolean')
+      throw new ConfigError(V, `${at} "dpop_bound_required" must be true or false`);
+    return {
+      urlPrefix: e.url_prefix,
+      scopes: [...new Set(e.scopes as string[])],
+      resources: [...new Set(e.resources as string[])],
+      ...(e.issuers !== undefined && { issuers: e.issuers as string[] }),
+      ...(lifetime !== undefined && { tokenLifetime: lifetime as number }),
+      ...(e.dpop_bound_required === true && { dpopBoundRequired: true }),
+    };
+  });
+  return { rules, allowHttpLoopback };
+}
+
+/** Why a CIMD-POLICY URL prefix cannot be used, or undefined when it can. */
+function urlPrefixProblem(prefix: string, allowHttpLoopback: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(prefix.replace('://*.', '://wildcard.'));
+  } catch {
+    return `must be an absolute URL, got ${JSON.stringify(prefix)}`;
+  }
+  const loopbackHttp = url.protocol === 'http:' && isLoopback(url);
+  if (url.protocol !== 'https:' && !(loopbackHttp && allowHttpLoopback))
+    return `must use https (http://localhost only with CLIENT_METADATA_HTTP_LOCALHOST=1), got ${JSON.stringify(prefix)}`;
+  if (
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password ||
+    prefix.includes('#') ||
+    prefix.includes('?')
+  )
+    return `must have no query, fragment or user, got ${JSON.stringify(prefix)}`;
+  // "https://agents.example.com" would also admit "https://agents.example.com.evil.test/…".
+  if (!prefix.includes('/', prefix.indexOf('://') + 3))
+    return `must include a path, at least "/" after the host, got ${JSON.stringify(prefix)}`;
+  if (prefix.includes('*') && !/^https:\/\/\*\.[^*/]+\//.test(prefix))
+    return `may hold "*" only as "https://*.domain/", got ${JSON.stringify(prefix)}`;
+  return undefined;
 }

@@ -21,7 +21,20 @@ export interface ClientRecord {
   readonly enabled: boolean;
   /** DPOP-REQUIRED: every token for this client must be DPoP-bound. Off when absent. */
   readonly dpopBoundRequired?: boolean;
+  /**
+   * AUTH-METHOD: how the client authenticates; a shared secret (client_secret_basic or
+   * client_secret_post) when absent. A `private_key_jwt` client has no secret (`secretRef` is
+   * empty) and its public keys in `jwks` or at `jwksUri`, never both.
+   */
+  readonly authMethod?: ClientAuthMethod;
+  /** AUTH-PRIVATE-KEY-JWT: the client's public keys, held in the record. */
+  readonly jwks?: { readonly keys: readonly JWK[] };
+  /** AUTH-PRIVATE-KEY-JWT: where the client publishes its public keys. */
+  readonly jwksUri?: string;
 }
+
+/** AUTH-METHOD: the two ways a client proves who it is. */
+export type ClientAuthMethod = 'client_secret' | 'private_key_jwt';
 
 export interface ClientRegistry {
   /** The client, or undefined when it is not registered. */
@@ -81,6 +94,21 @@ export type KeyResolver = (
 export interface IssuerKeys {
   /** The key resolver for a trusted issuer. */
   resolverFor(issuer: string): KeyResolver;
+}
+
+/** AUTH-PRIVATE-KEY-JWT: the keys clients publish at their `jwks_uri`. */
+export interface ClientKeys {
+  /** The key resolver for a client's `jwks_uri`, keeping keys usable with `algorithms`. */
+  resolverFor(jwksUri: string, algorithms: readonly string[]): KeyResolver;
+}
+
+/**
+ * CIMD: the client that a Client ID Metadata Document URL names, when the operator's policy
+ * admits it. Rejects with InvalidClient (saying why) for a URL the policy refuses, before any
+ * request leaves, and for a document that cannot be fetched or is not valid.
+ */
+export interface ClientMetadataDocuments {
+  resolve(clientId: string): Promise<ClientRecord>;
 }
 
 export interface Clock {

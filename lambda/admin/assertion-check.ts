@@ -6,7 +6,7 @@
  * it, so the check cannot pass an ID-JAG the endpoint refuses. Only the secret (which the check
  * does not have) and the jti's single use (which only redeeming can test) are left out.
  */
-import type { ServiceConfig } from '../config.js';
+import type { ServiceConfig, TrustedIssuer } from '../config.js';
 import { OAuthError } from '../oauth/errors.js';
 import { decideGrant, type Grant, type GrantRequest } from '../oauth/grant.js';
 import {
@@ -107,8 +107,9 @@ export async function evaluateAssertion(
 
   // The endpoint's own steps, as it runs them.
   let claims: IdJagClaims;
+  let trustedIssuer: TrustedIssuer;
   try {
-    ({ claims } = await verifyIdJag(assertion, record, ctx));
+    ({ claims, trustedIssuer } = await verifyIdJag(assertion, record, ctx));
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     skip('resource', 'needs the ID-JAG checks to pass');
@@ -117,7 +118,7 @@ export async function evaluateAssertion(
   }
   let grant: Grant;
   try {
-    grant = decideGrant(record, claims, request, config);
+    grant = decideGrant(record, claims, request, config, trustedIssuer.defaultScope);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     // decideGrant settles the audience before the scopes: an invalid_scope means the resource passed.

@@ -4,7 +4,10 @@
  * trusted issuers and its token-lifetime cap) when the caller knows it.
  */
 import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
 import { isResourceIndicator } from '../oauth/grant.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from '../oauth/client-assertion.js';
+import { usableKeys } from '../oauth/usable-keys.js';
 import { CLIENT_ID, SCOPE_TOKEN } from '../oauth/syntax.js';
 import type { ClientRecord } from '../ports.js';
 
@@ -50,7 +53,15 @@ export interface ClientChanges {
 
 export interface NewClient {
   readonly clientId: string;
+  /** AUTH-SECRET: the client's secret; generated unless given, and absent for a key client. */
   readonly clientSecret?: string;
+  /**
+   * AUTH-PRIVATE-KEY-JWT: the client authenticates with keys instead of a secret: its public
+   * JWKS, held in the record…
+   */
+  readonly jwks?: unknown;
+  /** …or the https URL where it publishes them. */
+  readonly jwksUri?: string;
   readonly scopes: readonly string[];
   readonly resources: readonly string[];
   readonly tokenLifetime?: number;
@@ -143,6 +154,59 @@ function validateClient(c: Omit<NewClient, 'clientSecret'>, policy?: ServerPolic
   }
 }
 
+/** What a new client may be granted, as its record holds it, whichever way it authenticates. */
+function grantFields(c: NewClient) {
+  return {
+    scopes: [...new Set(c.scopes)],
+    resources: [...new Set(c.resources)],
+    enabled: true,
+    ...(c.tokenLifetime !== undefined && { tokenLifetime: c.tokenLifetime }),
+    ...(c.issuers !== undefined && c.issuers.length > 0 && { issuers: [...c.issuers] }),
+    ...(c.dpopBoundRequired === true && { dpopBoundRequired: true }),
+  };
+}
+
+/** The most bytes of JWKS a record holds: a few keys, never a burden on an item or a line. */
+const MAX_JWKS_BYTES = 16 * 1024;
+
+/**
+ * AUTH-PRIVATE-KEY-JWT: exactly one of a JWKS and a jwks_uri, no secret beside them; a JWKS holds
+ * only public keys, at least one of which can verify a client assertion.
+ */
+async function validateKeys(c: NewClient): Promise<Pick<ClientRecord, 'jwks' | 'jwksUri'>> {
+  if (c.clientSecret !== undefined)
+    throw bad('a client authenticates with a secret or with keys, not both: drop the secret');
+  if (c.jwks !== undefined && c.jwksUri !== undefined)
+    throw bad('choose one of --jwks-uri and --jwks-file');
+  if (c.jwksUri !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(c.jwksUri);
+    } catch {
+      url = undefined;
+    }
+    const loopback =
+      url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash)
+      throw bad(`--jwks-uri ${JSON.stringify(c.jwksUri)} must be an https URL`);
+    return { jwksUri: c.jwksUri };
+  }
+  const text = JSON.stringify(c.jwks);
+  if (text === undefined || Buffer.byteLength(text) > MAX_JWKS_BYTES)
+    throw bad(`--jwks-file must hold a JWKS of at most ${MAX_JWKS_BYTES} bytes`);
+  const jwks = c.jwks as { keys?: unknown };
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys))
+    throw bad('--jwks-file must hold a JWKS: {"keys": [ ... ]}');
+  if (jwks.keys.some((k: unknown) => typeof k !== 'object' || k === null || 'd' in k))
+    throw bad('--jwks-file holds a private key: register the public keys only');
+  const usable = await usableKeys(jwks, CLIENT_ASSERTION_ALGORITHMS, 64);
+  if (usable.length === 0)
+    throw bad(
+      `--jwks-file has no key that can verify a client assertion (give each key its "alg": ${CLIENT_ASSERTION_ALGORITHMS.join(', ')})`,
+    );
+  return { jwks: { keys: jwks.keys as JWK[] } };
+}
+
 export class ClientAdmin {
   constructor(
     private readonly records: ClientRecordStore,
@@ -156,6 +220,8 @@ export class ClientAdmin {
   /** Registers the client and returns it with its secret (generated when none was given). */
   async add(c: NewClient): Promise<{ client: ClientRecord; clientSecret: string }> {
     validateClient(c);
+    if (c.jwks !== undefined || c.jwksUri !== undefined)
+      throw bad('a client with keys is registered with addKeyClient');
     validateSecret(c.clientSecret);
     validateClient(c, await this.policy());
     const clientSecret = c.clientSecret ?? generateSecret();
@@ -163,12 +229,7 @@ export class ClientAdmin {
       clientId: c.clientId,
       // A fresh name per registration: registering never overwrites another record's secret.
       secretRef: `${this.secretRefPrefix}${c.clientId}/${randomBytes(6).toString('hex')}`,
-      scopes: [...new Set(c.scopes)],
-      resources: [...new Set(c.resources)],
-      enabled: true,
-      ...(c.tokenLifetime !== undefined && { tokenLifetime: c.tokenLifetime }),
-      ...(c.issuers !== undefined && c.issuers.length > 0 && { issuers: [...c.issuers] }),
-      ...(c.dpopBoundRequired === true && { dpopBoundRequired: true }),
+      ...grantFields(c),
     };
     // Secret first: a record is never visible without the secret that authenticates it.
     await this.secrets.putSecret(client.secretRef, clientSecret);
@@ -179,6 +240,25 @@ export class ClientAdmin {
       );
     }
     return { client, clientSecret };
+  }
+
+  /** AUTH-PRIVATE-KEY-JWT: registers a client with keys and no secret (`secretRef` is empty). */
+  async addKeyClient(c: NewClient): Promise<ClientRecord> {
+    validateClient(c);
+    const keys = await validateKeys(c);
+    validateClient(c, await this.policy());
+    const client: ClientRecord = {
+      clientId: c.clientId,
+      secretRef: '',
+      authMethod: 'private_key_jwt',
+      ...keys,
+      ...grantFields(c),
+    };
+    if (!(await this.records.add(client)))
+      throw new AdminError(
+        `client ${c.clientId} is already registered; remove it first to replace it`,
+      );
+    return client;
   }
 
   /** Changes what a client may be granted; its secret and enabled state stay as they are. */
@@ -227,6 +307,10 @@ export class ClientAdmin {
     validateSecret(options.clientSecret);
     const client = await this.records.get(clientId);
     if (!client) throw new AdminError(`client ${clientId} is not registered`);
+    if (client.authMethod === 'private_key_jwt')
+      throw new AdminError(
+        `client ${clientId} authenticates with private_key_jwt and has no secret: it rotates by publishing a new key${client.jwksUri ? ` at ${client.jwksUri}` : ' (remove it and add it again with the new --jwks-file)'}`,
+      );
     const clientSecret = options.clientSecret ?? generateSecret();
     const previousUntil = graceSeconds > 0 ? options.now + graceSeconds : undefined;
     if (!(await this.secrets.rotateSecret(client.secretRef, clientSecret, previousUntil)))
@@ -253,7 +337,7 @@ export class ClientAdmin {
   async remove(clientId: string): Promise<ClientRecord> {
     const removed = await this.records.remove(clientId);
     if (!removed) throw new AdminError(`client ${clientId} is not registered`);
-    await this.secrets.deleteSecret(removed.secretRef);
+    if (removed.secretRef !== '') await this.secrets.deleteSecret(removed.secretRef);
     return removed;
   }
 }

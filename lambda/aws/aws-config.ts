@@ -53,8 +53,13 @@ export interface JwksFunctionConfig {
 }
 
 export function loadTokenFunctionConfig(env: Env): TokenFunctionConfig {
+  const service = loadServiceConfig(env);
+  // CIMD-DEV-HTTP: a Lambda function has no localhost worth fetching from, and a switch that turns
+  // the outbound guard off has no business in a deployed stack.
+  if (service.clientMetadata.allowHttpLoopback)
+    throw new ConfigError('CLIENT_METADATA_HTTP_LOCALHOST', 'is for a laptop only, never on AWS');
   return {
-    service: loadServiceConfig(env),
+    service,
     clientsTable: required(env, AWS_ENV.clientsTable),
     replayTable: required(env, AWS_ENV.replayTable),
     secretPrefix: required(env, AWS_ENV.secretPrefix),

@@ -110,6 +110,10 @@ function toItem(c: ClientRecord): Item {
     ...(c.dpopBoundRequired !== undefined && {
       dpop_bound_required: { BOOL: c.dpopBoundRequired },
     }),
+    ...(c.authMethod !== undefined && { auth_method: { S: c.authMethod } }),
+    // A JWKS is kept as the JSON it is: one attribute, read back whole.
+    ...(c.jwks !== undefined && { jwks: { S: JSON.stringify(c.jwks) } }),
+    ...(c.jwksUri !== undefined && { jwks_uri: { S: c.jwksUri } }),
   };
 }
 
@@ -128,5 +132,19 @@ function fromItem(item: Item): ClientRecord {
     ...(item.dpop_bound_required?.BOOL !== undefined && {
       dpopBoundRequired: item.dpop_bound_required.BOOL,
     }),
+    ...(item.auth_method?.S !== undefined && {
+      authMethod: item.auth_method.S as ClientRecord['authMethod'],
+    }),
+    ...(item.jwks?.S !== undefined && { jwks: parseJwks(item.jwks.S) }),
+    ...(item.jwks_uri?.S !== undefined && { jwksUri: item.jwks_uri.S }),
   };
+}
+
+/** A stored JWKS; one that does not parse reads as none (the client then cannot authenticate). */
+function parseJwks(text: string): ClientRecord['jwks'] {
+  try {
+    return JSON.parse(text) as ClientRecord['jwks'];
+  } catch {
+    return undefined;
+  }
 }

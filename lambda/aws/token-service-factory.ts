@@ -7,6 +7,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeError, type Log } from '../logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../remote/issuer-keys.js';
+import { remoteClientSources } from '../remote/client-sources.js';
 import { parseDpopNonceKey } from '../oauth/dpop-nonce.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
@@ -85,6 +86,10 @@ export function createAwsTokenService(
     signer,
     replay: new DynamoDbReplayGuard(clients.dynamodb, config.replayTable, () => clock.now()),
     issuerKeys,
+    ...remoteClientSources(config.service, {
+      onFetchError: (url, err) =>
+        logger.warn('client JWKS fetch failed', { url, cause: describeError(err) }),
+    }),
     clock,
     // AUTH-FAILURE: a wrong secret for a registered client costs a Secrets Manager read (tens of
     // ms); every invalid_client answer takes at least this long, so timing shows neither.

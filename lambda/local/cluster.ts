@@ -17,6 +17,7 @@ import { describeError, type Log } from '../logging.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock } from '../ports.js';
 import { KeyFileSigner } from './key-file-signer.js';
+import { remoteClientSources } from '../remote/client-sources.js';
 import {
   listenHttp,
   localPaths,
@@ -217,6 +218,7 @@ export async function runLocalWorker(config: LocalConfig, options: { logger: Log
       signer,
       replay: store,
       issuerKeys,
+      ...remoteClientSources(config),
       clock: systemClock,
       dpopNonceKey: () => store.nonceKey(),
     });

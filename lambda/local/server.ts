@@ -14,6 +14,7 @@ import { createJwksHandler } from '../handlers/jwks.js';
 import { createTokenHandler } from '../handlers/token.js';
 import { describeError, type Log } from '../logging.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../remote/issuer-keys.js';
+import { remoteClientSources } from '../remote/client-sources.js';
 import { PATHS } from '../oauth/metadata.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
@@ -76,6 +77,7 @@ export async function startLocalServer(
       signer: state.signer,
       replay: state.store,
       issuerKeys,
+      ...remoteClientSources(config),
       clock: options.clock ?? systemClock,
       // DPOP-NONCE without DPOP_NONCE_KEY: one process serves the token endpoint here, so a key
       // of its own will do (a restart costs each client one use_dpop_nonce round trip).

@@ -1,6 +1,6 @@
 /**
- * Client authentication (AUTH-FAILURE, AUTH-SECRET): the registry says who the client is, the
- * secret store what it knows.
+ * Client authentication with a shared secret (AUTH-FAILURE, AUTH-SECRET, AUTH-METHOD): the registry
+ * says who the client is, the secret store what it knows. private_key_jwt is client-assertion.ts's.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { ClientRecord, ClientRegistry, ClientSecret, Clock, SecretStore } from '../ports.js';
@@ -19,7 +19,7 @@ const PER_READ = 2;
  * to answer tells neither a registered id from an unknown one nor a rotating client from another.
  */
 export async function authenticateClient(
-  credentials: ClientCredentials,
+  credentials: Extract<ClientCredentials, { clientSecret: string }>,
   registry: ClientRegistry,
   secrets: SecretStore,
   /** Judges a previous secret's grace period (AUTH-SECRET). */
@@ -38,6 +38,12 @@ export async function authenticateClient(
     // The comparisons a wrong secret costs (two reads), against values nobody can present.
     for (let i = 0; i < 2 * PER_READ; i++) compare(standIn(presented), presented);
     throw fail(client ? 'client_disabled' : 'client_unknown');
+  }
+  if ((client.authMethod ?? 'client_secret') !== 'client_secret') {
+    // AUTH-METHOD: a private_key_jwt client has no secret; one presented for it is wrong whatever
+    // it is, and is compared as often as a wrong secret is.
+    for (let i = 0; i < 2 * PER_READ; i++) compare(standIn(presented), presented);
+    throw fail('auth_method_mismatch');
   }
 
   const stored = await secrets.getClientSecret(client.secretRef);

@@ -40,6 +40,35 @@ export const REASONS = {
   client_disabled: 'invalid_client',
   secret_not_found: 'invalid_client',
   secret_mismatch: 'invalid_client',
+  // AUTH-METHOD
+  auth_method_mismatch: 'invalid_client',
+  // AUTH-PRIVATE-KEY-JWT: the first eight are told precisely; the rest are AUTH-FAILURE's answer
+  client_assertion_type_unsupported: 'invalid_client',
+  client_assertion_malformed: 'invalid_client',
+  client_assertion_typ_invalid: 'invalid_client',
+  client_assertion_algorithm: 'invalid_client',
+  client_assertion_issuer: 'invalid_client',
+  client_assertion_audience: 'invalid_client',
+  client_assertion_claims: 'invalid_client',
+  client_assertion_lifetime: 'invalid_client',
+  client_assertion_expired: 'invalid_client',
+  client_assertion_not_yet_valid: 'invalid_client',
+  client_assertion_signature: 'invalid_client',
+  client_assertion_key_unknown: 'invalid_client',
+  client_assertion_replayed: 'invalid_client',
+  client_keys_unavailable: 'invalid_client',
+  // CIMD-POLICY
+  client_metadata_not_allowed: 'invalid_client',
+  // CIMD-FETCH
+  client_metadata_address_not_public: 'invalid_client',
+  client_metadata_redirect: 'invalid_client',
+  client_metadata_timeout: 'invalid_client',
+  client_metadata_unreachable: 'invalid_client',
+  client_metadata_too_large: 'invalid_client',
+  client_metadata_not_json: 'invalid_client',
+  // CIMD-DOCUMENT
+  client_metadata_client_id_mismatch: 'invalid_client',
+  client_metadata_invalid: 'invalid_client',
   // JAG-FORMAT
   jws_malformed: 'invalid_grant',
   header_malformed: 'invalid_grant',
@@ -78,6 +107,8 @@ export const REASONS = {
   // DPOP-CNF-JKT
   dpop_proof_missing: 'invalid_grant',
   dpop_key_mismatch: 'invalid_grant',
+  // DPOP-GRANT
+  dpop_grant_unbound: 'invalid_grant',
   // DPOP-CNF-OTHER
   cnf_unsupported: 'invalid_grant',
   cnf_invalid: 'invalid_grant',

@@ -4,6 +4,7 @@
  */
 import { quote } from './quote.js';
 import { SCOPE_TOKEN } from './syntax.js';
+import type { DefaultScope } from '../config.js';
 import type { ClientRecord } from '../ports.js';
 import { InvalidScope, InvalidTarget } from './errors.js';
 import type { IdJagClaims } from './id-jag.js';
@@ -26,15 +27,20 @@ export interface LifetimePolicy {
   readonly maxAccessTokenTtl: number;
 }
 
+/**
+ * `defaultScope` is the trusted issuer's GRANT-SCOPE-DEFAULT: what an ID-JAG without a `scope`
+ * claim is worth.
+ */
 export function decideGrant(
   client: ClientRecord,
   claims: IdJagClaims,
   request: GrantRequest,
   policy: LifetimePolicy,
+  defaultScope: DefaultScope,
 ): Grant {
   return {
     audience: decideAudience(client, claims.resource, request.resources),
-    scopes: decideScopes(client, claims.scope, request.scope),
+    scopes: decideScopes(client, claims.scope, request.scope, defaultScope),
     lifetime: Math.min(client.tokenLifetime ?? policy.accessTokenTtl, policy.maxAccessTokenTtl),
   };
 }
@@ -127,13 +133,25 @@ function scopeList(value: string, where: string): string[] {
  * Granted = assertion scope ∩ client's allowed scopes (∩ requested scope). Requested scopes outside
  * the assertion are dropped, not refused (RFC 6749 §3.3 lets the server narrow); an empty result
  * when anything was asked for is invalid_scope.
+ *
+ * GRANT-SCOPE-DEFAULT: an assertion without a `scope` claim bounds nothing by scope. RFC 6749 §3.3
+ * lets a server use a pre-defined default where none is given: with `registered` it is the
+ * client's registered scopes, which the operator already chose as the most this client may hold,
+ * so the IdP's silence grants no more than the registration does; with `none` the assertion is
+ * worth no scope.
  */
 function decideScopes(
   client: ClientRecord,
   assertionScope: string | undefined,
   requestedScope: string | undefined,
+  defaultScope: DefaultScope,
 ): string[] {
-  const fromAssertion = assertionScope === undefined ? [] : scopeList(assertionScope, 'assertion');
+  const fromAssertion =
+    assertionScope !== undefined
+      ? scopeList(assertionScope, 'assertion')
+      : defaultScope === 'registered'
+        ? [...client.scopes]
+        : [];
   const requested =
     requestedScope === undefined ? undefined : scopeList(requestedScope, 'requested');
   let granted = fromAssertion.filter((s) => client.scopes.includes(s));

@@ -1,6 +1,6 @@
 /** Authorization server metadata (RFC 8414; DISC-FIELDS), served at both well-known paths. */
 import { ASYMMETRIC_ALGORITHMS, type ServiceConfig } from '../config.js';
-import { JWT_BEARER_GRANT } from './token-request.js';
+import { JWT_BEARER_GRANT, JWT_DPOP_GRANT } from './grant-types.js';
 
 export const PATHS = {
   oauthMetadata: '/.well-known/oauth-authorization-server',
@@ -25,8 +25,20 @@ export function authorizationServerMetadata(config: ServiceConfig): Record<strin
     authorization_endpoint: endpointUrl(config.issuer, PATHS.authorize),
     token_endpoint: endpointUrl(config.issuer, PATHS.token),
     jwks_uri: endpointUrl(config.issuer, PATHS.jwks),
-    grant_types_supported: [JWT_BEARER_GRANT],
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    // DPOP-GRANT: jwt-dpop is the bearer grant for a key-bound assertion, with its proof.
+    grant_types_supported: [JWT_BEARER_GRANT, JWT_DPOP_GRANT],
+    token_endpoint_auth_methods_supported: [
+      'client_secret_post',
+      'client_secret_basic',
+      'private_key_jwt',
+    ],
+    // AUTH-PRIVATE-KEY-JWT: what a client assertion may be signed with (client-assertion.ts).
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+    // CIMD-POLICY: advertised only when a rule admits some documents; otherwise every such client
+    // would be refused after being invited.
+    ...(config.clientMetadata.rules.length > 0 && {
+      client_id_metadata_document_supported: true,
+    }),
     // DISC-FIELDS: REQUIRED by RFC 8414, and empty because the authorization endpoint grants
     // nothing. Every client we run against accepts an empty list (the MCP SDK requires an array of
     // strings; openid-client and oauth4webapi do not read it); advertising "code" would invite an

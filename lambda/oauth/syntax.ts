@@ -8,3 +8,30 @@ export const CLIENT_ID = /^[A-Za-z0-9._@+=-]{1,128}$/;
 
 /** RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** CIMD-ID: the longest Client ID Metadata Document URL accepted as a client id. */
+export const MAX_CLIENT_ID_URL = 1024;
+
+/**
+ * CIMD-ID (draft-ietf-oauth-client-id-metadata-document §3): a client id that is a URL naming its
+ * own metadata document: `https` (or `http` to a loopback name, which only the development switch
+ * lets through the policy), with a path, no fragment, no user or password, no `.` or `..` segment,
+ * and written exactly as the WHATWG parser would write it back, so one document has one id.
+ */
+export function isClientIdUrl(value: string): boolean {
+  if (value.length > MAX_CLIENT_ID_URL || !/^[\x21-\x7E]+$/.test(value)) return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return false;
+  if (url.href !== value || value.includes('#') || url.username !== '' || url.password !== '')
+    return false;
+  if (url.pathname === '/' || url.pathname === '') return false;
+  // WHATWG parsing resolves dot segments away, so the href check above refuses them already; the
+  // encoded forms (%2e) are refused too, since a server might resolve them where we do not.
+  return !url.pathname.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
+}

@@ -10,23 +10,44 @@ import {
   InvalidRequest,
   UnsupportedGrantType,
 } from './errors.js';
-import { CLIENT_ID } from './syntax.js';
+import { inspectClientAssertion } from './client-assertion.js';
+import { CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT, JWT_DPOP_GRANT } from './grant-types.js';
+import { CLIENT_ID, isClientIdUrl } from './syntax.js';
 
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export { JWT_BEARER_GRANT, JWT_DPOP_GRANT };
+
+const GRANT_TYPES: readonly string[] = [JWT_BEARER_GRANT, JWT_DPOP_GRANT];
 /** Large enough for any real assertion and credentials; small enough that no body is a burden. */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** RFC 8707 §2: `resource` may be repeated; every other parameter at most once (RFC 6749 §3.2). */
 const REPEATABLE = new Set(['resource']);
 
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
-export interface ClientCredentials {
-  readonly method: AuthMethod;
-  readonly clientId: string;
-  readonly clientSecret: string;
+export type ClientCredentials =
+  | {
+      readonly method: 'client_secret_basic' | 'client_secret_post';
+      readonly clientId: string;
+      readonly clientSecret: string;
+    }
+  | {
+      /** AUTH-PRIVATE-KEY-JWT: the assertion passed inspectClientAssertion's checks. */
+      readonly method: 'private_key_jwt';
+      readonly clientId: string;
+      readonly assertion: string;
+      readonly jti: string;
+      readonly exp: number;
+    };
+
+/** What checking a client assertion's claims needs (AUTH-PRIVATE-KEY-JWT). */
+export interface ClientAssertionContext {
+  readonly issuer: string;
+  readonly now: number;
+  readonly clockSkew: number;
 }
 
 export interface TokenRequest {
+  readonly grantType: typeof JWT_BEARER_GRANT | typeof JWT_DPOP_GRANT;
   readonly assertion: string;
   /** The requested scope string, or undefined when the request names none. */
   readonly scope: string | undefined;
@@ -43,7 +64,10 @@ export interface RawTokenRequest {
   readonly dpop?: string | undefined;
 }
 
-export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
+export function parseTokenRequest(
+  raw: RawTokenRequest,
+  assertionContext: ClientAssertionContext,
+): TokenRequest {
   if (raw.body.byteLength > MAX_BODY_BYTES) {
     throw new InvalidRequest({
       reason: 'body_too_large',
@@ -76,10 +100,10 @@ export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
       description: 'grant_type is required',
     });
   }
-  if (grantType !== JWT_BEARER_GRANT) {
+  if (!GRANT_TYPES.includes(grantType)) {
     throw new UnsupportedGrantType({
       reason: 'grant_type_unsupported',
-      description: `grant_type must be ${JWT_BEARER_GRANT}`,
+      description: `grant_type must be ${JWT_BEARER_GRANT} (or ${JWT_DPOP_GRANT} with a DPoP proof)`,
     });
   }
   const assertion = single('assertion');
@@ -88,10 +112,17 @@ export function parseTokenRequest(raw: RawTokenRequest): TokenRequest {
   }
 
   return {
+    grantType: grantType as TokenRequest['grantType'],
     assertion,
     scope: single('scope'),
     resources: [...new Set(params.get('resource') ?? [])],
-    credentials: clientCredentials(raw.authorization, single('client_id'), single('client_secret')),
+    credentials: clientCredentials(
+      raw.authorization,
+      single('client_id'),
+      single('client_secret'),
+      { type: single('client_assertion_type'), assertion: single('client_assertion') },
+      assertionContext,
+    ),
   };
 }
 
@@ -143,8 +174,20 @@ function clientCredentials(
   authorization: string | undefined,
   bodyId: string | undefined,
   bodySecret: string | undefined,
+  clientAssertion: { type: string | undefined; assertion: string | undefined },
+  assertionContext: ClientAssertionContext,
 ): ClientCredentials {
   const basic = parseBasic(authorization);
+  const asserted = clientAssertion.type !== undefined || clientAssertion.assertion !== undefined;
+  if (asserted) {
+    if (basic || bodySecret !== undefined) {
+      throw new InvalidRequest({
+        reason: 'auth_methods_multiple',
+        description: 'a client_assertion is given together with a client secret',
+      });
+    }
+    return privateKeyJwt(bodyId, clientAssertion, assertionContext);
+  }
   if (basic) {
     if (bodySecret !== undefined || (bodyId !== undefined && bodyId !== basic.clientId)) {
       throw new InvalidRequest({
@@ -158,7 +201,8 @@ function clientCredentials(
   if (bodyId === undefined) {
     throw new InvalidClient({
       reason: 'client_auth_missing',
-      description: 'client authentication is required (client_secret_basic or client_secret_post)',
+      description:
+        'client authentication is required (client_secret_basic, client_secret_post or private_key_jwt)',
     });
   }
   if (bodySecret === undefined) {
@@ -171,11 +215,49 @@ function clientCredentials(
 }
 
 /**
- * No client has an id the admin could not have registered: such an id fails here, before it is
- * logged or looked up (so neither a log line nor a database key takes it at any length).
+ * AUTH-PRIVATE-KEY-JWT (RFC 7523 §2.2): `client_assertion_type` says jwt-bearer, `client_assertion`
+ * is a JWT whose `sub` names the client; a `client_id` beside it must name the same client.
+ */
+function privateKeyJwt(
+  bodyId: string | undefined,
+  given: { type: string | undefined; assertion: string | undefined },
+  context: ClientAssertionContext,
+): ClientCredentials {
+  if (given.type !== CLIENT_ASSERTION_TYPE) {
+    throw new InvalidClient({
+      reason: 'client_assertion_type_unsupported',
+      description: `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`,
+    });
+  }
+  if (given.assertion === undefined) {
+    throw new InvalidClient({
+      reason: 'client_assertion_malformed',
+      description: 'client_assertion is required with client_assertion_type',
+    });
+  }
+  const inspected = inspectClientAssertion(given.assertion, context);
+  if (bodyId !== undefined && bodyId !== inspected.clientId) {
+    throw new InvalidClient({
+      reason: 'client_assertion_issuer',
+      description: 'client_id does not match the client_assertion sub',
+    });
+  }
+  return registrable({
+    method: 'private_key_jwt',
+    clientId: inspected.clientId,
+    assertion: given.assertion,
+    jti: inspected.jti,
+    exp: inspected.exp,
+  });
+}
+
+/**
+ * No client has an id the admin could not have registered, or that is not a Client ID Metadata
+ * Document URL (CIMD-ID): such an id fails here, before it is logged or looked up (so neither a
+ * log line nor a database key takes it at any length).
  */
 function registrable(credentials: ClientCredentials): ClientCredentials {
-  if (!CLIENT_ID.test(credentials.clientId)) {
+  if (!CLIENT_ID.test(credentials.clientId) && !isClientIdUrl(credentials.clientId)) {
     throw new InvalidClient({
       reason: 'client_id_malformed',
       description: AUTHENTICATION_FAILED,

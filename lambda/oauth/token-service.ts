@@ -6,6 +6,8 @@
 import type { ServiceConfig, TrustedIssuer } from '../config.js';
 import type {
   Clock,
+  ClientKeys,
+  ClientMetadataDocuments,
   ClientRecord,
   ClientRegistry,
   IssuerKeys,
@@ -14,11 +16,13 @@ import type {
   Signer,
 } from '../ports.js';
 import { accessTokenClaims, signAccessToken } from './access-token.js';
+import { authenticateWithClientAssertion } from './client-assertion.js';
 import { authenticateClient, isClientSecretOrNone } from './client-auth.js';
 import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpop.js';
 import { bindingKey } from './dpop-binding.js';
 import { DpopNonces } from './dpop-nonce.js';
 import {
+  AUTHENTICATION_FAILED,
   InvalidClient,
   InvalidDpopProof,
   InvalidGrant,
@@ -29,7 +33,14 @@ import {
 import { decideGrant } from './grant.js';
 import { verifyIdJag } from './id-jag.js';
 import { endpointUrl, PATHS } from './metadata.js';
-import { parseTokenRequest, type RawTokenRequest } from './token-request.js';
+import { isClientIdUrl } from './syntax.js';
+import {
+  JWT_BEARER_GRANT,
+  JWT_DPOP_GRANT,
+  parseTokenRequest,
+  type ClientCredentials,
+  type RawTokenRequest,
+} from './token-request.js';
 
 export interface TokenServiceDeps {
   readonly config: ServiceConfig;
@@ -38,6 +49,10 @@ export interface TokenServiceDeps {
   readonly signer: Signer;
   readonly replay: ReplayGuard;
   readonly issuerKeys: IssuerKeys;
+  /** AUTH-PRIVATE-KEY-JWT: clients' keys at their `jwks_uri`; without it only inline keys work. */
+  readonly clientKeys?: ClientKeys;
+  /** CIMD: clients named by a metadata document URL; without it such ids are unknown clients. */
+  readonly clientMetadata?: ClientMetadataDocuments;
   readonly clock: Clock;
   /**
    * How long a request's calls to the ports may take, together, before it is answered 503. Well
@@ -167,34 +182,81 @@ export class TokenService {
     }
   }
 
+  /**
+   * Who the client is (AUTH-*): by its secret, or by its signed assertion (AUTH-PRIVATE-KEY-JWT)
+   * for a registered client or one a metadata document describes (CIMD-*).
+   */
+  private authenticate(credentials: ClientCredentials, deadline: Deadline): Promise<ClientRecord> {
+    const { config, clock, registry, secrets, replay, clientKeys, clientMetadata } = this.deps;
+    const registered = (id: string) =>
+      deadline.call('client_registry', () => registry.get(id), isClientRecordOrNone);
+    if (credentials.method !== 'private_key_jwt') {
+      return authenticateClient(
+        credentials,
+        { get: registered },
+        {
+          getClientSecret: (ref, o) =>
+            deadline.call(
+              'secret_store',
+              () => secrets.getClientSecret(ref, o),
+              isClientSecretOrNone,
+            ),
+        },
+        clock,
+      );
+    }
+    return authenticateWithClientAssertion(
+      credentials,
+      {
+        client: (id) =>
+          isClientIdUrl(id)
+            ? clientMetadata
+              ? deadline.bound('client_registry', () => clientMetadata.resolve(id))
+              : Promise.resolve(undefined)
+            : registered(id),
+        keysAt: (uri, algorithms) => {
+          if (!clientKeys)
+            return () =>
+              Promise.reject(
+                new InvalidClient({
+                  reason: 'client_keys_unavailable',
+                  description: AUTHENTICATION_FAILED,
+                  logDetail: 'this server fetches no client jwks_uri',
+                }),
+              );
+          const resolve = clientKeys.resolverFor(uri, algorithms);
+          return (header, token) => deadline.bound('client_registry', () => resolve(header, token));
+        },
+        // AUTH-PRIVATE-KEY-JWT: single use, through the replay guard, under a key of the client's.
+        spend: (id, jti, until) =>
+          deadline.call(
+            'replay_guard',
+            () => replay.claim(`client:${id}`, jti, until),
+            (v) => typeof v === 'boolean',
+          ),
+      },
+      { issuer: config.issuer, now: clock.now(), clockSkew: config.clockSkew },
+    );
+  }
+
   private async redeem(
     raw: RawTokenRequest,
     audit: TokenAudit,
     deadline: Deadline,
   ): Promise<TokenResponse> {
-    const { config, clock, registry, secrets, replay, signer } = this.deps;
-    const request = parseTokenRequest(raw);
+    const { config, clock, replay, signer } = this.deps;
+    const request = parseTokenRequest(raw, {
+      issuer: config.issuer,
+      now: clock.now(),
+      clockSkew: config.clockSkew,
+    });
     const proofJws = singleDpopHeader(raw.dpop);
     audit.authMethod = request.credentials.method;
 
-    const client = await authenticateClient(
-      request.credentials,
-      {
-        get: (id) => deadline.call('client_registry', () => registry.get(id), isClientRecordOrNone),
-      },
-      {
-        getClientSecret: (ref, o) =>
-          deadline.call(
-            'secret_store',
-            () => secrets.getClientSecret(ref, o),
-            isClientSecretOrNone,
-          ),
-      },
-      clock,
-    ).catch((err: unknown) => {
+    const client = await this.authenticate(request.credentials, deadline).catch((err: unknown) => {
       // AUTH-SECRET: a presented id is logged only once the registry knows it. A client that put
       // its secret in the id field (or an id and secret swapped) must not have it written down.
-      if (err instanceof InvalidClient && REGISTERED_CLIENT_REFUSALS.has(err.reason))
+      if (err instanceof InvalidClient && LOGGABLE_CLIENT_REFUSALS.has(err.reason))
         audit.clientId = request.credentials.clientId;
       throw err;
     });
@@ -225,7 +287,8 @@ export class TokenService {
       clock,
     });
     audit.issuer = claims.iss;
-    const grant = decideGrant(client, claims, request, config);
+    if (request.grantType === JWT_DPOP_GRANT) requireDpopGrantBinding(proof, claims.cnf);
+    const grant = decideGrant(client, claims, request, config, trustedIssuer.defaultScope);
     const jkt = bindingKey({
       proof,
       cnf: claims.cnf,
@@ -289,8 +352,8 @@ export class TokenService {
   }
 }
 
-/** The ports a request calls, as a refusal names them when they fail. */
-const PORTS = {
+/** For each port a request calls: its name in a refusal, and the reason code of its failure. */
+const PORT_FAILURES = {
   client_registry: { name: 'client registry', reason: 'client_registry_unavailable' },
   secret_store: { name: 'secret store', reason: 'secret_store_unavailable' },
   replay_guard: { name: 'replay guard', reason: 'replay_guard_unavailable' },
@@ -298,11 +361,30 @@ const PORTS = {
   issuer_keys: { name: "issuer's JWKS", reason: 'jwks_unavailable' },
 } as const satisfies Record<string, { name: string; reason: ReasonFor<'temporarily_unavailable'> }>;
 
-/** The refusals that mean the presented client id is registered: only those ids are logged. */
-const REGISTERED_CLIENT_REFUSALS: ReadonlySet<string> = new Set<ReasonFor<'invalid_client'>>([
+/**
+ * The refusals after which the presented client id is known to be a registered client or a
+ * metadata document the policy admits: only those ids are logged.
+ */
+const LOGGABLE_CLIENT_REFUSALS: ReadonlySet<string> = new Set<ReasonFor<'invalid_client'>>([
   'client_disabled',
   'secret_not_found',
   'secret_mismatch',
+  'auth_method_mismatch',
+  'client_assertion_algorithm',
+  'client_assertion_key_unknown',
+  'client_assertion_signature',
+  'client_assertion_expired',
+  'client_assertion_malformed',
+  'client_assertion_replayed',
+  'client_keys_unavailable',
+  'client_metadata_address_not_public',
+  'client_metadata_redirect',
+  'client_metadata_timeout',
+  'client_metadata_unreachable',
+  'client_metadata_too_large',
+  'client_metadata_not_json',
+  'client_metadata_client_id_mismatch',
+  'client_metadata_invalid',
 ]);
 
 const REAL_TIME = {
@@ -350,7 +432,7 @@ class Deadline {
   }
 
   async call<T>(
-    port: keyof typeof PORTS,
+    port: keyof typeof PORT_FAILURES,
     run: () => Promise<T>,
     wellFormed?: (value: T) => boolean,
   ): Promise<T> {
@@ -369,7 +451,7 @@ class Deadline {
    * For work whose own errors mean something to the caller (an issuer's JWKS has no such kid):
    * only running out of time becomes a 503.
    */
-  async bound<T>(port: keyof typeof PORTS, run: () => Promise<T>): Promise<T> {
+  async bound<T>(port: keyof typeof PORT_FAILURES, run: () => Promise<T>): Promise<T> {
     if (this.over) throw unavailable(port, new Error('the request has no time left'));
     return Promise.race([
       run(),
@@ -384,13 +466,33 @@ class Deadline {
   }
 }
 
-function unavailable(port: keyof typeof PORTS, cause: unknown): TemporarilyUnavailable {
-  const { name, reason } = PORTS[port];
+function unavailable(port: keyof typeof PORT_FAILURES, cause: unknown): TemporarilyUnavailable {
+  const { name, reason } = PORT_FAILURES[port];
   return new TemporarilyUnavailable({
     reason,
     description: `the ${name} is unavailable; retry later`,
     cause,
   });
+}
+
+/**
+ * DPOP-GRANT: the jwt-dpop grant is for an assertion bound to a key (`cnf.jkt`), redeemed with a
+ * proof by that key; bindingKey then checks that the two are the same key.
+ */
+function requireDpopGrantBinding(
+  proof: VerifiedDpopProof | undefined,
+  cnf: { readonly jkt: string } | undefined,
+): void {
+  if (!proof)
+    throw new InvalidGrant({
+      reason: 'dpop_proof_missing',
+      description: `the ${JWT_DPOP_GRANT} grant needs a DPoP proof`,
+    });
+  if (!cnf)
+    throw new InvalidGrant({
+      reason: 'dpop_grant_unbound',
+      description: `the ${JWT_DPOP_GRANT} grant is for an assertion bound to a key (cnf.jkt): use ${JWT_BEARER_GRANT} for this one`,
+    });
 }
 
 function isClientRecordOrNone(v: unknown): boolean {
@@ -407,6 +509,12 @@ function isClientRecordOrNone(v: unknown): boolean {
     typeof c.enabled === 'boolean' &&
     (c.issuers === undefined || strings(c.issuers)) &&
     (c.tokenLifetime === undefined || (Number.isInteger(c.tokenLifetime) && c.tokenLifetime > 0)) &&
-    (c.dpopBoundRequired === undefined || typeof c.dpopBoundRequired === 'boolean')
+    (c.dpopBoundRequired === undefined || typeof c.dpopBoundRequired === 'boolean') &&
+    (c.authMethod === undefined ||
+      c.authMethod === 'client_secret' ||
+      c.authMethod === 'private_key_jwt') &&
+    (c.jwksUri === undefined || typeof c.jwksUri === 'string') &&
+    (c.jwks === undefined ||
+      (typeof c.jwks === 'object' && c.jwks !== null && Array.isArray(c.jwks.keys)))
   );
 }

@@ -4,7 +4,7 @@
  * bearer grant through its generic grant API with either client authentication method.
  */
 import * as client from 'openid-client';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT, JWT_DPOP_GRANT } from '../../lambda/oauth/grant-types.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
 
 const API = 'https://api.example.com/';
@@ -34,7 +34,7 @@ test.each(['oidc', 'oauth2'] as const)(
       token_endpoint: `${fixture.issuer}/token`,
       jwks_uri: `${fixture.issuer}/.well-known/jwks.json`,
       response_types_supported: [],
-      grant_types_supported: [JWT_BEARER_GRANT],
+      grant_types_supported: [JWT_BEARER_GRANT, JWT_DPOP_GRANT],
     });
   },
 );

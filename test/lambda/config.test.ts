@@ -21,6 +21,7 @@ describe('defaults', () => {
         maxAssertionLifetime: 300,
         allowReuse: false,
         subjectPrefix: '',
+        defaultScope: 'registered',
       },
     ]);
   });
@@ -43,6 +44,7 @@ describe('defaults', () => {
           max_assertion_lifetime: 600,
           allow_reuse: true,
           subject_prefix: 'idp|',
+          default_scope: 'none',
         },
       ]),
     });
@@ -53,6 +55,7 @@ describe('defaults', () => {
       maxAssertionLifetime: 600,
       allowReuse: true,
       subjectPrefix: 'idp|',
+      defaultScope: 'none',
     });
   });
 

@@ -15,6 +15,7 @@ import type { HttpHandler, HttpResult } from '../../lambda/http/types.js';
 import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
 import { LocalStore } from '../../lambda/local/local-store.js';
 import type { Log } from '../../lambda/logging.js';
+import { remoteClientSources } from '../../lambda/remote/client-sources.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/remote/issuer-keys.js';
 import { TokenService, type TokenServiceDeps } from '../../lambda/oauth/token-service.js';
 import type {
@@ -122,6 +123,7 @@ export class Harness {
         signer: options.signer ? options.signer(signer) : signer,
         replay: options.replay ? options.replay(replay) : replay,
         issuerKeys,
+        ...remoteClientSources(config),
         clock,
       });
       return new Harness(

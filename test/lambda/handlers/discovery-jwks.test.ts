@@ -32,8 +32,17 @@ describe('discovery (RFC 8414)', () => {
       authorization_endpoint: `${ISSUER}/authorize`,
       token_endpoint: `${ISSUER}/token`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
-      grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      grant_types_supported: [
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        'urn:ietf:params:oauth:grant-type:jwt-dpop',
+      ],
+      token_endpoint_auth_methods_supported: [
+        'client_secret_post',
+        'client_secret_basic',
+        'private_key_jwt',
+      ],
+      // AUTH-PRIVATE-KEY-JWT: asymmetric algorithms only.
+      token_endpoint_auth_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
       response_types_supported: [],
       authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
       // DPOP-TOKEN: asymmetric algorithms only, ES256 and RS256 among them.
@@ -41,6 +50,24 @@ describe('discovery (RFC 8414)', () => {
     });
     expect(doc.dpop_signing_alg_values_supported).not.toContain('HS256');
     expect(doc.dpop_signing_alg_values_supported).not.toContain('none');
+    expect(doc.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
+    // CIMD-POLICY: no rule admits a metadata document here, so none is invited.
+    expect(doc).not.toHaveProperty('client_id_metadata_document_supported');
+  });
+
+  test('client_id_metadata_document_supported is advertised when a rule admits documents', async () => {
+    const config = loadServiceConfig({
+      ISSUER,
+      CLIENT_METADATA_DOCUMENTS: JSON.stringify([
+        {
+          url_prefix: 'https://agents.example/',
+          scopes: ['read'],
+          resources: ['https://r.example/'],
+        },
+      ]),
+    });
+    const doc = bodyOf(await createDiscoveryHandler(config)(httpEvent('GET', paths[0]!)));
+    expect(doc.client_id_metadata_document_supported).toBe(true);
   });
 
   test('scopes_supported is advertised when configured', async () => {

@@ -175,15 +175,60 @@ describe('scope (RFC 6749 §3.3, RFC 7521 §4.1)', () => {
     expect(r.refusal).toEqual({ error: 'invalid_scope', reason: 'scope_invalid' });
   });
 
-  test('no scope anywhere: an empty scope, still in the response', async () => {
-    const r = await redeem({ claims: { scope: undefined } });
-    expect(r.status).toBe(200);
-    expect(r.body.scope).toBe('');
-  });
+  describe('GRANT-SCOPE-DEFAULT: an ID-JAG without a scope claim', () => {
+    test('is worth the client\u2019s registered scopes, by default', async () => {
+      const r = await redeem({
+        claims: { scope: undefined },
+        client: { scopes: ['read', 'write'] },
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.scope).toBe('read write');
+      expect(r.token?.scope).toBe('read write');
+    });
 
-  test('a requested scope when the assertion carries none: invalid_scope', async () => {
-    const r = await redeem({ claims: { scope: undefined }, form: { scope: 'read' } });
-    expect(r.refusal).toEqual({ error: 'invalid_scope', reason: 'scope_not_granted' });
+    test('narrowed by the request\u2019s scope', async () => {
+      const r = await redeem({ claims: { scope: undefined }, form: { scope: 'read admin-x' } });
+      expect(r.body.scope).toBe('read');
+    });
+
+    test('a requested scope outside the registration: invalid_scope', async () => {
+      const r = await redeem({ claims: { scope: undefined }, form: { scope: 'delete' } });
+      expect(r.refusal).toEqual({ error: 'invalid_scope', reason: 'scope_not_granted' });
+      expect(r.token).toBeUndefined();
+    });
+
+    test('an empty scope claim is a scope claim: it grants nothing', async () => {
+      const r = await redeem({ claims: { scope: '' } });
+      expect(r.status).toBe(200);
+      expect(r.body.scope).toBe('');
+    });
+
+    describe('with the issuer set to "none"', () => {
+      let strict: Harness;
+      beforeAll(async () => {
+        strict = await Harness.start({ trusted: { default_scope: 'none' } });
+      });
+      afterAll(() => strict.close());
+
+      const redeemStrict = async (form: Form = {}) => {
+        const c = await strict.addClient();
+        const res = await strict.token(
+          tokenEvent(redeemForm(c, await strict.mint(c.clientId, { scope: undefined }), form)),
+        );
+        return { status: res.statusCode, body: bodyOf(res), refusal: refusalOf(res) };
+      };
+
+      test('no scope anywhere: an empty scope, still in the response', async () => {
+        const r = await redeemStrict();
+        expect(r.status).toBe(200);
+        expect(r.body.scope).toBe('');
+      });
+
+      test('a requested scope: invalid_scope', async () => {
+        const r = await redeemStrict({ scope: 'read' });
+        expect(r.refusal).toEqual({ error: 'invalid_scope', reason: 'scope_not_granted' });
+      });
+    });
   });
 
   test('scopes are compared exactly: another case is not granted', async () => {

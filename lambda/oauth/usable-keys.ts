@@ -1,0 +1,64 @@
+/**
+ * Which keys of a published JWKS may verify anything here (JAG-SIGNATURE, AUTH-PRIVATE-KEY-JWT):
+ * the same hygiene for an IdP's keys, a client's fetched keys and a client's registered ones.
+ */
+import { importJWK, type JWK } from 'jose';
+import { jwkRsaExponentAcceptable } from './jws-verify.js';
+
+/** Which key types each accepted JWS algorithm verifies with. */
+const ALG_KEY: Readonly<Record<string, { kty: string; crv?: string }>> = {
+  RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' },
+  PS384: { kty: 'RSA' },
+  PS512: { kty: 'RSA' },
+  ES256: { kty: 'EC', crv: 'P-256' },
+  ES384: { kty: 'EC', crv: 'P-384' },
+  ES512: { kty: 'EC', crv: 'P-521' },
+  EdDSA: { kty: 'OKP' },
+  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
+};
+
+const fits = (alg: string, jwk: JWK): boolean => {
+  const want = ALG_KEY[alg];
+  return !!want && want.kty === jwk.kty && (!want.crv || want.crv === jwk.crv);
+};
+
+/**
+ * The keys of a fetched JWKS that can verify an assertion, each pinned to one algorithm (RFC 8725
+ * §3.1: one key, one algorithm). A key without `alg` is pinned to the issuer's only accepted
+ * algorithm for its type, and dropped when there are several to choose from. Each key is imported
+ * here, once per fetch, so a malformed key (an off-curve point, a truncated modulus, an RSA
+ * exponent out of bounds) is dropped instead of failing a request later. A set that is not a JWKS,
+ * or has more than `maxKeys` keys, is refused whole.
+ */
+export async function usableKeys(
+  body: unknown,
+  algorithms: readonly string[],
+  maxKeys: number,
+): Promise<JWK[]> {
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array');
+  if (keys.length > maxKeys) throw new Error(`JWKS has ${keys.length} keys, more than ${maxKeys}`);
+  const usable: JWK[] = [];
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key)) continue;
+    const jwk = key as JWK;
+    // A private key published by mistake is not used: only public members are read.
+    if (jwk.d !== undefined) continue;
+    // JAG-SIGNATURE: an RSA exponent past 32 bits would make every verification with the key
+    // cost many times a normal one (jws-verify.ts checks it again, whatever the resolver).
+    if (jwk.kty === 'RSA' && !jwkRsaExponentAcceptable(jwk.e)) continue;
+    const candidates = algorithms.filter((alg) => fits(alg, jwk));
+    const alg = jwk.alg ?? (candidates.length === 1 ? candidates[0] : undefined);
+    if (alg === undefined || !candidates.includes(alg)) continue;
+    try {
+      await importJWK({ ...jwk, alg }, alg);
+    } catch {
+      continue;
+    }
+    usable.push({ ...jwk, alg });
+  }
+  return usable;
+}
