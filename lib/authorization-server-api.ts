@@ -55,11 +55,17 @@ const ACCESS_LOG_FIELDS = {
 
 const TOKEN_ROUTE_KEY = `POST ${PATHS.token}`;
 
+/** The HTTP API: the discovery, authorize, JWKS and token routes on one `$default` stage. */
 export class AuthorizationServerApi extends Construct {
+  /** The API itself: add your own routes to it, or put it behind your own domain. */
   readonly httpApi: HttpApi;
+  /** The `$default` stage, with its throttles and access log. */
   readonly stage: HttpStage;
+  /** The access log: request metadata only, never a header or a body. */
   readonly accessLogs: LogGroup;
+  /** The authorization server's routes (the sample resource's are its own). */
   readonly routes: readonly HttpRoute[];
+  /** The custom domain, when one is served directly (not behind edge protection). */
   readonly domainName?: DomainName;
 
   constructor(scope: Construct, id: string, props: AuthorizationServerApiProps) {

@@ -19,8 +19,11 @@ export interface ClientStoreProps {
   readonly secretPrefix?: string;
 }
 
+/** Where clients are registered: a DynamoDB registry, a replay table and secrets in Secrets Manager. */
 export class ClientStore extends Construct {
+  /** The client registry (its own or the one re-attached). */
   readonly clientsTable: ITable;
+  /** Redeemed assertion ids (`iss`, `jti`), each kept until its assertion expires. */
   readonly replayTable: Table;
   /** Every client secret's name starts with this (the admin appends `<client id>/<random>`). */
   readonly secretPrefix: string;

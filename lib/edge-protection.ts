@@ -46,6 +46,44 @@ import { RouteFunction } from './route-function.js';
 /** Where a CLOUDFRONT-scope web ACL (and a CloudFront certificate) must live. */
 export const WEB_ACL_REGION = 'us-east-1';
 
+/** WAF's own bounds for a rate-based rule's limit. */
+export function checkRateLimit(key: string, limit: number): void {
+  if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)
+    throw new XaaConfigError(key, 'must be a whole number from 10 to 2,000,000,000');
+}
+
+/**
+ * A web ACL made in a stack outside us-east-1 would fail to deploy: say so at synth when the
+ * stack's region is known. `key` names the ARN that must be given instead.
+ */
+export function checkWebAclRegion(scope: Construct, key: string): void {
+  const region = Stack.of(scope).region;
+  if (!Token.isUnresolved(region) && region !== WEB_ACL_REGION) {
+    throw new XaaConfigError(
+      key,
+      `is required in ${region}: a web ACL for CloudFront must be created in ${WEB_ACL_REGION}; ` +
+        `put it in a ${WEB_ACL_REGION} stack and pass its ARN (docs/deploy.md, "Edge protection")`,
+    );
+  }
+}
+
+/** CloudFront takes its certificate from us-east-1 only; known at synth when the ARN is. */
+export function checkCloudFrontCertificate(
+  key: string,
+  customDomain: { readonly certificateArn: string },
+): void {
+  const { certificateArn } = customDomain;
+  const certificateRegion = certificateArn.split(':')[3];
+  if (!Token.isUnresolved(certificateArn) && certificateRegion !== WEB_ACL_REGION) {
+    throw new XaaConfigError(
+      key,
+      `CloudFront needs the custom domain's certificate in ${WEB_ACL_REGION}, ` +
+        `not ${certificateRegion}: request or import one there`,
+    );
+  }
+}
+
+/** The web ACL's rate limits; the managed rule groups are fixed. */
 export interface EdgeWebAclProps {
   /**
    * Requests one client IP may send to POST /token in any 5-minute window before the WAF answers
@@ -59,30 +97,19 @@ export interface EdgeWebAclProps {
 
 /** A WAF web ACL for CloudFront: rate limits per client IP and AWS managed rule groups. */
 export class EdgeWebAcl extends Construct {
+  /** Scope CLOUDFRONT, so it deploys in us-east-1 only. */
   readonly webAcl: CfnWebACL;
+  /** Pass it as `edgeProtection.webAclArn` to a server in another region. */
   readonly webAclArn: string;
 
   constructor(scope: Construct, id: string, props: EdgeWebAclProps = {}) {
     super(scope, id);
     const tokenLimit = props.rateLimitPerIp ?? 300;
     const allLimit = props.rateLimitPerIpAllPaths ?? tokenLimit * 5;
-    for (const [name, limit] of [
-      ['rateLimitPerIp', tokenLimit],
-      ['rateLimitPerIpAllPaths', allLimit],
-    ] as const) {
-      // WAF's own bounds for a rate-based rule.
-      if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)
-        throw new XaaConfigError(name, 'must be a whole number from 10 to 2,000,000,000');
-    }
-    const region = Stack.of(this).region;
-    if (!Token.isUnresolved(region) && region !== WEB_ACL_REGION) {
-      throw new XaaConfigError(
-        'webAclArn',
-        `is required in ${region}: a web ACL for CloudFront must be created in ${WEB_ACL_REGION}; ` +
-          `put it in a ${WEB_ACL_REGION} stack and pass its ARN (docs/deploy.md, "Edge protection")`,
-      );
-    }
-    if (Token.isUnresolved(region)) {
+    checkRateLimit('rateLimitPerIp', tokenLimit);
+    checkRateLimit('rateLimitPerIpAllPaths', allLimit);
+    checkWebAclRegion(this, 'webAclArn');
+    if (Token.isUnresolved(Stack.of(this).region)) {
       Annotations.of(this).addInfo(
         `The edge web ACL (scope CLOUDFRONT) deploys only in ${WEB_ACL_REGION}: deploy this stack there, ` +
           `or create the ACL in a ${WEB_ACL_REGION} stack and pass webAclArn.`,
@@ -170,30 +197,27 @@ export interface EdgeProtectionProps extends EdgeWebAclProps {
   readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
 }
 
+/**
+ * CloudFront and the WAF in front of the HTTP API, and the origin check that closes the direct
+ * execute-api endpoint (docs/deploy.md, "Edge protection").
+ */
 export class EdgeProtection extends Construct {
+  /** Every request reaches the API through it; nothing is cached. */
   readonly distribution: Distribution;
   /** https://<custom domain or the distribution's domain>: the issuer when edge protection is on. */
   readonly url: string;
+  /** The web ACL in front of the distribution, made here or given. */
   readonly webAclArn: string;
+  /** The authorizer's function: it admits only requests carrying the origin secret. */
   readonly originVerify: RouteFunction;
+  /** The header value CloudFront adds and the API requires. */
   readonly originSecret: Secret;
 
   constructor(scope: Construct, id: string, props: EdgeProtectionProps) {
     super(scope, id);
     if (props.routes.length === 0) throw new XaaConfigError('routes', 'none to protect');
-    const certificateArn = props.customDomain?.certificateArn;
-    const certificateRegion = certificateArn?.split(':')[3];
-    if (
-      certificateArn !== undefined &&
-      !Token.isUnresolved(certificateArn) &&
-      certificateRegion !== WEB_ACL_REGION
-    ) {
-      throw new XaaConfigError(
-        'customDomain.certificateArn',
-        `CloudFront needs the custom domain's certificate in ${WEB_ACL_REGION}, ` +
-          `not ${certificateRegion}: request or import one there`,
-      );
-    }
+    if (props.customDomain)
+      checkCloudFrontCertificate('customDomain.certificateArn', props.customDomain);
     this.webAclArn = props.webAclArn ?? new EdgeWebAcl(this, 'WebAcl', props).webAclArn;
 
     this.originSecret = new Secret(this, 'OriginSecret', {

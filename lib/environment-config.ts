@@ -62,9 +62,22 @@ const CONFIG_SCHEMA = z.strictObject({
         maxAssertionLifetime: seconds.optional(),
         allowReuse: z.boolean().optional(),
         subjectPrefix: z.string().optional(),
+        defaultScope: z.enum(['registered', 'none']).optional(),
       }),
     )
     .min(1, 'list at least one IdP: there is no default'),
+  clientMetadataDocuments: z
+    .array(
+      z.strictObject({
+        urlPrefix: z.string(),
+        scopes: z.array(z.string()).min(1),
+        resources: z.array(z.string()).min(1),
+        issuers: z.array(z.string()).min(1).optional(),
+        tokenLifetime: seconds.optional(),
+        dpopBoundRequired: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   corsOrigins: z.array(z.string()).optional(),
   accessTokenLifetime: seconds.optional(),
   maxAccessTokenLifetime: seconds.optional(),
@@ -160,8 +173,11 @@ const _keysMatch: Same<
 void _keysMatch;
 
 export interface EnvironmentConfig {
+  /** The environment's name, part of its stack name. */
   readonly name: string;
+  /** The file it was read from. */
   readonly file: string;
+  /** The construct's props, shape and values checked. */
   readonly props: XaaAuthorizationServerProps;
   /**
    * The account and region the file pins the stack to: a deploy with credentials of another
@@ -170,7 +186,18 @@ export interface EnvironmentConfig {
   readonly env?: { readonly account?: string; readonly region?: string };
 }
 
-/** `config/NAME.json` → the construct's props; throws XaaConfigError naming the file and the key. */
+/**
+ * `config/NAME.json` → the construct's props, checked as the construct checks them, so that a
+ * mistake stops the synth before anything is built.
+ *
+ * @param name - the environment: a letter, then up to 39 letters, digits or `-`
+ * @param dir - the folder of the configuration files
+ * @throws XaaConfigError with `file` and the key, for a file that cannot be used
+ * @example
+ * ```ts
+ * const { props, env } = loadEnvironmentConfig('prod'); // config/prod.json
+ * ```
+ */
 export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): EnvironmentConfig {
   if (!ENVIRONMENT_NAME.test(name)) {
     throw new XaaConfigError(
@@ -197,21 +224,15 @@ export function loadEnvironmentConfig(name: string, dir: string = CONFIG_DIR): E
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new XaaConfigError(file, `is not valid JSON: ${(err as Error).message}`);
+    throw new XaaConfigError(file, `is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   try {
     const { props, env } = parseEnvironmentFile(json);
     resolveServerProps(props); // the values, checked now so the message can name the file
     return { name, file, props, ...(env && { env }) };
   } catch (err) {
-    if (err instanceof XaaConfigError)
-      throw new XaaConfigError(`${file}: ${err.key}`, message(err));
-    throw err;
+    throw err instanceof XaaConfigError ? err.inFile(file) : err;
   }
-}
-
-function message(err: XaaConfigError): string {
-  return err.message.slice(err.key.length + 2);
 }
 
 /** A configuration file's content → the construct's props (shape and types only; see above). */
@@ -334,6 +355,9 @@ function toProps(c: Omit<ConfigFile, StackKeys>): XaaAuthorizationServerProps {
     ...c,
     trustedIssuers: c.trustedIssuers.map((t) =>
       dropUndefined({ ...t, maxAssertionLifetime: duration(t.maxAssertionLifetime) }),
+    ),
+    clientMetadataDocuments: c.clientMetadataDocuments?.map((r) =>
+      dropUndefined({ ...r, tokenLifetime: duration(r.tokenLifetime) }),
     ),
     accessTokenLifetime: duration(c.accessTokenLifetime),
     maxAccessTokenLifetime: duration(c.maxAccessTokenLifetime),

@@ -21,6 +21,7 @@ export {
   type ThrottleProps,
   type TokenFunctionProps,
   type TrustedIssuerProps,
+  type ClientMetadataDocumentRule,
   type XaaAuthorizationServerProps,
 } from './server-props.js';
 export {

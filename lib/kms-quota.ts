@@ -9,6 +9,16 @@
 import { XaaConfigError } from './config-error.js';
 import type { SigningMode } from './signing-keys.js';
 
+/**
+ * Size the token throttle from the account's KMS RSA request quota.
+ *
+ * @example
+ * ```ts
+ * // 1000 RSA requests/s in this region, 40% of them for this server: the token route takes 400/s.
+ * kmsRequestQuota: { rsaRequestsPerSecond: 1000, tokenShare: 0.4 }
+ * ```
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
+ */
 export interface KmsRequestQuotaProps {
   /**
    * The account's "Cryptographic operations (RSA) request rate" quota in this region, requests
@@ -18,11 +28,13 @@ export interface KmsRequestQuotaProps {
   readonly rsaRequestsPerSecond?: number;
   /**
    * The share of it this server's token route may use, above 0 and at most 1: leave the rest to
-   * the account's other RSA callers.
+   * the account's other RSA callers. Required whenever `kmsRequestQuota` is given: only you know
+   * what else in the account signs with RSA.
    */
   readonly tokenShare?: number;
 }
 
+/** KMS's default RSA request quota, per account and region. */
 export const DEFAULT_KMS_RSA_REQUESTS_PER_SECOND = 500;
 
 interface Throttle {

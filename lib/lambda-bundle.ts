@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as Esbuild from 'esbuild';
+import { XaaConfigError } from './config-error.js';
 
 /** The bundle's file name in its directory: the function's handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs';
@@ -45,7 +46,8 @@ function esbuild(entry: string): typeof Esbuild {
   try {
     return createRequire(import.meta.url)('esbuild') as typeof Esbuild;
   } catch (err) {
-    throw new Error(
+    throw new XaaConfigError(
+      'entry',
       `cannot bundle ${entry}: esbuild is not installed (the package ships its functions prebuilt; ` +
         'from the repository, run `npm ci`)',
       { cause: err },

@@ -24,7 +24,9 @@ export const OPERATOR_SECRET_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
 
+/** What the admin CLI needs on a deployed stack: the client registry, the client secrets, the stack's outputs. */
 export class OperatorPolicy extends Construct {
+  /** Attach it to the operator's role or group. */
   readonly policy: ManagedPolicy;
   /** This stack by name, whatever id CloudFormation gave it (the stack ARN ends in one). */
   readonly stackArnPattern: string;

@@ -56,10 +56,16 @@ export interface PublishedJwksProps {
   readonly logRetention: RetentionDays;
 }
 
+/**
+ * The JWKS, published at deploy time into the JWKS function's environment by a custom resource, so
+ * the function serves it from memory with no KMS access (JWKS-KEYS).
+ */
 export class PublishedJwks extends Construct {
   /** The publisher's role: the one principal that reads the keys' public halves. */
   readonly publisherRole: Role;
+  /** The custom resource's function: it reads the keys' public halves. */
   readonly publisher: RouteFunction;
+  /** Runs the publisher on every deploy that changes the keys. */
   readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, props: PublishedJwksProps) {

@@ -24,6 +24,7 @@ import {
 import type { ILocalBundling } from 'aws-cdk-lib';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { XaaConfigError } from './config-error.js';
 import { BUNDLE_FILE, bundleDirOf, bundleLambda } from './lambda-bundle.js';
 
 const BUNDLES_ROOT = fileURLToPath(new URL('../bundles/', import.meta.url));
@@ -53,8 +54,9 @@ function codeOf(entry: string): Code {
   const prebuilt = bundleDirOf(entry, BUNDLES_ROOT);
   if (prebuilt && existsSync(join(prebuilt, BUNDLE_FILE))) return Code.fromAsset(prebuilt);
   if (!existsSync(entry)) {
-    throw new Error(
-      `RouteFunction: no bundle for ${entry}: neither its source nor a prebuilt ` +
+    throw new XaaConfigError(
+      'entry',
+      `no bundle for ${entry}: neither its source nor a prebuilt ` +
         `${prebuilt ? join(prebuilt, BUNDLE_FILE) : BUNDLE_FILE} exists (a package built without it?)`,
     );
   }
@@ -70,9 +72,13 @@ function codeOf(entry: string): Code {
   });
 }
 
+/** A route's function with its own role and log group. */
 export class RouteFunction extends Construct {
+  /** Node.js 22 on arm64, traced with X-Ray. */
   readonly function: LambdaFunction;
+  /** The function's role: its own log group only, until granted more. */
   readonly role: Role;
+  /** The function's own log group, with the configured retention. */
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {

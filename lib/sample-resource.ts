@@ -29,8 +29,15 @@ export interface SampleResourceProps {
   readonly dpop?: boolean;
 }
 
+/**
+ * A sample protected resource on the server's API: it accepts the server's access tokens and
+ * publishes its RFC 9728 metadata.
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3
+ */
 export class SampleResource extends Construct {
+  /** Checks the token's signature, `iss`, `aud` and lifetime before the function runs. */
   readonly authorizer: HttpJwtAuthorizer;
+  /** Serves the resource's routes and its metadata. */
   readonly function: RouteFunction;
   /** Routes without an authorizer: the RFC 9728 metadata, public by definition. */
   readonly publicRoutes: readonly HttpRoute[];

@@ -10,8 +10,9 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { HostedZoneAttributes, IHostedZone } from 'aws-cdk-lib/aws-route53';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { ConfigError, loadServiceConfig } from '../lambda/config.js';
+import { ASYMMETRIC_ALGORITHMS, ConfigError, loadServiceConfig } from '../lambda/config.js';
 import { XaaConfigError } from './config-error.js';
+import { checkRateLimit, checkCloudFrontCertificate } from './edge-protection.js';
 import {
   checkNotificationTarget,
   resolveAlarmThresholds,
@@ -22,28 +23,111 @@ import { checkSigningMode, type SigningKeyEntry, type SigningMode } from './sign
 
 export { XaaConfigError } from './config-error.js';
 
+/**
+ * An IdP whose ID-JAGs the server accepts: its issuer, where its keys are, and how far to trust
+ * its assertions.
+ *
+ * @see https://www.ietf.org/archive/id/draft-ietf-oauth-identity-assertion-authz-grant-04.html
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-3 (the checks a JWT bearer assertion gets)
+ */
 export interface TrustedIssuerProps {
-  /** The IdP's issuer identifier, exactly as its ID-JAGs carry it in `iss`. */
+  /**
+   * The IdP's issuer identifier, exactly as its ID-JAGs carry it in `iss`: https (http only on
+   * localhost), no query or fragment, compared byte for byte.
+   */
   readonly issuer: string;
-  /** Where the IdP publishes its signing keys (https). */
+  /**
+   * Where the IdP publishes its signing keys, as its metadata's `jwks_uri` names it.
+   * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+   */
   readonly jwksUri: string;
-  /** Asymmetric JWS algorithms accepted from this IdP. @default ['RS256'] */
+  /**
+   * Asymmetric JWS algorithms accepted from this IdP; `none` and HMAC can never be listed, since
+   * an assertion must be signed with a key only the IdP holds.
+   * @default ['RS256']
+   * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.1
+   */
   readonly algorithms?: readonly string[];
-  /** Longest accepted `exp - iat` of an ID-JAG (whole seconds). @default Duration.minutes(5) */
+  /**
+   * Longest accepted `exp - iat` of an ID-JAG, in whole seconds (the clock skew is added): a
+   * short-lived assertion limits what a stolen one is worth.
+   * @default Duration.minutes(5)
+   */
   readonly maxAssertionLifetime?: Duration;
-  /** Accept the same `jti` more than once (JAG-REPLAY policy switch). @default false */
+  /**
+   * Accept the same `jti` more than once (JAG-REPLAY policy switch): only for an IdP that is known
+   * to reuse identifiers, since it turns off replay protection for its assertions.
+   * @default false
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3 (item 7)
+   */
   readonly allowReuse?: boolean;
-  /** Prepended to `sub` in access tokens; required for each IdP when there are several (GRANT-SUBJECT). */
+  /**
+   * Prepended to `sub` in access tokens, so that two IdPs' users never share a subject
+   * (GRANT-SUBJECT): required for each IdP when there are several, and no prefix may begin
+   * another.
+   * @default '' (allowed only when this is the one trusted issuer)
+   */
   readonly subjectPrefix?: string;
+  /**
+   * GRANT-SCOPE-DEFAULT: what an ID-JAG from this IdP without a `scope` claim is worth: the
+   * client's registered scopes, narrowed by the request (`registered`), or no scope (`none`).
+   * @default 'registered'
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+   */
+  readonly defaultScope?: 'registered' | 'none';
 }
 
+/**
+ * CIMD-POLICY: which unregistered clients, named by the URL of their Client ID Metadata Document
+ * and authenticating with private_key_jwt, may redeem ID-JAGs, and what they may be granted.
+ * @example
+ * { urlPrefix: 'https://agents.example.com/clients/', scopes: ['read'],
+ *   resources: ['https://mcp.example.com/mcp'] }
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
+ */
+export interface ClientMetadataDocumentRule {
+  /**
+   * A client id is admitted when it continues this URL: same scheme and port, the same host (or,
+   * for `https://*.example.com/…`, a host under that domain), a path under this one. At least `/`
+   * after the host.
+   */
+  readonly urlPrefix: string;
+  /** The scopes such a client may be granted (the ID-JAG still bounds them). */
+  readonly scopes: readonly string[];
+  /** The resources (RFC 8707) such a client may be granted tokens for. */
+  readonly resources: readonly string[];
+  /** The trusted issuers whose ID-JAGs such a client may redeem. @default every trusted issuer */
+  readonly issuers?: readonly string[];
+  /** Access-token lifetime for such clients. @default the server's accessTokenLifetime */
+  readonly tokenLifetime?: Duration;
+  /** Every token for such a client must be DPoP-bound (DPOP-REQUIRED). @default false */
+  readonly dpopBoundRequired?: boolean;
+}
+
+/**
+ * An API Gateway throttle: past it callers get 429 before any function runs.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+ */
 export interface ThrottleProps {
-  /** Steady requests per second. */
+  /** Steady requests per second. @default that of the throttle it sets (`throttle` or `tokenThrottle`) */
   readonly rateLimit?: number;
-  /** Burst, in requests. */
+  /** Burst, in requests. @default that of the throttle it sets (`throttle` or `tokenThrottle`) */
   readonly burstLimit?: number;
 }
 
+/**
+ * Your own host name for the server. It becomes the issuer, so it must stay the same for as long
+ * as clients and resource servers trust tokens from it.
+ *
+ * @example
+ * ```ts
+ * customDomain: {
+ *   domainName: 'auth.example.com',
+ *   certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/abcd-1234',
+ *   hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.com' },
+ * }
+ * ```
+ */
 export interface CustomDomainProps {
   /** The host name: it becomes the issuer (`https://<domainName>`). */
   readonly domainName: string;
@@ -52,7 +136,7 @@ export interface CustomDomainProps {
    * us-east-1 behind edge protection (CloudFront). Give this or `certificateArn`.
    */
   readonly certificate?: ICertificate;
-  /** The same certificate by ARN, as configuration files give it. */
+  /** The same certificate by ARN, as configuration files give it. Give this or `certificate`. */
   readonly certificateArn?: string;
   /**
    * The Route 53 public hosted zone that holds `domainName`: A and AAAA alias records pointing the
@@ -94,11 +178,18 @@ export interface TokenFunctionProps {
   readonly accountConcurrencyLimit?: number;
 }
 
+/** The sample protected resource: an HTTP API route behind API Gateway's own JWT authorizer. */
 export interface SampleResourceProps {
-  /** The resource identifier tokens must carry as `aud`. @default the issuer plus "/" */
+  /**
+   * The resource identifier tokens must carry as `aud` (https, no fragment); clients ask for it
+   * as their `resource`.
+   * @default the issuer plus "/"
+   * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
+   */
   readonly resource?: string;
 }
 
+/** What is kept when the stack is deleted: the state that cannot be made again. */
 export interface RemovalPolicies {
   /**
    * The client registry. RETAIN (the default) also turns DynamoDB deletion protection on; DESTROY
@@ -113,19 +204,36 @@ export interface RemovalPolicies {
   readonly auditLogs?: RemovalPolicy;
 }
 
-/** Alarms and a dashboard: lib/observability.ts defines what they watch. */
+/**
+ * Alarms and a dashboard (lib/observability.ts defines what they watch). Give at most one of
+ * `email`, `topicArn` and `topic`; with none, the alarms change state in the console only.
+ *
+ * @example
+ * ```ts
+ * alarms: { email: 'oncall@example.com', thresholds: { invalidClientCount: 100 } }
+ * ```
+ */
 export interface AlarmsProps {
-  /** Subscribe this address to a topic made for the alarms. */
+  /** Subscribe this address to a topic made for the alarms (AWS sends a confirmation e-mail). @default none */
   readonly email?: string;
-  /** Or notify this existing SNS topic. */
+  /** Or notify this existing SNS topic. @default none */
   readonly topicArn?: string;
-  /** Or this topic of your app. */
+  /** Or this topic of your app. @default none */
   readonly topic?: ITopic;
-  /** When each alarm fires; the rest keep their defaults (DEFAULT_ALARM_THRESHOLDS). */
+  /** When each alarm fires; the rest keep their defaults. @default DEFAULT_ALARM_THRESHOLDS */
   readonly thresholds?: Partial<AlarmThresholds>;
 }
 
-/** A WAF in front of the token endpoint: lib/edge-protection.ts. */
+/**
+ * CloudFront and a WAF in front of the API, which cannot take a WAF itself (lib/edge-protection.ts;
+ * docs/deploy.md, "Edge protection"). The issuer becomes CloudFront's host, or the custom domain.
+ *
+ * @example
+ * ```ts
+ * // A stack outside us-east-1: the web ACL comes from an EdgeWebAcl in a us-east-1 stack.
+ * edgeProtection: { webAclArn: edgeStack.webAcl.webAclArn, rateLimitPerIp: 600 }
+ * ```
+ */
 export interface EdgeProtectionProps {
   /** Requests per client IP to POST /token in any 5-minute window before the WAF blocks it. @default 300 */
   readonly rateLimitPerIp?: number;
@@ -136,19 +244,55 @@ export interface EdgeProtectionProps {
   readonly webAclArn?: string;
 }
 
+/**
+ * How the authorization server is configured: the construct's props, and the content of a
+ * `config/NAME.json` file (lib/environment-config.ts), where a Duration is a number of seconds.
+ *
+ * @example
+ * ```ts
+ * new XaaAuthorizationServer(stack, 'Auth', {
+ *   trustedIssuers: [{ issuer: 'https://login.example.com', jwksUri: 'https://login.example.com/jwks' }],
+ *   corsOrigins: ['https://app.example.com'],
+ *   accessTokenLifetime: Duration.minutes(15),
+ * });
+ * ```
+ */
 export interface XaaAuthorizationServerProps {
   /** The IdPs whose ID-JAGs are accepted. Required, at least one: there is no default IdP. */
   readonly trustedIssuers: readonly TrustedIssuerProps[];
-  /** Browser origins allowed to call the endpoints (CORS-ORIGINS). @default none */
+  /**
+   * Browser origins (`scheme://host[:port]`) allowed to call discovery, JWKS and token
+   * (CORS-ORIGINS): for a playground or a single-page app that talks to the server itself.
+   * @default none
+   */
   readonly corsOrigins?: readonly string[];
-  /** Access-token lifetime for clients that set none (whole seconds). @default 1 hour */
+  /**
+   * Access-token lifetime for clients that set none (whole seconds).
+   * @default Duration.hours(1)
+   * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2 (`exp`)
+   */
   readonly accessTokenLifetime?: Duration;
-  /** Cap on any client's access-token lifetime. @default the larger of 1 day and accessTokenLifetime */
+  /**
+   * Cap on any client's access-token lifetime (whole seconds); at least `accessTokenLifetime`.
+   * @default the larger of 1 day and accessTokenLifetime
+   */
   readonly maxAccessTokenLifetime?: Duration;
-  /** Tolerance for `exp`, `nbf` and `iat` of ID-JAGs. @default 60 seconds */
+  /** Tolerance for `exp`, `nbf` and `iat` of ID-JAGs (whole seconds, 0 allowed). @default Duration.seconds(60) */
   readonly clockSkew?: Duration;
-  /** Advertised as `scopes_supported` in the metadata. @default none */
+  /**
+   * Scope values advertised as `scopes_supported` in the metadata (each an RFC 6749 scope-token).
+   * @default none advertised
+   * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+   */
   readonly scopesSupported?: readonly string[];
+  /**
+   * CIMD-POLICY: the rules that admit clients by their Client ID Metadata Document URL. The token
+   * function fetches such documents (and clients' `jwks_uri`) through an outbound guard that
+   * reaches only public https addresses. Discovery advertises `client_id_metadata_document_supported`
+   * only when a rule exists.
+   * @default none: only registered clients
+   */
+  readonly clientMetadataDocuments?: readonly ClientMetadataDocumentRule[];
   /**
    * One KMS key per entry, exactly one `active`; the list is the rotation procedure
    * (docs/operations.md). @default [{ id: 'key-1', active: true }]
@@ -167,7 +311,10 @@ export interface XaaAuthorizationServerProps {
    * @default the tokenThrottle as given
    */
   readonly kmsRequestQuota?: KmsRequestQuotaProps;
-  /** Serve on your own host name, which becomes the issuer; the execute-api URL is switched off. */
+  /**
+   * Serve on your own host name, which becomes the issuer; the execute-api URL is switched off.
+   * @default the execute-api endpoint is the issuer
+   */
   readonly customDomain?: CustomDomainProps;
   /** The whole `$default` stage. @default 50 requests/s, burst 100 */
   readonly throttle?: ThrottleProps;
@@ -175,13 +322,16 @@ export interface XaaAuthorizationServerProps {
   readonly tokenThrottle?: ThrottleProps;
   /** Retention of every log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** What the stack keeps when deleted. @default the clients table and the audit logs are retained */
   readonly removalPolicies?: RemovalPolicies;
   /**
    * Re-attach a clients table kept from an earlier deployment (a `cdk destroy` retains it) instead
-   * of creating one: docs/operations.md, "Coming back after a teardown".
+   * of creating one: docs/operations.md, "Coming back after a teardown". Give this or
+   * `existingClientsTable`, not both.
+   * @default a new table
    */
   readonly existingClientsTableName?: string;
-  /** The same, as a table of your app (`Table.fromTableName`, or a table your stack owns). */
+  /** The same, as a table of your app (`Table.fromTableName`, or a table your stack owns). @default a new table */
   readonly existingClientsTable?: ITable;
   /**
    * The Secrets Manager name prefix of client secrets; keep the old one when re-attaching a table
@@ -195,65 +345,101 @@ export interface XaaAuthorizationServerProps {
    * e-mail address they change state in the console and on the dashboard only. @default on
    */
   readonly alarms?: boolean | AlarmsProps;
-  /** The token function's memory, timeout and concurrency. */
+  /** The token function's memory, timeout and concurrency. @default 512 MB, 10 s, no reservation */
   readonly tokenFunction?: TokenFunctionProps;
   /** A WAF with per-IP rate limits in front of the API (lib/edge-protection.ts). @default off */
   readonly edgeProtection?: boolean | EdgeProtectionProps;
 }
 
+/** A throttle with its defaults applied. */
 export interface ResolvedThrottle {
+  /** Steady requests per second. */
   readonly rateLimit: number;
+  /** Burst, in requests. */
   readonly burstLimit: number;
 }
 
-/** The props with their defaults applied, checked, plus the service variables the functions get. */
+/**
+ * The props with their defaults applied, checked, plus the service variables the functions get
+ * (`XaaAuthorizationServer.config`). Each field is the prop of the same name, resolved.
+ */
 export interface ResolvedServerProps {
   /** lambda/config.ts variables, ISSUER aside (known only once the API exists). */
   readonly serviceEnv: Readonly<Record<string, string>>;
+  /** The origins as lambda/config.ts parsed them. */
   readonly corsOrigins: readonly string[];
+  /** Each key with its signing mode filled in. */
   readonly signingKeys: readonly SigningKeyEntry[];
+  /** Undefined without a custom domain. */
   readonly customDomain?: ResolvedCustomDomain;
+  /** The whole stage. */
   readonly throttle: ResolvedThrottle;
+  /** After `kmsRequestQuota`, when given. */
   readonly tokenThrottle: ResolvedThrottle;
+  /** Of every log group. */
   readonly logRetention: RetentionDays;
+  /** `removalPolicies.clientsTable`. */
   readonly clientsTableRemoval: RemovalPolicy;
+  /** `removalPolicies.auditLogs`. */
   readonly auditLogsRemoval: RemovalPolicy;
+  /** Undefined: a table is made, or `existingClientsTable` is used. */
   readonly existingClientsTableName?: string;
+  /** Undefined: a table is made, or `existingClientsTableName` is used. */
   readonly existingClientsTable?: ITable;
+  /** Undefined: the default prefix, named after the stack. */
   readonly clientSecretPrefix?: string;
+  /** Undefined when the sample resource is off. */
   readonly sampleResource?: SampleResourceProps;
   /** Undefined when alarms are off. */
   readonly alarms?: AlarmsProps;
+  /** Undefined when edge protection is off. */
+  readonly edgeProtection?: EdgeProtectionProps;
+  /** The token function's sizing. */
   readonly tokenFunction: ResolvedTokenFunction;
 }
 
+/** The custom domain, checked, with its certificate as an ARN either way. */
 export interface ResolvedCustomDomain {
+  /** The host name, and the issuer's. */
   readonly domainName: string;
   /** A deploy-time token when the certificate is a construct of the app. */
   readonly certificateArn: string;
+  /** The certificate construct, when one was given rather than an ARN. */
   readonly certificate?: ICertificate;
+  /** Undefined: no alias records are made. */
   readonly hostedZone?: IHostedZone | HostedZoneAttributes;
 }
 
+/** The token function's sizing with its defaults applied. */
 export interface ResolvedTokenFunction {
+  /** In MB. */
   readonly memorySize: number;
+  /** At most 29 seconds. */
   readonly timeout: Duration;
+  /** Undefined: no reservation. */
   readonly reservedConcurrency?: number;
+  /** Undefined: no alias, API Gateway invokes the function itself. */
   readonly provisionedConcurrency?: number;
 }
 
+/** One key, `key-1`, active and in the kms mode. */
 export const DEFAULT_SIGNING_KEYS: readonly SigningKeyEntry[] = [{ id: 'key-1', active: true }];
+/** The stage's throttle when `throttle` is not given. */
 export const DEFAULT_THROTTLE: ResolvedThrottle = { rateLimit: 50, burstLimit: 100 };
+/** POST /token's throttle when `tokenThrottle` is not given. */
 export const DEFAULT_TOKEN_THROTTLE: ResolvedThrottle = { rateLimit: 10, burstLimit: 20 };
 
+/**
+ * Checks the props and applies their defaults, before anything is built: the construct calls it
+ * first, and configuration files are checked with it when loaded.
+ *
+ * @throws XaaConfigError naming the first prop that cannot be used
+ */
 export function resolveServerProps(props: XaaAuthorizationServerProps): ResolvedServerProps {
-  if (!Array.isArray(props.trustedIssuers) || props.trustedIssuers.length === 0) {
-    throw new XaaConfigError(
-      'trustedIssuers',
-      'is required: list at least one IdP ({ issuer, jwksUri }); there is no default',
-    );
-  }
   const customDomain = props.customDomain && checkCustomDomain(props.customDomain);
+  const ourIssuer = customDomain && `https://${customDomain.domainName}`;
+  checkTrustedIssuers(props.trustedIssuers, ourIssuer);
+  checkLifetimeCap(props.accessTokenLifetime, props.maxAccessTokenLifetime);
   const serviceEnv: Record<string, string> = {
     TRUSTED_ISSUERS: JSON.stringify(
       props.trustedIssuers.map((t, i) => ({
@@ -268,8 +454,23 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
         }),
         ...(t.allowReuse !== undefined && { allow_reuse: t.allowReuse }),
         ...(t.subjectPrefix !== undefined && { subject_prefix: t.subjectPrefix }),
+        ...(t.defaultScope !== undefined && { default_scope: t.defaultScope }),
       })),
     ),
+    ...(props.clientMetadataDocuments?.length && {
+      CLIENT_METADATA_DOCUMENTS: JSON.stringify(
+        props.clientMetadataDocuments.map((r, i) => ({
+          url_prefix: r.urlPrefix,
+          scopes: r.scopes,
+          resources: r.resources,
+          ...(r.issuers !== undefined && { issuers: r.issuers }),
+          ...(r.tokenLifetime !== undefined && {
+            token_lifetime: seconds(`clientMetadataDocuments[${i}].tokenLifetime`, r.tokenLifetime),
+          }),
+          ...(r.dpopBoundRequired !== undefined && { dpop_bound_required: r.dpopBoundRequired }),
+        })),
+      ),
+    }),
     CORS_ORIGINS: (props.corsOrigins ?? []).join(','),
     ACCESS_TOKEN_TTL: String(
       seconds('accessTokenLifetime', props.accessTokenLifetime ?? Duration.hours(1)),
@@ -284,12 +485,11 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
   };
 
   // The functions parse these variables at start-up: parse them now, with a stand-in issuer where
-  // the real one is known only at deploy time, so a mistake stops the synth instead.
+  // the real one is known only at deploy time, so a mistake stops the synth instead. The checks
+  // above name the props; this catches whatever lambda/config.ts refuses that they do not.
   let corsOrigins: readonly string[];
   try {
-    const issuer = customDomain
-      ? `https://${customDomain.domainName}`
-      : 'https://deploy-time.execute-api.amazonaws.com';
+    const issuer = ourIssuer ?? 'https://deploy-time.execute-api.amazonaws.com';
     corsOrigins = loadServiceConfig({ ...serviceEnv, ISSUER: issuer }).corsOrigins;
   } catch (err) {
     if (err instanceof ConfigError) throw asPropError(err);
@@ -330,38 +530,138 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
       ),
     }),
     ...(props.alarms !== false && { alarms: checkAlarms(props.alarms) }),
+    ...(props.edgeProtection && {
+      edgeProtection: checkEdgeProtection(
+        props.edgeProtection === true ? {} : props.edgeProtection,
+        customDomain,
+      ),
+    }),
     tokenFunction: checkTokenFunction(props.tokenFunction ?? {}),
   };
 }
 
-/** lambda/config.ts names environment variables and snake_case members: say it in prop words. */
+/** The prop each service variable is made from (ISSUER: from the custom domain, or the API's). */
+const PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
+  TRUSTED_ISSUERS: 'trustedIssuers',
+  CORS_ORIGINS: 'corsOrigins',
+  ACCESS_TOKEN_TTL: 'accessTokenLifetime',
+  MAX_ACCESS_TOKEN_TTL: 'maxAccessTokenLifetime',
+  CLOCK_SKEW: 'clockSkew',
+  SCOPES_SUPPORTED: 'scopesSupported',
+  CLIENT_METADATA_DOCUMENTS: 'clientMetadataDocuments',
+  ISSUER: 'customDomain',
+};
+
 function asPropError(err: ConfigError): XaaConfigError {
-  const keys: Record<string, string> = {
-    TRUSTED_ISSUERS: 'trustedIssuers',
-    CORS_ORIGINS: 'corsOrigins',
-    ACCESS_TOKEN_TTL: 'accessTokenLifetime',
-    MAX_ACCESS_TOKEN_TTL: 'maxAccessTokenLifetime',
-    CLOCK_SKEW: 'clockSkew',
-    SCOPES_SUPPORTED: 'scopesSupported',
-    ISSUER: 'customDomain',
-  };
-  const members: Record<string, string> = {
-    jwks_uri: 'jwksUri',
-    max_assertion_lifetime: 'maxAssertionLifetime',
-    allow_reuse: 'allowReuse',
-    subject_prefix: 'subjectPrefix',
-    ACCESS_TOKEN_TTL: 'accessTokenLifetime',
-    MAX_ACCESS_TOKEN_TTL: 'maxAccessTokenLifetime',
-  };
-  const problem = err.message
-    .slice(err.variable.length + 2)
-    .replace(/\bentry (\d+)/g, 'entry [$1]')
-    .replace(
-      /\b(jwks_uri|max_assertion_lifetime|allow_reuse|subject_prefix)\b/g,
-      (m) => members[m]!,
-    )
-    .replace(/\b(MAX_ACCESS_TOKEN_TTL|ACCESS_TOKEN_TTL)\b/g, (m) => members[m]!);
-  return new XaaConfigError(keys[err.variable] ?? err.variable, problem);
+  return new XaaConfigError(PROP_OF_VARIABLE[err.variable] ?? err.variable, err.problem, {
+    cause: err,
+  });
+}
+
+/**
+ * The trusted issuers in prop words: what lambda/config.ts will refuse in TRUSTED_ISSUERS, checked
+ * on the props it is made from, so that the message names `trustedIssuers[i].jwksUri` rather than
+ * the variable's snake_case members.
+ */
+function checkTrustedIssuers(
+  issuers: readonly TrustedIssuerProps[],
+  ourIssuer: string | undefined,
+): void {
+  const K = 'trustedIssuers';
+  if (!Array.isArray(issuers) || issuers.length === 0)
+    throw new XaaConfigError(
+      K,
+      'is required: list at least one IdP ({ issuer, jwksUri }); there is no default',
+    );
+  const seen = new Map<string, number>();
+  issuers.forEach((t, i) => {
+    const at = `${K}[${i}]`;
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      throw new XaaConfigError(at, 'must be an object with "issuer" and "jwksUri"');
+    checkHttpsUrl(`${at}.issuer`, t.issuer);
+    checkHttpsUrl(`${at}.jwksUri`, t.jwksUri);
+    // JAG-ISSUER: an authorization server must not accept assertions it issued itself.
+    if (t.issuer === ourIssuer)
+      throw new XaaConfigError(`${at}.issuer`, "names this server's own issuer");
+    const first = seen.get(t.issuer);
+    if (first !== undefined)
+      throw new XaaConfigError(`${at}.issuer`, `repeats ${K}[${first}].issuer, ${t.issuer}`);
+    seen.set(t.issuer, i);
+    if (t.algorithms !== undefined) checkAlgorithms(`${at}.algorithms`, t.algorithms);
+    if (t.allowReuse !== undefined && typeof t.allowReuse !== 'boolean')
+      throw new XaaConfigError(`${at}.allowReuse`, 'must be true or false');
+    if (t.subjectPrefix !== undefined && typeof t.subjectPrefix !== 'string')
+      throw new XaaConfigError(`${at}.subjectPrefix`, 'must be a string');
+  });
+  checkSubjectsStayApart(issuers);
+}
+
+function checkAlgorithms(key: string, algorithms: unknown): void {
+  if (!Array.isArray(algorithms) || algorithms.length === 0)
+    throw new XaaConfigError(key, 'must be a non-empty array');
+  for (const alg of algorithms)
+    if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg))
+      throw new XaaConfigError(
+        key,
+        `may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`,
+      );
+}
+
+/** An https URL (http only on the loopback host), with no query or fragment. */
+function checkHttpsUrl(key: string, value: unknown): void {
+  if (typeof value !== 'string' || value === '')
+    throw new XaaConfigError(key, 'is required (a string)');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new XaaConfigError(key, `must be an absolute URL, got ${JSON.stringify(value)}`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    throw new XaaConfigError(
+      key,
+      `must use https (http only on localhost), got ${JSON.stringify(value)}`,
+    );
+  if (url.search || url.hash || value.includes('#') || value.includes('?'))
+    throw new XaaConfigError(key, `must have no query or fragment, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * GRANT-SUBJECT, the rule lambda/config.ts enforces on TRUSTED_ISSUERS: with several IdPs, each
+ * needs its own `subjectPrefix` and no prefix may begin another, so that no IdP can mint a `sub`
+ * that lands on another IdP's user.
+ */
+function checkSubjectsStayApart(issuers: readonly TrustedIssuerProps[]): void {
+  if (issuers.length < 2) return;
+  const why =
+    'with several trusted issuers, each needs its own subjectPrefix and no prefix may begin ' +
+    'another, so that two IdPs can never produce the same access-token sub';
+  issuers.forEach((t, i) => {
+    const key = `trustedIssuers[${i}].subjectPrefix`;
+    const prefix = t.subjectPrefix ?? '';
+    if (prefix === '') throw new XaaConfigError(key, `is required (${t.issuer}): ${why}`);
+    issuers.forEach((other, j) => {
+      if (i !== j && (other.subjectPrefix ?? '').startsWith(prefix))
+        throw new XaaConfigError(
+          key,
+          `${JSON.stringify(prefix)} begins trustedIssuers[${j}].subjectPrefix ` +
+            `${JSON.stringify(other.subjectPrefix)} (${t.issuer}, ${other.issuer}): ${why}`,
+        );
+    });
+  });
+}
+
+/** lambda/config.ts refuses a default lifetime above the cap; the cap defaults to fit it. */
+function checkLifetimeCap(lifetime: Duration | undefined, cap: Duration | undefined): void {
+  if (lifetime === undefined || cap === undefined) return;
+  const given = seconds('accessTokenLifetime', lifetime);
+  const max = seconds('maxAccessTokenLifetime', cap);
+  if (given > max)
+    throw new XaaConfigError(
+      'accessTokenLifetime',
+      `must not exceed maxAccessTokenLifetime (${max} seconds), got ${given}`,
+    );
 }
 
 function seconds(key: string, d: Duration, zeroAllowed = false): number {
@@ -492,17 +792,33 @@ function checkTable(table: ITable, name: string | undefined): ITable {
 
 function checkAlarms(value: true | AlarmsProps | undefined): AlarmsProps {
   const alarms = value === true || value === undefined ? {} : value;
-  checkNotificationTarget(alarms);
-  try {
-    resolveAlarmThresholds(alarms.thresholds);
-  } catch (err) {
-    if (err instanceof XaaConfigError) throw new XaaConfigError(`alarms.${err.key}`, err.problem);
-    throw err;
-  }
+  checkNotificationTarget(alarms, 'alarms');
+  resolveAlarmThresholds(alarms.thresholds, 'alarms.thresholds');
   return alarms;
 }
 
-/** Lambda keeps this much of an account's concurrency unreserved, for every other function. */
+function checkEdgeProtection(
+  value: EdgeProtectionProps,
+  customDomain: ResolvedCustomDomain | undefined,
+): EdgeProtectionProps {
+  const K = 'edgeProtection';
+  if (value.rateLimitPerIp !== undefined)
+    checkRateLimit(`${K}.rateLimitPerIp`, value.rateLimitPerIp);
+  if (value.webAclArn !== undefined && typeof value.webAclArn !== 'string')
+    throw new XaaConfigError(`${K}.webAclArn`, 'must be the ARN of a CLOUDFRONT-scope web ACL');
+  // Behind CloudFront the custom domain is CloudFront's, and so is its certificate.
+  if (customDomain) checkCloudFrontCertificate('customDomain.certificateArn', customDomain);
+  return {
+    ...(value.rateLimitPerIp !== undefined && { rateLimitPerIp: value.rateLimitPerIp }),
+    ...(value.webAclArn !== undefined && { webAclArn: value.webAclArn }),
+  };
+}
+
+/**
+ * Lambda keeps this much of an account's concurrency unreserved, for every other function:
+ * `tokenFunction.reservedConcurrency` may take at most the account's limit minus this.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+ */
 export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
 const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 

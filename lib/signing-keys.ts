@@ -30,9 +30,19 @@ import { WrappedKeyGenerator, type WrappedKeyResource } from './wrapped-key-gene
 
 export type { SigningMode } from '../lambda/aws/aws-config.js';
 
+/**
+ * One signing key of the server. Rotation is a sequence of deploys that edit this list: add a
+ * key, make it active, retire the old one (docs/operations.md).
+ *
+ * @example
+ * ```ts
+ * signingKeys: [{ id: 'key-1' }, { id: 'key-2', active: true }]
+ * ```
+ */
 export interface SigningKeyEntry {
   /** Names the key in the stack: keep it for the key's whole life (changing it replaces the key). */
   readonly id: string;
+  /** Signs new tokens; exactly one key of the list is active. @default false */
   readonly active?: boolean;
   /** How this key signs; see above. @default the server's `signing`, which defaults to 'kms' */
   readonly signing?: SigningMode;
@@ -114,6 +124,10 @@ export const KEY_ADMIN_ACTIONS = [
   'kms:UpdateKeyDescription',
 ] as const;
 
+/**
+ * The access-token signing keys, each published in the JWKS while it is listed.
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 (the JWK Set)
+ */
 export class SigningKeys extends Construct {
   /** The active key's KMS key: it signs (kms mode) or wraps the signing key (wrapped-key mode). */
   readonly active: Key;
@@ -125,6 +139,7 @@ export class SigningKeys extends Construct {
   readonly kmsSigned: readonly Key[];
   /** The keys in the wrapped-key mode. */
   readonly wrapped: readonly WrappedSigningKey[];
+  /** How the active key signs. */
   readonly activeMode: SigningMode;
   /** The deploy-time function of the wrapped-key mode, when a key uses it. */
   readonly generator?: WrappedKeyGenerator;

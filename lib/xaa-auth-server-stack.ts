@@ -8,17 +8,34 @@ import type { Construct } from 'constructs';
 import { DEFAULT_ENVIRONMENT, type EnvironmentConfig } from './environment-config.js';
 import { XaaAuthorizationServer } from './xaa-authorization-server.js';
 
+/** Every environment's stack is named `XaaAuthServer-<environment>`. */
 export const STACK_NAME_PREFIX = 'XaaAuthServer';
 
+/**
+ * The stack name of an environment, as the admin CLI's `--stack` takes it.
+ * @example stackNameFor('prod') // 'XaaAuthServer-prod'
+ */
 export function stackNameFor(environment: string): string {
   return `${STACK_NAME_PREFIX}-${environment}`;
 }
 
+/** The stack's props: the environment, and any StackProps (which override the environment's). */
 export interface XaaAuthServerStackProps extends StackProps {
+  /** The configuration file, loaded (loadEnvironmentConfig). */
   readonly environment: EnvironmentConfig;
 }
 
+/**
+ * The app's stack: one environment, one server.
+ *
+ * @example
+ * ```ts
+ * const environment = loadEnvironmentConfig('prod');
+ * new XaaAuthServerStack(app, stackNameFor(environment.name), { environment });
+ * ```
+ */
 export class XaaAuthServerStack extends Stack {
+  /** The environment's server. */
   readonly server: XaaAuthorizationServer;
 
   constructor(scope: Construct, id: string, props: XaaAuthServerStackProps) {

@@ -2,11 +2,6 @@
  * The authorization server as one construct, for any CDK stack: signing keys in KMS, clients in
  * DynamoDB and Secrets Manager, three route functions behind an HTTP API, an operator policy for
  * the admin CLI. Environment-agnostic: the region and account are the enclosing stack's.
- *
- *   const server = new XaaAuthorizationServer(this, 'AuthServer', {
- *     trustedIssuers: [{ issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks' }],
- *   });
- *   api.addRoutes({ ..., authorizer: server.jwtAuthorizer('Authorizer', 'https://api.example.com/') });
  */
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -30,7 +25,7 @@ import { TOKEN_METRICS } from '../lambda/aws/token-metric-names.js';
 import { PATHS, endpointUrl } from '../lambda/oauth/metadata.js';
 import { AuthorizationServerApi } from './authorization-server-api.js';
 import { ClientStore } from './client-store.js';
-import { EdgeProtection } from './edge-protection.js';
+import { checkWebAclRegion, EdgeProtection } from './edge-protection.js';
 import { Observability } from './observability.js';
 import { OperatorPolicy } from './operator-policy.js';
 import { environmentBytes, LAMBDA_ENVIRONMENT_MAX_BYTES, PublishedJwks } from './published-jwks.js';
@@ -39,6 +34,8 @@ import { nagResource } from './nag-resource.js';
 import { SampleResource } from './sample-resource.js';
 import {
   resolveServerProps,
+  type AlarmsProps,
+  type EdgeProtectionProps,
   type ResolvedCustomDomain,
   type ResolvedServerProps,
   type ResolvedTokenFunction,
@@ -47,6 +44,7 @@ import {
 } from './server-props.js';
 import { SigningKeys } from './signing-keys.js';
 
+/** How the construct sits in its stack, beside the server's own props. */
 export interface XaaAuthorizationServerOptions {
   /**
    * Add the stack outputs the admin CLI reads (IssuerUrl, ClientsTableName, ...) under their fixed
@@ -59,14 +57,46 @@ export interface XaaAuthorizationServerOptions {
 const entry = (name: string) =>
   fileURLToPath(new URL(`../lambda/aws/entries/${name}.ts`, import.meta.url));
 
+/**
+ * An OAuth authorization server for Cross App Access: it redeems ID-JAGs from the trusted IdPs
+ * (JWT bearer grant) for its own RFC 9068 access tokens, and publishes its metadata and keys.
+ *
+ * @example
+ * ```ts
+ * const server = new XaaAuthorizationServer(this, 'AuthServer', {
+ *   trustedIssuers: [{ issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks' }],
+ * });
+ * // Your API accepts its tokens for your resource:
+ * api.addRoutes({
+ *   path: '/items',
+ *   methods: [HttpMethod.GET],
+ *   integration,
+ *   authorizer: server.jwtAuthorizer('Authorizer', 'https://api.example.com/'),
+ *   authorizationScopes: ['read'],
+ * });
+ * ```
+ * @see https://www.ietf.org/archive/id/draft-ietf-oauth-identity-assertion-authz-grant-04.html
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.1 (the JWT bearer grant)
+ * @see https://www.rfc-editor.org/rfc/rfc9068 (the access tokens)
+ */
 export class XaaAuthorizationServer extends Construct {
-  /** The issuer: `https://<customDomain>` or the execute-api endpoint (a deploy-time token). */
+  /**
+   * The issuer: `https://<customDomain>`, CloudFront's host behind edge protection, or the
+   * execute-api endpoint (a deploy-time token). ID-JAGs must name it as their `aud`.
+   * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+   */
   readonly issuer: string;
+  /** Where resource servers get the keys that verify its access tokens. */
   readonly jwksUri: string;
+  /** `POST` ID-JAGs here. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2 */
   readonly tokenEndpoint: string;
+  /** The KMS keys that sign access tokens, and their rotation state. */
   readonly signingKeys: SigningKeys;
+  /** The client registry, the replay table and where the client secrets live. */
   readonly clients: ClientStore;
+  /** The HTTP API, its stage, routes and access logs. */
   readonly api: AuthorizationServerApi;
+  /** The route functions, each with its own role and log group. */
   readonly functions: {
     readonly discovery: RouteFunction;
     readonly jwks: RouteFunction;
@@ -75,6 +105,7 @@ export class XaaAuthorizationServer extends Construct {
   /** Attach to the operator's role or group: what the admin CLI needs, nothing more. */
   readonly operatorPolicy: ManagedPolicy;
   private readonly operator: OperatorPolicy;
+  /** The sample protected resource, when `sampleResource` is on. */
   readonly sampleResource?: SampleResource;
   /** Alarms and the dashboard, when `alarms` is on (lib/observability.ts). */
   readonly observability?: Observability;
@@ -90,6 +121,7 @@ export class XaaAuthorizationServer extends Construct {
   /** The A and AAAA alias records, when `customDomain.hostedZone` is given. */
   readonly aliasRecords?: readonly [ARecord, AaaaRecord];
 
+  /** @throws XaaConfigError naming the prop, for props that cannot be used */
   constructor(
     scope: Construct,
     id: string,
@@ -115,109 +147,25 @@ export class XaaAuthorizationServer extends Construct {
     });
     this.refuseSharedSecretPrefix();
 
-    // The functions need the issuer, which for the execute-api host is known only once the API
-    // exists: it is added to their environment after the API is built (see below).
-    const environment: Record<string, string> = { ...config.serviceEnv };
-    const common = { logRetention: config.logRetention };
-    const discovery = new RouteFunction(this, 'DiscoveryFunction', {
-      ...common,
-      entry: entry('discovery'),
-      description: 'Authorization server metadata (RFC 8414 and OpenID discovery)',
-      environment,
-      timeout: Duration.seconds(5),
-    });
-    // Only what it serves: its 4 KB of variables are the published keys' room (lib/published-jwks.ts).
-    const jwks = new RouteFunction(this, 'JwksFunction', {
-      ...common,
-      entry: entry('jwks'),
-      description: 'Public signing keys (JWKS)',
-      environment: { CORS_ORIGINS: environment.CORS_ORIGINS! },
-      timeout: Duration.seconds(5),
-    });
-    const token = new RouteFunction(this, 'TokenFunction', {
-      ...common,
-      entry: entry('token'),
-      description: 'Token endpoint: redeems ID-JAGs for access tokens',
-      memorySize: config.tokenFunction.memorySize,
-      timeout: config.tokenFunction.timeout,
-      // The audit trail: who got a token, or why not.
-      logRemovalPolicy: config.auditLogsRemoval,
-      environment: {
-        ...environment,
-        [AWS_ENV.clientsTable]: this.clients.clientsTable.tableName,
-        [AWS_ENV.replayTable]: this.clients.replayTable.tableName,
-        [AWS_ENV.secretPrefix]: this.clients.secretPrefix,
-        [AWS_ENV.signingKey]: this.signingKeys.active.keyArn,
-        ...this.signingKeys.tokenEnvironment(),
-        [AWS_ENV.metricsNamespace]: stackName,
-        // Lambda sets LOG_ERROR, which overrides Powertools' own default: with it, the warm-up
-        // calls made during init (no trace context yet) log an error with a stack trace on every
-        // cold start. Unreserved, so the function's configuration may set it.
-        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
-      },
-    });
-    this.functions = { discovery, jwks, token };
-    this.tokenHandler = this.sizeTokenFunction(token, config.tokenFunction);
+    this.functions = this.routeFunctions(config, stackName);
+    this.tokenHandler = this.sizeTokenFunction(this.functions.token, config.tokenFunction);
+    this.grantRouteAccess(config.logRetention);
 
-    // Least privilege, route by route: discovery gets nothing beyond its logs. The KMS grants are
-    // in the keys' policies (lib/signing-keys.ts): IAM alone cannot grant them.
-    this.signingKeys.grantSign(token.role);
-    // GetPublicKey on the active key gives the signer its kid (the key's RFC 7638 thumbprint).
-    this.signingKeys.grantPublicKeyRead(token.role);
-    this.clients.grantTokenFunction(token.role);
-    this.publishJwks(jwks, config.logRetention);
-
-    this.api = new AuthorizationServerApi(this, 'Api', {
-      discovery: discovery.function,
-      jwks: jwks.function,
-      token: this.tokenHandler,
-      corsOrigins: config.corsOrigins,
-      throttle: config.throttle,
-      tokenThrottle: config.tokenThrottle,
-      logRetention: config.logRetention,
-      accessLogsRemovalPolicy: config.auditLogsRemoval,
-      // Behind edge protection the custom domain is CloudFront's, and the execute-api endpoint
-      // stays on as CloudFront's origin (closed to anyone else by the origin check).
-      ...(config.customDomain && !props.edgeProtection && { customDomain: config.customDomain }),
-    });
+    this.api = this.httpApi(config);
     if (config.customDomain)
-      this.checkCertificateRegion(config.customDomain, !!props.edgeProtection);
+      this.checkCertificateRegion(config.customDomain, !!config.edgeProtection);
+    if (config.edgeProtection)
+      this.edgeProtection = this.protectEdge(config.edgeProtection, config);
 
-    if (props.edgeProtection) {
-      const edge = props.edgeProtection === true ? {} : props.edgeProtection;
-      try {
-        this.edgeProtection = new EdgeProtection(this, 'EdgeProtection', {
-          httpApi: this.api.httpApi,
-          routes: this.api.routes,
-          logRetention: config.logRetention,
-          ...(edge.rateLimitPerIp !== undefined && { rateLimitPerIp: edge.rateLimitPerIp }),
-          ...(edge.webAclArn !== undefined && { webAclArn: edge.webAclArn }),
-          ...(config.customDomain && { customDomain: config.customDomain }),
-        });
-      } catch (err) {
-        // Name the prop, as every other configuration mistake does.
-        if (!(err instanceof XaaConfigError)) throw err;
-        // The prop's keys are relative to edgeProtection, except the custom domain it is given.
-        throw err.key.startsWith('customDomain')
-          ? err
-          : new XaaConfigError(`edgeProtection.${err.key}`, err.problem);
-      }
-    }
-
-    // The $default stage has no path, so the execute-api endpoint itself is a path-less issuer;
-    // behind edge protection the issuer is CloudFront's host (or the custom domain on it).
-    this.issuer = this.edgeProtection
-      ? this.edgeProtection.url
-      : config.customDomain
-        ? `https://${config.customDomain.domainName}`
-        : this.api.httpApi.apiEndpoint;
+    this.issuer = this.issuerUrl(config.customDomain);
     this.jwksUri = endpointUrl(this.issuer, PATHS.jwks);
     this.tokenEndpoint = endpointUrl(this.issuer, PATHS.token);
-    for (const f of [discovery, token]) f.function.addEnvironment('ISSUER', this.issuer);
+    for (const f of [this.functions.discovery, this.functions.token])
+      f.function.addEnvironment('ISSUER', this.issuer);
     if (config.customDomain?.hostedZone)
       this.aliasRecords = this.createAliasRecords(config.customDomain);
 
-    if (config.sampleResource) {
+    if (config.sampleResource)
       this.sampleResource = new SampleResource(this, 'SampleResource', {
         httpApi: this.api.httpApi,
         issuer: this.issuer,
@@ -225,7 +173,6 @@ export class XaaAuthorizationServer extends Construct {
         logRetention: config.logRetention,
         entry: fileURLToPath(new URL('../lambda/sample-resource/lambda.ts', import.meta.url)),
       });
-    }
 
     this.operator = new OperatorPolicy(this, 'Operator', {
       clientsTable: this.clients.clientsTable,
@@ -233,20 +180,7 @@ export class XaaAuthorizationServer extends Construct {
     });
     this.operatorPolicy = this.operator.policy;
 
-    if (config.alarms) {
-      const alarms = config.alarms;
-      this.observability = new Observability(this, 'Observability', {
-        functions: { discovery: discovery.function, jwks: jwks.function, token: token.function },
-        httpApi: this.api.httpApi,
-        stage: this.api.stage,
-        accessLogs: this.api.accessLogs,
-        metricsNamespace: stackName,
-        ...(alarms.email !== undefined && { email: alarms.email }),
-        ...(alarms.topicArn !== undefined && { topicArn: alarms.topicArn }),
-        ...(alarms.topic !== undefined && { topic: alarms.topic }),
-        ...(alarms.thresholds !== undefined && { thresholds: alarms.thresholds }),
-      });
-    }
+    if (config.alarms) this.observability = this.observe(config.alarms, stackName);
 
     if (props.stackOutputs !== false) this.outputs();
     this.acknowledgeNagFindings();
@@ -257,6 +191,11 @@ export class XaaAuthorizationServer extends Construct {
    * An HTTP API JWT authorizer that accepts this server's access tokens for `audience` (the
    * resource identifier clients ask for), for your own routes: API Gateway verifies the signature
    * against our JWKS, `iss`, `aud` and the lifetime; pass `authorizationScopes` on each route.
+   *
+   * @param id - the authorizer's id in the API
+   * @param audience - the resource identifier (or several) a token must carry as `aud`
+   * @see https://www.rfc-editor.org/rfc/rfc8707#section-2 (resource indicators)
+   * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
    */
   jwtAuthorizer(id: string, audience: string | readonly string[]): HttpJwtAuthorizer {
     return new HttpJwtAuthorizer(id, this.issuer, {
@@ -287,17 +226,29 @@ export class XaaAuthorizationServer extends Construct {
     return this.operator.grantTo(grantee);
   }
 
-  /** Lets `grantee` read client registrations (not their secrets). */
+  /** Lets `grantee` read client registrations (not their secrets), e.g. for a reporting job. */
   grantReadClients(grantee: IGrantable): Grant {
     return this.clients.clientsTable.grantReadData(grantee);
   }
 
-  /** Token requests answered, each once, whatever the outcome (the token function's EMF metric). */
+  /**
+   * Token requests answered, each once, whatever the outcome (the token function's EMF metric).
+   *
+   * @example
+   * ```ts
+   * new Alarm(this, 'NoTokens', {
+   *   metric: server.metricTokensIssued({ period: Duration.hours(1) }),
+   *   threshold: 1,
+   *   comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+   *   evaluationPeriods: 1,
+   * });
+   * ```
+   */
   metricTokenRequests(props?: MetricOptions): Metric {
     return this.tokenMetric(TOKEN_METRICS.requests, props);
   }
 
-  /** Access tokens issued. */
+  /** Access tokens issued (the token function's EMF metric). */
   metricTokensIssued(props?: MetricOptions): Metric {
     return this.tokenMetric(TOKEN_METRICS.issued, props);
   }
@@ -343,6 +294,124 @@ export class XaaAuthorizationServer extends Construct {
       period: Duration.minutes(5),
       ...props,
       dimensionsMap: { service: TOKEN_METRICS.serviceName, ...props?.dimensionsMap },
+    });
+  }
+
+  /**
+   * Discovery (with /authorize), JWKS and token, each with only the variables it reads. The issuer
+   * is not among them yet: for the execute-api host it is known only once the API exists.
+   */
+  private routeFunctions(
+    config: ResolvedServerProps,
+    stackName: string,
+  ): XaaAuthorizationServer['functions'] {
+    const environment: Record<string, string> = { ...config.serviceEnv };
+    const common = { logRetention: config.logRetention };
+    const discovery = new RouteFunction(this, 'DiscoveryFunction', {
+      ...common,
+      entry: entry('discovery'),
+      description: 'Authorization server metadata (RFC 8414 and OpenID discovery)',
+      environment,
+      timeout: Duration.seconds(5),
+    });
+    // Only what it serves: its 4 KB of variables are the published keys' room (lib/published-jwks.ts).
+    const jwks = new RouteFunction(this, 'JwksFunction', {
+      ...common,
+      entry: entry('jwks'),
+      description: 'Public signing keys (JWKS)',
+      environment: { CORS_ORIGINS: environment.CORS_ORIGINS! },
+      timeout: Duration.seconds(5),
+    });
+    const token = new RouteFunction(this, 'TokenFunction', {
+      ...common,
+      entry: entry('token'),
+      description: 'Token endpoint: redeems ID-JAGs for access tokens',
+      memorySize: config.tokenFunction.memorySize,
+      timeout: config.tokenFunction.timeout,
+      // The audit trail: who got a token, or why not.
+      logRemovalPolicy: config.auditLogsRemoval,
+      environment: {
+        ...environment,
+        [AWS_ENV.clientsTable]: this.clients.clientsTable.tableName,
+        [AWS_ENV.replayTable]: this.clients.replayTable.tableName,
+        [AWS_ENV.secretPrefix]: this.clients.secretPrefix,
+        [AWS_ENV.signingKey]: this.signingKeys.active.keyArn,
+        ...this.signingKeys.tokenEnvironment(),
+        [AWS_ENV.metricsNamespace]: stackName,
+        // Lambda sets LOG_ERROR, which overrides Powertools' own default: with it, the warm-up
+        // calls made during init (no trace context yet) log an error with a stack trace on every
+        // cold start. Unreserved, so the function's configuration may set it.
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+      },
+    });
+    return { discovery, jwks, token };
+  }
+
+  /**
+   * Least privilege, route by route: discovery gets nothing beyond its logs. The KMS grants are
+   * in the keys' policies (lib/signing-keys.ts): IAM alone cannot grant them.
+   */
+  private grantRouteAccess(logRetention: RetentionDays): void {
+    const { token, jwks } = this.functions;
+    this.signingKeys.grantSign(token.role);
+    // GetPublicKey on the active key gives the signer its kid (the key's RFC 7638 thumbprint).
+    this.signingKeys.grantPublicKeyRead(token.role);
+    this.clients.grantTokenFunction(token.role);
+    this.publishJwks(jwks, logRetention);
+  }
+
+  private httpApi(config: ResolvedServerProps): AuthorizationServerApi {
+    return new AuthorizationServerApi(this, 'Api', {
+      discovery: this.functions.discovery.function,
+      jwks: this.functions.jwks.function,
+      token: this.tokenHandler,
+      corsOrigins: config.corsOrigins,
+      throttle: config.throttle,
+      tokenThrottle: config.tokenThrottle,
+      logRetention: config.logRetention,
+      accessLogsRemovalPolicy: config.auditLogsRemoval,
+      // Behind edge protection the custom domain is CloudFront's, and the execute-api endpoint
+      // stays on as CloudFront's origin (closed to anyone else by the origin check).
+      ...(config.customDomain && !config.edgeProtection && { customDomain: config.customDomain }),
+    });
+  }
+
+  /** CloudFront and the WAF in front of the API; the props were checked with the rest. */
+  private protectEdge(edge: EdgeProtectionProps, config: ResolvedServerProps): EdgeProtection {
+    // Only the stack knows its region: a web ACL made here must be made in us-east-1.
+    if (edge.webAclArn === undefined) checkWebAclRegion(this, 'edgeProtection.webAclArn');
+    return new EdgeProtection(this, 'EdgeProtection', {
+      httpApi: this.api.httpApi,
+      routes: this.api.routes,
+      logRetention: config.logRetention,
+      ...(edge.rateLimitPerIp !== undefined && { rateLimitPerIp: edge.rateLimitPerIp }),
+      ...(edge.webAclArn !== undefined && { webAclArn: edge.webAclArn }),
+      ...(config.customDomain && { customDomain: config.customDomain }),
+    });
+  }
+
+  /**
+   * The $default stage has no path, so the execute-api endpoint itself is a path-less issuer;
+   * behind edge protection the issuer is CloudFront's host (or the custom domain on it).
+   */
+  private issuerUrl(customDomain: ResolvedCustomDomain | undefined): string {
+    if (this.edgeProtection) return this.edgeProtection.url;
+    if (customDomain) return `https://${customDomain.domainName}`;
+    return this.api.httpApi.apiEndpoint;
+  }
+
+  private observe(alarms: AlarmsProps, metricsNamespace: string): Observability {
+    const { discovery, jwks, token } = this.functions;
+    return new Observability(this, 'Observability', {
+      functions: { discovery: discovery.function, jwks: jwks.function, token: token.function },
+      httpApi: this.api.httpApi,
+      stage: this.api.stage,
+      accessLogs: this.api.accessLogs,
+      metricsNamespace,
+      ...(alarms.email !== undefined && { email: alarms.email }),
+      ...(alarms.topicArn !== undefined && { topicArn: alarms.topicArn }),
+      ...(alarms.topic !== undefined && { topic: alarms.topic }),
+      ...(alarms.thresholds !== undefined && { thresholds: alarms.thresholds }),
     });
   }
 

@@ -21,5 +21,10 @@ export function recordTokenOutcome(metrics: Metrics): (refusal: Refusal | undefi
     refused.addDimension(TOKEN_METRICS.errorDimension, refusal.error);
     refused.addDimension(TOKEN_METRICS.reasonDimension, refusal.reason);
     refused.addMetric(TOKEN_METRICS.refused, MetricUnit.Count, 1);
+    // The same refusal once more, by its error alone: an alarm on every invalid_client reads one
+    // series, however many reasons that error has (an alarm may read at most 10 metrics).
+    const byError = metrics.singleMetric();
+    byError.addDimension(TOKEN_METRICS.errorDimension, refusal.error);
+    byError.addMetric(TOKEN_METRICS.refused, MetricUnit.Count, 1);
   };
 }

@@ -9,20 +9,32 @@ import { DPOP_ALGORITHMS, singleDpopHeader, verifyDpopProof } from '../oauth/dpo
 import { InvalidDpopProof, OAuthError } from '../oauth/errors.js';
 import { ProofReplayCache } from './proof-replay-cache.js';
 
+/** What a resource server knows of itself and of the authorization server it trusts. */
 export interface AccessTokenVerifierOptions {
-  /** Our authorization server's issuer identifier: the only accepted `iss`. */
+  /**
+   * Our authorization server's issuer identifier: the only accepted `iss`.
+   * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 (validation, step 3)
+   */
   readonly issuer: string;
-  /** This resource's identifier (RFC 8707): the only accepted `aud`, compared exactly. */
+  /**
+   * This resource's identifier: the only accepted `aud`, compared exactly, so that a token minted
+   * for another resource is never accepted here.
+   * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
+   */
   readonly resource: string;
-  /** Where the authorization server publishes its keys. */
+  /** Where the authorization server publishes its keys (its metadata's `jwks_uri`). */
   readonly jwksUri: string;
-  /** Seconds of tolerance on exp and iat. */
+  /** Seconds of tolerance on `exp` and `iat`, and on a DPoP proof's `iat`. @default 30 */
   readonly clockTolerance?: number;
-  /** For tests: a key resolver other than the remote JWKS. */
+  /** A key resolver other than the remote JWKS, for tests. @default the keys at `jwksUri` */
   readonly keys?: JWTVerifyGetKey;
-  /** Seconds since the epoch; the system clock by default (tests hold it still). */
+  /** Seconds since the epoch; tests hold it still. @default the system clock */
   readonly now?: () => number;
-  /** Spent DPoP proofs; one per resource instance by default. */
+  /**
+   * Spent DPoP proofs. Share one between the authenticators of one process that serve the same
+   * resource, so a proof spent on one is spent on all.
+   * @default one per authenticator
+   */
   readonly proofReplay?: ProofReplayCache;
 }
 
@@ -33,8 +45,11 @@ export interface AccessTokenVerifierOptions {
  */
 export class InvalidToken extends Error {
   constructor(
+    /** Why, in words safe to send as `error_description`. */
     readonly description: string,
+    /** The challenge's `error`. */
     readonly error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
+    /** The scheme of the challenge to answer with (resourceChallenge). */
     readonly scheme: 'Bearer' | 'DPoP' = 'Bearer',
   ) {
     super(description);
@@ -42,9 +57,26 @@ export class InvalidToken extends Error {
   }
 }
 
+/** Verifies one access token and resolves to its claims, or rejects with InvalidToken. */
 export type AccessTokenVerifier = (token: string) => Promise<JWTPayload>;
 
-/** A verifier for this resource's tokens; it fetches and caches the JWKS on first use. */
+/**
+ * A verifier for this resource's tokens; it fetches and caches the JWKS on first use. It checks
+ * what RFC 9068 asks of a resource server: `typ` at+jwt, RS256, the signature, `iss`, `aud`
+ * exactly, `exp` and `iat`, and the claims every token of this server carries. It does not check
+ * a DPoP binding: use createRequestAuthenticator for requests.
+ *
+ * @example
+ * ```ts
+ * const verify = createAccessTokenVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   jwksUri: 'https://auth.example.com/.well-known/jwks.json',
+ *   resource: 'https://api.example.com/',
+ * });
+ * const claims = await verify(token); // throws InvalidToken
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
+ */
 export function createAccessTokenVerifier(
   options: AccessTokenVerifierOptions,
 ): AccessTokenVerifier {
@@ -75,8 +107,11 @@ export function createAccessTokenVerifier(
 
 /** What a request presents, as a resource sees it. */
 export interface PresentedRequest {
+  /** The `Authorization` header, if any. */
   readonly authorization: string | null | undefined;
+  /** The `DPoP` header, if any. */
   readonly dpop: string | null | undefined;
+  /** The HTTP method, in any case. */
   readonly method: string;
   /**
    * The URL the request was sent to, as this resource is known (RFC 9449 §4.3 check 9): built from
@@ -85,8 +120,11 @@ export interface PresentedRequest {
   readonly url: string;
 }
 
+/** A request whose token was accepted. */
 export interface AuthenticatedRequest {
+  /** The access token as presented. */
   readonly token: string;
+  /** Its verified claims. */
   readonly claims: JWTPayload;
   /** The key the token is bound to (and the proof was signed with), for a DPoP token. */
   readonly jkt?: string;
@@ -106,6 +144,23 @@ export class NoCredentials extends Error {
  * accepted only with a proof signed by its key, for this method and URL, carrying the token's hash
  * (`ath`), fresh, and not seen before by this instance; never as a bearer token (RFC 9449 §7.2).
  * Only headers, method and URL are read: a caller can be refused before its body is.
+ *
+ * Rejects with NoCredentials when there is no token at all, and with InvalidToken otherwise;
+ * answer either with 401 and resourceChallenge.
+ *
+ * @example
+ * ```ts
+ * const authenticate = createRequestAuthenticator({ issuer, jwksUri, resource });
+ * try {
+ *   const { claims } = await authenticate({ authorization, dpop, method: 'GET', url: resource });
+ *   if (!grantedScopes(claims).includes('read')) return forbidden();
+ * } catch (err) {
+ *   if (err instanceof InvalidToken || err instanceof NoCredentials) return unauthorized(err);
+ *   throw err;
+ * }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
  */
 export function createRequestAuthenticator(
   options: AccessTokenVerifierOptions,
@@ -189,6 +244,17 @@ export function parseAuthorization(
  * The `WWW-Authenticate` value for a refusal (or for no credentials, with no params): always the
  * RFC 9728 metadata URL, and a DPoP challenge naming the proof algorithms (RFC 9449 §7.1). With no
  * credentials both schemes are offered, Bearer first; a refusal names its own scheme.
+ *
+ * @example
+ * ```ts
+ * // For an InvalidToken `err`:
+ * resourceChallenge(metadataUrl, {
+ *   scheme: err.scheme,
+ *   params: { error: err.error, error_description: err.description },
+ * });
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1
  */
 export function resourceChallenge(
   resourceMetadataUrl: string,
@@ -214,7 +280,10 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization ?? '')?.[1];
 }
 
-/** The scopes a verified token grants. */
+/**
+ * The scopes a verified token grants (its space-separated `scope` claim).
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2.3
+ */
 export function grantedScopes(claims: JWTPayload): string[] {
   return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
 }
@@ -222,6 +291,7 @@ export function grantedScopes(claims: JWTPayload): string[] {
 /**
  * A `WWW-Authenticate: Bearer` challenge that always points at the resource's RFC 9728 metadata.
  * Without parameters it is the bare challenge RFC 6750 §3.1 asks for when no token was sent.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 export function bearerChallenge(
   resourceMetadataUrl: string,
@@ -238,6 +308,7 @@ export function bearerChallenge(
 /**
  * RFC 9728 §3.1: the metadata of a resource with a path lives under the well-known prefix followed
  * by that path (`https://h/mcp` → `https://h/.well-known/oauth-protected-resource/mcp`).
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3.1
  */
 export function protectedResourceMetadataUrl(resource: string): URL {
   const url = new URL(resource);

@@ -9,6 +9,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { XaaAuthorizationServer, XaaConfigError } from '../../lib/index.js';
+import { resolveServerProps } from '../../lib/server-props.js';
+import { ConfigError } from '../../lambda/config.js';
 
 const IDP = { issuer: 'https://login.team.example', jwksUri: 'https://login.team.example/jwks' };
 
@@ -129,7 +131,7 @@ test.each<[string, () => object, RegExp]>([
     () => ({
       trustedIssuers: [{ issuer: 'http://idp.example', jwksUri: 'https://idp.example/k' }],
     }),
-    /^trustedIssuers: entry \[0\] "issuer" must use https/,
+    /^trustedIssuers\[0\]\.issuer: must use https/,
   ],
   [
     'a throttle of zero',
@@ -148,7 +150,7 @@ test.each<[string, () => object, RegExp]>([
         },
       ],
     }),
-    /^trustedIssuers: .*no prefix may begin another/,
+    /^trustedIssuers\[0\]\.subjectPrefix: "a" begins .*no prefix may begin another/,
   ],
   [
     'a secret prefix without its slash',
@@ -165,4 +167,97 @@ test.each<[string, () => object, RegExp]>([
   }
   expect(error).toBeInstanceOf(XaaConfigError);
   expect((error as Error).message).toMatch(message);
+});
+
+test('a refusal carries its prop path and problem as fields; one lambda/config.ts finds is reworded by variable', () => {
+  const refused = (props: object): XaaConfigError => {
+    try {
+      resolveServerProps(props as never);
+    } catch (err) {
+      expect(err).toBeInstanceOf(XaaConfigError);
+      return err as XaaConfigError;
+    }
+    throw new Error('expected the props to be refused');
+  };
+  const jwks = refused({ trustedIssuers: [{ ...IDP, jwksUri: 'https://idp.example/k?x=1' }] });
+  expect([jwks.key, jwks.problem]).toEqual([
+    'trustedIssuers[0].jwksUri',
+    'must have no query or fragment, got "https://idp.example/k?x=1"',
+  ]);
+  // Found by the functions' own parser: named by the prop the variable is made from.
+  const cors = refused({ trustedIssuers: [IDP], corsOrigins: ['https://app.example/'] });
+  expect(cors.key).toBe('corsOrigins');
+  expect(cors.cause).toBeInstanceOf(ConfigError);
+  expect((cors.cause as ConfigError).variable).toBe('CORS_ORIGINS');
+  expect(cors.problem).toBe((cors.cause as ConfigError).problem);
+  // Alarms and edge protection are checked with the rest, before anything is built.
+  expect(refused({ trustedIssuers: [IDP], edgeProtection: { rateLimitPerIp: 5 } }).key).toBe(
+    'edgeProtection.rateLimitPerIp',
+  );
+  expect(refused({ trustedIssuers: [IDP], alarms: { thresholds: { replayCount: 0 } } }).key).toBe(
+    'alarms.thresholds.replayCount',
+  );
+  expect(
+    refused({
+      trustedIssuers: [IDP],
+      edgeProtection: true,
+      customDomain: {
+        domainName: 'auth.example.com',
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      },
+    }).key,
+  ).toBe('customDomain.certificateArn');
+  expect(
+    refused({
+      trustedIssuers: [IDP],
+      accessTokenLifetime: Duration.hours(2),
+      maxAccessTokenLifetime: Duration.hours(1),
+    }).problem,
+  ).toBe('must not exceed maxAccessTokenLifetime (3600 seconds), got 7200');
+});
+
+test('CIMD-POLICY and GRANT-SCOPE-DEFAULT reach the functions that serve them', () => {
+  const { stack } = teamStack();
+  new XaaAuthorizationServer(stack, 'Auth', {
+    trustedIssuers: [{ ...IDP, defaultScope: 'none' }],
+    clientMetadataDocuments: [
+      {
+        urlPrefix: 'https://agents.example.com/clients/',
+        scopes: ['read'],
+        resources: ['https://mcp.example.com/mcp'],
+        tokenLifetime: Duration.minutes(10),
+      },
+    ],
+  });
+  const env = (prefix: string) =>
+    (
+      Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function')).find(
+        ([id]) => id.startsWith(prefix),
+      )![1] as { Properties: { Environment: { Variables: Record<string, string> } } }
+    ).Properties.Environment.Variables;
+  const rules = JSON.stringify([
+    {
+      url_prefix: 'https://agents.example.com/clients/',
+      scopes: ['read'],
+      resources: ['https://mcp.example.com/mcp'],
+      token_lifetime: 600,
+    },
+  ]);
+  // The token function admits such clients; discovery advertises that it does.
+  expect(env('AuthTokenFunction').CLIENT_METADATA_DOCUMENTS).toBe(rules);
+  expect(env('AuthDiscoveryFunction').CLIENT_METADATA_DOCUMENTS).toBe(rules);
+  expect(JSON.parse(env('AuthTokenFunction').TRUSTED_ISSUERS!)[0].default_scope).toBe('none');
+});
+
+test('a CIMD rule the functions would refuse stops the synth, naming the prop', () => {
+  const { stack } = teamStack();
+  expect(
+    () =>
+      new XaaAuthorizationServer(stack, 'Auth', {
+        trustedIssuers: [IDP],
+        clientMetadataDocuments: [
+          { urlPrefix: 'https://agents.example.com', scopes: ['read'], resources: ['https://r/'] },
+        ],
+      }),
+  ).toThrow(/clientMetadataDocuments: .*must include a path/);
 });

@@ -144,7 +144,7 @@ test.each<[string, unknown, RegExp]>([
   [
     'an http IdP',
     { trustedIssuers: [{ issuer: 'http://i.example', jwksUri: 'https://i.example/k' }] },
-    /trustedIssuers: entry \[0\] "issuer" must use https/,
+    /trustedIssuers\[0\]\.issuer: must use https/,
   ],
   [
     'an origin with a path',
@@ -201,12 +201,12 @@ test.each<[string, unknown, RegExp]>([
         certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
       },
     },
-    /trustedIssuers: entry \[0\] names this server's own issuer/,
+    /trustedIssuers\[0\]\.issuer: names this server's own issuer/,
   ],
   [
     'two IdPs without prefixes',
     { trustedIssuers: [issuer, { issuer: 'https://j.example', jwksUri: 'https://j.example/k' }] },
-    /trustedIssuers: .*subjectPrefix/,
+    /trustedIssuers\[0\]\.subjectPrefix: is required/,
   ],
   [
     'a comment that is not text',
@@ -277,3 +277,16 @@ test('bin/app.ts: -c config=NAME picks the file; a bad file stops the real app w
     rmSync(file, { force: true });
   }
 }, 180_000);
+
+test('a refusal from a file carries the file, the key and the problem as fields', () => {
+  let error: unknown;
+  try {
+    load({ trustedIssuers: [issuer], clientSecretPrefix: 'mine' });
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(XaaConfigError);
+  const { file, key, problem } = error as XaaConfigError;
+  expect({ file, key }).toEqual({ file: join(dir, 'staging.json'), key: 'clientSecretPrefix' });
+  expect((error as Error).message).toBe(`${file}: ${key}: ${problem}`);
+});
