@@ -107,12 +107,22 @@ export class ConfigError extends Error {
   constructor(
     /** The environment variable, as the message names it first. */
     readonly variable: string,
-    /** What is wrong with its value, without the variable's name. */
+    /** What is wrong with its value, without the variable's name or the place in it. */
     readonly problem: string,
+    /**
+     * Where in a JSON value the problem is: an array index, then a member (`[0, 'jwks_uri']`).
+     * Empty when it is the value as a whole.
+     */
+    readonly path: readonly (string | number)[] = [],
   ) {
-    super(`${variable}: ${problem}`);
+    super(`${variable}: ${[...path.map(describeStep), problem].join(' ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** A step of a ConfigError's path as the message reads it: `entry 0`, `"jwks_uri"`. */
+function describeStep(step: string | number): string {
+  return typeof step === 'number' ? `entry ${step}` : JSON.stringify(step);
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -217,32 +227,26 @@ function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
 
-/** An https URL (http only on loopback) with no query or fragment. */
-function parseUrl(variable: string, raw: string, what: string): URL {
+/** An https URL (http only on loopback) with no query or fragment; `refuse` throws the problem. */
+function parseUrl(raw: string, refuse: (problem: string) => never): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(variable, `${what} must be an absolute URL, got ${JSON.stringify(raw)}`);
+    refuse(`must be an absolute URL, got ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
-    throw new ConfigError(
-      variable,
-      `${what} must use https (http only on localhost), got ${JSON.stringify(raw)}`,
-    );
-  }
-  if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
-    throw new ConfigError(
-      variable,
-      `${what} must have no query or fragment, got ${JSON.stringify(raw)}`,
-    );
-  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url)))
+    refuse(`must use https (http only on localhost), got ${JSON.stringify(raw)}`);
+  if (url.search || url.hash || raw.includes('#') || raw.includes('?'))
+    refuse(`must have no query or fragment, got ${JSON.stringify(raw)}`);
   return url;
 }
 
 function parseIssuer(raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') throw new ConfigError('ISSUER', 'is required');
-  const url = parseUrl('ISSUER', raw, 'the issuer');
+  const url = parseUrl(raw, (problem) => {
+    throw new ConfigError('ISSUER', `the issuer ${problem}`);
+  });
   // Discovery is served at the host's root well-known paths (RFC 8414 §3 would move them for an
   // issuer with a path), so the issuer stays path-less.
   if (url.pathname !== '/') {
@@ -284,45 +288,49 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     throw new ConfigError(V, 'must be a JSON array of {"issuer", "jwks_uri"} objects');
   const seen = new Set<string>();
   const issuers = parsed.map((entry: unknown, i): TrustedIssuer => {
-    const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      throw new ConfigError(V, `${at} must be an object with "issuer" and "jwks_uri"`);
+      throw new ConfigError(V, 'must be an object with "issuer" and "jwks_uri"', [i]);
     }
     const e = entry as Record<string, unknown>;
     for (const key of Object.keys(e)) {
       if (!ISSUER_KEYS.has(key))
-        throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
+        throw new ConfigError(V, `has unknown key ${JSON.stringify(key)}`, [i]);
     }
     if (typeof e.issuer !== 'string' || e.issuer === '')
-      throw new ConfigError(V, `${at} needs "issuer" (a string)`);
+      throw new ConfigError(V, 'needs "issuer" (a string)', [i]);
     if (typeof e.jwks_uri !== 'string')
-      throw new ConfigError(V, `${at} needs "jwks_uri" (a string)`);
-    parseUrl(V, e.issuer, `${at} "issuer"`);
-    parseUrl(V, e.jwks_uri, `${at} "jwks_uri"`);
+      throw new ConfigError(V, 'needs "jwks_uri" (a string)', [i]);
+    parseUrl(e.issuer, (problem) => {
+      throw new ConfigError(V, problem, [i, 'issuer']);
+    });
+    parseUrl(e.jwks_uri, (problem) => {
+      throw new ConfigError(V, problem, [i, 'jwks_uri']);
+    });
     if (e.issuer === ourIssuer) {
       // JAG-ISSUER: an authorization server must not accept assertions it issued itself.
-      throw new ConfigError(V, `${at} names this server's own issuer`);
+      throw new ConfigError(V, "names this server's own issuer", [i, 'issuer']);
     }
-    if (seen.has(e.issuer)) throw new ConfigError(V, `${at} repeats issuer ${e.issuer}`);
+    if (seen.has(e.issuer)) throw new ConfigError(V, `repeats issuer ${e.issuer}`, [i]);
     seen.add(e.issuer);
     const algorithms = e.algorithms ?? ['RS256'];
     if (!Array.isArray(algorithms) || algorithms.length === 0) {
-      throw new ConfigError(V, `${at} "algorithms" must be a non-empty array`);
+      throw new ConfigError(V, 'must be a non-empty array', [i, 'algorithms']);
     }
     for (const alg of algorithms) {
       if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg)) {
         throw new ConfigError(
           V,
-          `${at} "algorithms" may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`,
+          `may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`,
+          [i, 'algorithms'],
         );
       }
     }
     const lifetime = e.max_assertion_lifetime ?? 300;
     if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime <= 0) {
-      throw new ConfigError(
-        V,
-        `${at} "max_assertion_lifetime" must be a positive whole number of seconds`,
-      );
+      throw new ConfigError(V, 'must be a positive whole number of seconds', [
+        i,
+        'max_assertion_lifetime',
+      ]);
     }
     const allowReuse = e.allow_reuse ?? false;
     if (typeof allowReuse !== 'boolean')
@@ -357,18 +365,20 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
 function checkSubjectsStayApart(issuers: readonly TrustedIssuer[]): void {
   if (issuers.length < 2) return;
   const why =
-    'with several trusted issuers, each needs its own "subject_prefix" and no prefix may begin ' +
+    'with several trusted issuers, each needs its own subject prefix and no prefix may begin ' +
     'another, so that two IdPs can never produce the same access-token sub';
   issuers.forEach((t, i) => {
+    const path = [i, 'subject_prefix'];
     if (t.subjectPrefix === '') {
-      throw new ConfigError('TRUSTED_ISSUERS', `${why}: entry ${i} (${t.issuer}) has none`);
+      throw new ConfigError('TRUSTED_ISSUERS', `is required (${t.issuer}): ${why}`, path);
     }
     issuers.forEach((other, j) => {
       if (i !== j && other.subjectPrefix.startsWith(t.subjectPrefix)) {
         throw new ConfigError(
           'TRUSTED_ISSUERS',
-          `${why}: entry ${i}'s prefix ${JSON.stringify(t.subjectPrefix)} begins entry ${j}'s ` +
-            `${JSON.stringify(other.subjectPrefix)} (${t.issuer}, ${other.issuer})`,
+          `${JSON.stringify(t.subjectPrefix)} begins ${JSON.stringify(other.subjectPrefix)}, ` +
+            `the prefix of ${other.issuer}: ${why}`,
+          path,
         );
       }
     });
@@ -445,42 +455,41 @@ function parseClientMetadataPolicy(env: Env, ourIssuer: string): ClientMetadataP
   const strings = (x: unknown) =>
     Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'string' && v !== '');
   const rules = parsed.map((entry: unknown, i): ClientMetadataRule => {
-    const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-      throw new ConfigError(
-        V,
-        `${at} must be an object with "url_prefix", "scopes" and "resources"`,
-      );
+      throw new ConfigError(V, 'must be an object with "url_prefix", "scopes" and "resources"', [
+        i,
+      ]);
     const e = entry as Record<string, unknown>;
     for (const key of Object.keys(e))
       if (!CIMD_RULE_KEYS.has(key))
-        throw new ConfigError(V, `${at} has unknown key ${JSON.stringify(key)}`);
+        throw new ConfigError(V, `has unknown key ${JSON.stringify(key)}`, [i]);
     if (typeof e.url_prefix !== 'string')
-      throw new ConfigError(V, `${at} needs "url_prefix" (a string)`);
+      throw new ConfigError(V, 'needs "url_prefix" (a string)', [i]);
     const problem = urlPrefixProblem(e.url_prefix, allowHttpLoopback);
-    if (problem) throw new ConfigError(V, `${at} "url_prefix" ${problem}`);
+    if (problem) throw new ConfigError(V, problem, [i, 'url_prefix']);
     if (!strings(e.scopes))
-      throw new ConfigError(V, `${at} needs "scopes" (a non-empty array of strings)`);
+      throw new ConfigError(V, 'needs "scopes" (a non-empty array of strings)', [i]);
     if (!strings(e.resources))
-      throw new ConfigError(V, `${at} needs "resources" (a non-empty array of resource URIs)`);
+      throw new ConfigError(V, 'needs "resources" (a non-empty array of resource URIs)', [i]);
     for (const r of e.resources as string[])
       if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(r) || r.includes('#') || !URL.canParse(r))
         throw new ConfigError(
           V,
-          `${at} resource ${JSON.stringify(r)} is not an absolute URI without a fragment`,
+          `resource ${JSON.stringify(r)} is not an absolute URI without a fragment`,
+          [i],
         );
     if (e.issuers !== undefined && !strings(e.issuers))
-      throw new ConfigError(V, `${at} "issuers" must be a non-empty array of trusted issuers`);
+      throw new ConfigError(V, 'must be a non-empty array of trusted issuers', [i, 'issuers']);
     if (e.issuers !== undefined && (e.issuers as string[]).includes(ourIssuer))
-      throw new ConfigError(V, `${at} "issuers" names this server's own issuer`);
+      throw new ConfigError(V, "names this server's own issuer", [i, 'issuers']);
     const lifetime = e.token_lifetime;
     if (
       lifetime !== undefined &&
       !(typeof lifetime === 'number' && Number.isInteger(lifetime) && lifetime > 0)
     )
-      throw new ConfigError(V, `${at} "token_lifetime" must be a positive whole number of seconds`);
+      throw new ConfigError(V, 'must be a positive whole number of seconds', [i, 'token_lifetime']);
     if (e.dpop_bound_required !== undefined && typeof e.dpop_bound_required !== 'boolean')
-      throw new ConfigError(V, `${at} "dpop_bound_required" must be true or false`);
+      throw new ConfigError(V, 'must be true or false', [i, 'dpop_bound_required']);
     return {
       urlPrefix: e.url_prefix,
       scopes: [...new Set(e.scopes as string[])],

@@ -10,7 +10,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { HostedZoneAttributes, IHostedZone } from 'aws-cdk-lib/aws-route53';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { ASYMMETRIC_ALGORITHMS, ConfigError, loadServiceConfig } from '../lambda/config.js';
+import { ConfigError, loadServiceConfig } from '../lambda/config.js';
 import { XaaConfigError } from './config-error.js';
 import { checkRateLimit, checkCloudFrontCertificate } from './edge-protection.js';
 import {
@@ -485,8 +485,8 @@ export function resolveServerProps(props: XaaAuthorizationServerProps): Resolved
   };
 
   // The functions parse these variables at start-up: parse them now, with a stand-in issuer where
-  // the real one is known only at deploy time, so a mistake stops the synth instead. The checks
-  // above name the props; this catches whatever lambda/config.ts refuses that they do not.
+  // the real one is known only at deploy time, so a mistake stops the synth instead, named by the
+  // prop it came from (asPropError).
   let corsOrigins: readonly string[];
   try {
     const issuer = ourIssuer ?? 'https://deploy-time.execute-api.amazonaws.com';
@@ -552,104 +552,32 @@ const PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   ISSUER: 'customDomain',
 };
 
+/**
+ * A refusal of lambda/config.ts in prop words: the variable becomes the prop it is made from and
+ * the place in its JSON the prop's path (TRUSTED_ISSUERS, [0, 'jwks_uri'] →
+ * `trustedIssuers[0].jwksUri`); the problem is the same.
+ */
 function asPropError(err: ConfigError): XaaConfigError {
-  return new XaaConfigError(PROP_OF_VARIABLE[err.variable] ?? err.variable, err.problem, {
-    cause: err,
-  });
+  const key = err.path.reduce<string>(
+    (at, step) =>
+      typeof step === 'number'
+        ? `${at}[${step}]`
+        : `${at}.${step.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}`,
+    PROP_OF_VARIABLE[err.variable] ?? err.variable,
+  );
+  return new XaaConfigError(key, err.problem, { cause: err });
 }
 
 /**
- * The trusted issuers in prop words: what lambda/config.ts will refuse in TRUSTED_ISSUERS, checked
- * on the props it is made from, so that the message names `trustedIssuers[i].jwksUri` rather than
- * the variable's snake_case members.
+ * A list prop as its variable's JSON array, each entry through `toJson`; an entry that is no object
+ * goes in as it is, for lambda/config.ts to refuse by its place.
  */
-function checkTrustedIssuers(
-  issuers: readonly TrustedIssuerProps[],
-  ourIssuer: string | undefined,
-): void {
-  const K = 'trustedIssuers';
-  if (!Array.isArray(issuers) || issuers.length === 0)
-    throw new XaaConfigError(
-      K,
-      'is required: list at least one IdP ({ issuer, jwksUri }); there is no default',
-    );
-  const seen = new Map<string, number>();
-  issuers.forEach((t, i) => {
-    const at = `${K}[${i}]`;
-    if (typeof t !== 'object' || t === null || Array.isArray(t))
-      throw new XaaConfigError(at, 'must be an object with "issuer" and "jwksUri"');
-    checkHttpsUrl(`${at}.issuer`, t.issuer);
-    checkHttpsUrl(`${at}.jwksUri`, t.jwksUri);
-    // JAG-ISSUER: an authorization server must not accept assertions it issued itself.
-    if (t.issuer === ourIssuer)
-      throw new XaaConfigError(`${at}.issuer`, "names this server's own issuer");
-    const first = seen.get(t.issuer);
-    if (first !== undefined)
-      throw new XaaConfigError(`${at}.issuer`, `repeats ${K}[${first}].issuer, ${t.issuer}`);
-    seen.set(t.issuer, i);
-    if (t.algorithms !== undefined) checkAlgorithms(`${at}.algorithms`, t.algorithms);
-    if (t.allowReuse !== undefined && typeof t.allowReuse !== 'boolean')
-      throw new XaaConfigError(`${at}.allowReuse`, 'must be true or false');
-    if (t.subjectPrefix !== undefined && typeof t.subjectPrefix !== 'string')
-      throw new XaaConfigError(`${at}.subjectPrefix`, 'must be a string');
-  });
-  checkSubjectsStayApart(issuers);
-}
-
-function checkAlgorithms(key: string, algorithms: unknown): void {
-  if (!Array.isArray(algorithms) || algorithms.length === 0)
-    throw new XaaConfigError(key, 'must be a non-empty array');
-  for (const alg of algorithms)
-    if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg))
-      throw new XaaConfigError(
-        key,
-        `may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')}; got ${JSON.stringify(alg)}`,
-      );
-}
-
-/** An https URL (http only on the loopback host), with no query or fragment. */
-function checkHttpsUrl(key: string, value: unknown): void {
-  if (typeof value !== 'string' || value === '')
-    throw new XaaConfigError(key, 'is required (a string)');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new XaaConfigError(key, `must be an absolute URL, got ${JSON.stringify(value)}`);
-  }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
-    throw new XaaConfigError(
-      key,
-      `must use https (http only on localhost), got ${JSON.stringify(value)}`,
-    );
-  if (url.search || url.hash || value.includes('#') || value.includes('?'))
-    throw new XaaConfigError(key, `must have no query or fragment, got ${JSON.stringify(value)}`);
-}
-
-/**
- * GRANT-SUBJECT, the rule lambda/config.ts enforces on TRUSTED_ISSUERS: with several IdPs, each
- * needs its own `subjectPrefix` and no prefix may begin another, so that no IdP can mint a `sub`
- * that lands on another IdP's user.
- */
-function checkSubjectsStayApart(issuers: readonly TrustedIssuerProps[]): void {
-  if (issuers.length < 2) return;
-  const why =
-    'with several trusted issuers, each needs its own subjectPrefix and no prefix may begin ' +
-    'another, so that two IdPs can never produce the same access-token sub';
-  issuers.forEach((t, i) => {
-    const key = `trustedIssuers[${i}].subjectPrefix`;
-    const prefix = t.subjectPrefix ?? '';
-    if (prefix === '') throw new XaaConfigError(key, `is required (${t.issuer}): ${why}`);
-    issuers.forEach((other, j) => {
-      if (i !== j && (other.subjectPrefix ?? '').startsWith(prefix))
-        throw new XaaConfigError(
-          key,
-          `${JSON.stringify(prefix)} begins trustedIssuers[${j}].subjectPrefix ` +
-            `${JSON.stringify(other.subjectPrefix)} (${t.issuer}, ${other.issuer}): ${why}`,
-        );
-    });
-  });
+function entriesJson<T>(entries: readonly T[], toJson: (entry: T, i: number) => object): string {
+  return JSON.stringify(
+    entries.map((e, i) =>
+      typeof e === 'object' && e !== null && !Array.isArray(e) ? toJson(e, i) : e,
+    ),
+  );
 }
 
 /** lambda/config.ts refuses a default lifetime above the cap; the cap defaults to fit it. */

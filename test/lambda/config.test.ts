@@ -217,19 +217,36 @@ describe('GRANT-SUBJECT: no two IdPs can yield the same access-token sub', () =>
   });
 
   test.each([
-    ['neither has a prefix', undefined, undefined, /entry 0 \(https:\/\/a\.example\) has none/],
-    ['one has none (it could mint "b|alice")', undefined, 'b|', /entry 0 .* has none/],
-    ['the same prefix twice', 'x|', 'x|', /begins entry 1's/],
+    [
+      'neither has a prefix',
+      undefined,
+      undefined,
+      /entry 0 "subject_prefix" is required \(https:\/\/a\.example\)/,
+    ],
+    [
+      'one has none (it could mint "b|alice")',
+      undefined,
+      'b|',
+      /entry 0 "subject_prefix" is required/,
+    ],
+    [
+      'the same prefix twice',
+      'x|',
+      'x|',
+      /entry 0 "subject_prefix" "x\|" begins "x\|", the prefix of https:\/\/b\.example/,
+    ],
     [
       'one prefix begins the other ("a" + "cme|alice")',
       'a',
       'acme|',
-      /"a" begins entry 1's "acme\|"/,
+      /entry 0 "subject_prefix" "a" begins "acme\|", the prefix of https:\/\/b\.example/,
     ],
   ])('refused at start-up, naming it: %s', (_case, a, b, message) => {
     const err = refusal(two(a, b));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.variable).toBe('TRUSTED_ISSUERS');
+    expect(err.path).toEqual([0, 'subject_prefix']);
+    expect(err.problem).not.toMatch(/entry 0/);
     expect(err.message).toMatch(message);
   });
 

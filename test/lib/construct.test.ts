@@ -259,5 +259,74 @@ test('a CIMD rule the functions would refuse stops the synth, naming the prop', 
           { urlPrefix: 'https://agents.example.com', scopes: ['read'], resources: ['https://r/'] },
         ],
       }),
-  ).toThrow(/clientMetadataDocuments: .*must include a path/);
+  ).toThrow(/^clientMetadataDocuments\[0\]\.urlPrefix: must include a path/);
+});
+
+test('a trusted issuer the functions would refuse is named by its prop path, the refusal its cause', () => {
+  const refusal = (trustedIssuers: object[]): XaaConfigError => {
+    try {
+      resolveServerProps({ trustedIssuers } as never);
+    } catch (err) {
+      expect(err).toBeInstanceOf(XaaConfigError);
+      return err as XaaConfigError;
+    }
+    throw new Error('expected the props to be refused');
+  };
+  const cause = (err: XaaConfigError) => {
+    expect(err.cause).toBeInstanceOf(ConfigError);
+    const { variable, path, problem } = err.cause as ConfigError;
+    return { variable, path, problem };
+  };
+
+  const jwks = refusal([{ ...IDP, jwksUri: 'http://idp.example/k' }]);
+  expect(jwks.message).toBe(
+    'trustedIssuers[0].jwksUri: must use https (http only on localhost), got "http://idp.example/k"',
+  );
+  expect(cause(jwks)).toEqual({
+    variable: 'TRUSTED_ISSUERS',
+    path: [0, 'jwks_uri'],
+    problem: jwks.problem,
+  });
+  // The functions read the same refusal in their variable's words.
+  expect((jwks.cause as ConfigError).message).toBe(
+    'TRUSTED_ISSUERS: entry 0 "jwks_uri" must use https (http only on localhost), got "http://idp.example/k"',
+  );
+
+  // GRANT-SUBJECT: the second IdP's prefix begins the first's.
+  const subject = refusal([
+    { ...IDP, subjectPrefix: 'acme|' },
+    { issuer: 'https://idp-b.example', jwksUri: 'https://idp-b.example/k', subjectPrefix: 'a' },
+  ]);
+  expect(subject.key).toBe('trustedIssuers[1].subjectPrefix');
+  expect(subject.problem).toMatch(
+    /^"a" begins "acme\|", the prefix of https:\/\/login\.team\.example/,
+  );
+  expect(cause(subject)).toEqual({
+    variable: 'TRUSTED_ISSUERS',
+    path: [1, 'subject_prefix'],
+    problem: subject.problem,
+  });
+
+  // Each snake_case member is named by its camelCase prop.
+  expect(refusal([{ ...IDP, maxAssertionLifetime: undefined, allowReuse: 'yes' }]).key).toBe(
+    'trustedIssuers[0].allowReuse',
+  );
+  expect(refusal([{ ...IDP, defaultScope: 'all' }]).key).toBe('trustedIssuers[0].defaultScope');
+  expect(refusal([{ ...IDP, algorithms: ['HS256'] }]).key).toBe('trustedIssuers[0].algorithms');
+  expect(refusal([null as never]).key).toBe('trustedIssuers[0]');
+  // CLIENT_METADATA_DOCUMENTS likewise.
+  expect(() =>
+    resolveServerProps({
+      trustedIssuers: [IDP],
+      clientMetadataDocuments: [
+        { urlPrefix: 'https://a.example/', scopes: ['read'], resources: ['https://r/'] },
+        {
+          urlPrefix: 'https://b.example/',
+          scopes: ['read'],
+          resources: ['https://r/'],
+          dpopBoundRequired: 'yes' as never,
+        },
+      ],
+    }),
+  ).toThrow(/^clientMetadataDocuments\[1\]\.dpopBoundRequired: must be true or false$/);
 });
