@@ -34,6 +34,8 @@ export interface TrustedIssuer {
    * client's registered scopes (narrowed by the request's `scope`); `none`: no scope at all.
    */
   readonly defaultScope: DefaultScope;
+  /** JAG-TENANT: the one tenant of a multi-tenant issuer whose ID-JAGs are accepted. */
+  readonly tenant?: string;
 }
 
 export type DefaultScope = 'registered' | 'none';
@@ -271,6 +273,7 @@ const ISSUER_KEYS = new Set([
   'allow_reuse',
   'subject_prefix',
   'default_scope',
+  'tenant',
 ]);
 
 function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
@@ -334,13 +337,16 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     }
     const allowReuse = e.allow_reuse ?? false;
     if (typeof allowReuse !== 'boolean')
-      throw new ConfigError(V, `${at} "allow_reuse" must be true or false`);
+      throw new ConfigError(V, 'must be true or false', [i, 'allow_reuse']);
     const subjectPrefix = e.subject_prefix ?? '';
     if (typeof subjectPrefix !== 'string')
-      throw new ConfigError(V, `${at} "subject_prefix" must be a string`);
+      throw new ConfigError(V, 'must be a string', [i, 'subject_prefix']);
+    const tenant = e.tenant;
+    if (tenant !== undefined && (typeof tenant !== 'string' || tenant === ''))
+      throw new ConfigError(V, 'must be a non-empty string', [i, 'tenant']);
     const defaultScope = e.default_scope ?? 'registered';
     if (defaultScope !== 'registered' && defaultScope !== 'none')
-      throw new ConfigError(V, `${at} "default_scope" must be "registered" or "none"`);
+      throw new ConfigError(V, 'must be "registered" or "none"', [i, 'default_scope']);
     return {
       issuer: e.issuer,
       jwksUri: e.jwks_uri,
@@ -349,6 +355,7 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
       allowReuse,
       subjectPrefix,
       defaultScope,
+      ...(tenant !== undefined && { tenant }),
     };
   });
   checkSubjectsStayApart(issuers);

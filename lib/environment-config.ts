@@ -63,6 +63,7 @@ const CONFIG_SCHEMA = z.strictObject({
         allowReuse: z.boolean().optional(),
         subjectPrefix: z.string().optional(),
         defaultScope: z.enum(['registered', 'none']).optional(),
+        tenant: z.string().optional(),
       }),
     )
     .min(1, 'list at least one IdP: there is no default'),

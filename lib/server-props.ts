@@ -75,6 +75,12 @@ export interface TrustedIssuerProps {
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3
    */
   readonly defaultScope?: 'registered' | 'none';
+  /**
+   * JAG-TENANT: for an IdP that serves several tenants under one issuer, the one tenant whose
+   * ID-JAGs (`tenant` claim) are accepted: its users' `sub` is unique within the tenant only.
+   * @default none: the IdP is single-tenant and the claim is not read
+   */
+  readonly tenant?: string;
 }
 
 /**
@@ -438,38 +444,44 @@ export const DEFAULT_TOKEN_THROTTLE: ResolvedThrottle = { rateLimit: 10, burstLi
 export function resolveServerProps(props: XaaAuthorizationServerProps): ResolvedServerProps {
   const customDomain = props.customDomain && checkCustomDomain(props.customDomain);
   const ourIssuer = customDomain && `https://${customDomain.domainName}`;
-  checkTrustedIssuers(props.trustedIssuers, ourIssuer);
+  // lambda/config.ts puts a default IdP in place of a missing TRUSTED_ISSUERS, and takes an empty
+  // list: the construct has no default, so this one check is its own.
+  if (!Array.isArray(props.trustedIssuers) || props.trustedIssuers.length === 0)
+    throw new XaaConfigError(
+      'trustedIssuers',
+      'is required: list at least one IdP ({ issuer, jwksUri }); there is no default',
+    );
   checkLifetimeCap(props.accessTokenLifetime, props.maxAccessTokenLifetime);
+  // Each entry becomes the variable's snake_case JSON as it is: lambda/config.ts checks it below and
+  // names what it refuses by its place, which asPropError turns back into the prop's path. Only a
+  // Duration, which the JSON holds as seconds, is checked here.
   const serviceEnv: Record<string, string> = {
-    TRUSTED_ISSUERS: JSON.stringify(
-      props.trustedIssuers.map((t, i) => ({
-        issuer: t.issuer,
-        jwks_uri: t.jwksUri,
-        ...(t.algorithms !== undefined && { algorithms: t.algorithms }),
-        ...(t.maxAssertionLifetime !== undefined && {
-          max_assertion_lifetime: seconds(
-            `trustedIssuers[${i}].maxAssertionLifetime`,
-            t.maxAssertionLifetime,
-          ),
-        }),
-        ...(t.allowReuse !== undefined && { allow_reuse: t.allowReuse }),
-        ...(t.subjectPrefix !== undefined && { subject_prefix: t.subjectPrefix }),
-        ...(t.defaultScope !== undefined && { default_scope: t.defaultScope }),
-      })),
-    ),
+    TRUSTED_ISSUERS: entriesJson(props.trustedIssuers, (t, i) => ({
+      issuer: t.issuer,
+      jwks_uri: t.jwksUri,
+      ...(t.algorithms !== undefined && { algorithms: t.algorithms }),
+      ...(t.maxAssertionLifetime !== undefined && {
+        max_assertion_lifetime: seconds(
+          `trustedIssuers[${i}].maxAssertionLifetime`,
+          t.maxAssertionLifetime,
+        ),
+      }),
+      ...(t.allowReuse !== undefined && { allow_reuse: t.allowReuse }),
+      ...(t.subjectPrefix !== undefined && { subject_prefix: t.subjectPrefix }),
+      ...(t.defaultScope !== undefined && { default_scope: t.defaultScope }),
+      ...(t.tenant !== undefined && { tenant: t.tenant }),
+    })),
     ...(props.clientMetadataDocuments?.length && {
-      CLIENT_METADATA_DOCUMENTS: JSON.stringify(
-        props.clientMetadataDocuments.map((r, i) => ({
-          url_prefix: r.urlPrefix,
-          scopes: r.scopes,
-          resources: r.resources,
-          ...(r.issuers !== undefined && { issuers: r.issuers }),
-          ...(r.tokenLifetime !== undefined && {
-            token_lifetime: seconds(`clientMetadataDocuments[${i}].tokenLifetime`, r.tokenLifetime),
-          }),
-          ...(r.dpopBoundRequired !== undefined && { dpop_bound_required: r.dpopBoundRequired }),
-        })),
-      ),
+      CLIENT_METADATA_DOCUMENTS: entriesJson(props.clientMetadataDocuments, (r, i) => ({
+        url_prefix: r.urlPrefix,
+        scopes: r.scopes,
+        resources: r.resources,
+        ...(r.issuers !== undefined && { issuers: r.issuers }),
+        ...(r.tokenLifetime !== undefined && {
+          token_lifetime: seconds(`clientMetadataDocuments[${i}].tokenLifetime`, r.tokenLifetime),
+        }),
+        ...(r.dpopBoundRequired !== undefined && { dpop_bound_required: r.dpopBoundRequired }),
+      })),
     }),
     CORS_ORIGINS: (props.corsOrigins ?? []).join(','),
     ACCESS_TOKEN_TTL: String(

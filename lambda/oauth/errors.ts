@@ -98,6 +98,8 @@ export const REASONS = {
   iat_in_future: 'invalid_grant',
   lifetime_invalid: 'invalid_grant',
   lifetime_too_long: 'invalid_grant',
+  // JAG-TENANT
+  tenant_mismatch: 'invalid_grant',
   // JAG-CLIENT-ID
   client_id_mismatch: 'invalid_grant',
   // JAG-REPLAY

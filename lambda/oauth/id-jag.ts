@@ -62,6 +62,7 @@ const CHECKS = {
   claims: 'iss, sub, aud, client_id, jti, exp and iat are present, of the right types (JAG-CLAIMS)',
   audience: "aud is this server's issuer, exactly (JAG-AUDIENCE)",
   times: 'exp, nbf and iat are within the clock skew; the lifetime within the maximum (JAG-TIMES)',
+  tenant: 'tenant is the one configured for a multi-tenant issuer (JAG-TENANT)',
   client_id: 'client_id is the authenticated client (JAG-CLIENT-ID)',
 } as const;
 
@@ -95,6 +96,7 @@ async function validate(
   const claims = await run.stage('claims', () => readClaims(payload, trustedIssuer.issuer));
   await run.check('audience', () => checkAudience(payload.aud, ctx.issuer));
   await run.check('times', () => checkTimes(claims, trustedIssuer, ctx));
+  await run.check('tenant', () => checkTenant(payload.tenant, trustedIssuer));
   await run.checkClient('client_id', (client) => checkClientId(claims, client));
   // The audience check passed: aud is our issuer, exactly.
   return { trustedIssuer, claims: { ...claims, aud: ctx.issuer } };
@@ -533,6 +535,21 @@ function checkTimes(
       `assertion lifetime ${lifetime} s exceeds the ${trusted.maxAssertionLifetime} s that ${trusted.issuer} may grant`,
     );
   }
+}
+
+/**
+ * JAG-TENANT: a multi-tenant IdP's `sub` is unique within its tenant only, so an issuer that
+ * serves several tenants is trusted for one, named in its configuration; an ID-JAG of another
+ * tenant (or none) would be another tenant's user under the same `iss`.
+ */
+function checkTenant(tenant: unknown, trusted: TrustedIssuer): void {
+  if (trusted.tenant === undefined || tenant === trusted.tenant) return;
+  throw invalid(
+    'tenant_mismatch',
+    tenant === undefined
+      ? `assertion has no tenant claim: ${trusted.issuer} is trusted for one tenant only`
+      : `assertion tenant ${quote(typeof tenant === 'string' ? tenant : JSON.stringify(tenant))} is not the tenant ${trusted.issuer} is trusted for`,
+  );
 }
 
 /** JAG-CLIENT-ID */

@@ -353,6 +353,39 @@ describe('6. times, within the clock skew (RFC 7523 §3)', () => {
   });
 });
 
+describe('JAG-TENANT: an issuer trusted for one tenant', () => {
+  let pinned: Harness;
+  beforeAll(async () => {
+    pinned = await Harness.start({ trusted: { tenant: 'acme' } });
+  });
+  afterAll(() => pinned.close());
+
+  const redeemPinned = async (claims: Record<string, unknown>) => {
+    const c = await pinned.addClient();
+    return pinned.token(tokenEvent(redeemForm(c, await pinned.mint(c.clientId, claims))));
+  };
+
+  test('accepts that tenant\u2019s ID-JAGs', async () => {
+    expect((await redeemPinned({ tenant: 'acme' })).statusCode).toBe(200);
+  });
+
+  test.each([
+    ['another tenant', { tenant: 'globex' }, /tenant "globex" is not the tenant/],
+    ['no tenant', {}, /has no tenant claim/],
+    ['a tenant that is not a string', { tenant: ['acme'] }, /is not the tenant/],
+  ])('refuses %s', async (_name, claims, says) => {
+    const res = await redeemPinned(claims);
+    expect(refusalOf(res)).toEqual({ error: 'invalid_grant', reason: 'tenant_mismatch' });
+    expect(bodyOf(res).error_description).toMatch(says);
+  });
+
+  test('an issuer without a tenant does not read the claim', async () => {
+    expect((await redeem(await h.mint(client.clientId, { tenant: 'anything' }))).statusCode).toBe(
+      200,
+    );
+  });
+});
+
 describe('7. client_id is the authenticated client (draft §4.4.1)', () => {
   test('an assertion for another client is refused', async () => {
     const other = await h.addClient();

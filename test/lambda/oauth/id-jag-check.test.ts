@@ -29,7 +29,7 @@ const mint = (claims: Record<string, unknown> = {}) =>
 
 test('a good assertion passes every check', async () => {
   const outcomes = await checkIdJag(await mint(), { clientId: 'c1' }, ctx);
-  expect(outcomes.map((o) => o.status)).toEqual(Array(9).fill('pass'));
+  expect(outcomes.map((o) => o.status)).toEqual(Array(10).fill('pass'));
 });
 
 test('independent failures are each reported: audience, times and client_id at once', async () => {
@@ -43,6 +43,7 @@ test('independent failures are each reported: audience, times and client_id at o
     claims: 'pass',
     audience: 'fail',
     times: 'fail',
+    tenant: 'pass',
     client_id: 'fail',
     client_issuer: 'pass',
   });
