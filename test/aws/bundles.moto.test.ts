@@ -22,6 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { ClientAdmin } from '../../lambda/admin/client-admin.js';
+import { ClientKey } from '../support/client-keys.js';
+import { CLIENT_ASSERTION_TYPE } from '../../lambda/oauth/grant-types.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
 import { CLIENT_SECRET_STACK_TAG } from '../../lambda/aws/stack-outputs.js';
@@ -329,6 +331,35 @@ describeWithMoto('the bundles cdk synth writes, run as Lambda runs them (moto)',
       body: { error: 'invalid_dpop_proof' },
     });
     expect(bodyOf(replayed).access_token).toBeUndefined();
+  });
+
+  test('private_key_jwt: a client registered with keys redeems with its own signed assertion, once', async () => {
+    const key = await ClientKey.generate('ES256');
+    const client = await admin.addKeyClient({
+      clientId: uniqueName('bundle-key-client'),
+      jwks: key.jwks,
+      scopes: ['read'],
+      resources: [RESOURCE],
+    });
+    const clientAssertion = await key.assertion(
+      client.clientId,
+      ISSUER,
+      Math.floor(Date.now() / 1000),
+    );
+    const form = (assertion: string) =>
+      tokenEvent({
+        grant_type: JWT_BEARER,
+        assertion,
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: clientAssertion,
+      });
+    const res = await tokenA.http(form(await mint(client.clientId)));
+    expect(answer(res)).toMatchObject({ status: 200, body: { scope: 'read' } });
+    expect(claimsOf(bodyOf(res).access_token as string).client_id).toBe(client.clientId);
+    // AUTH-PRIVATE-KEY-JWT: its jti was spent in DynamoDB; another container refuses it.
+    const again = await tokenB.http(form(await mint(client.clientId)));
+    expect(answer(again)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(tokenA.output).not.toContain(clientAssertion);
   });
 
   test('an unknown client is 401 invalid_client', async () => {
