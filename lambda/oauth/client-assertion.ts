@@ -186,7 +186,7 @@ export async function authenticateWithClientAssertion(
   const algorithms = CLIENT_ASSERTION_ALGORITHMS;
   let keys: KeyResolver;
   if (client.jwks) {
-    const set = createLocalJWKSet({ keys: await usableKeys(client.jwks, algorithms, 64) });
+    const set = await inlineKeySet(client.jwks, algorithms);
     keys = (header, token) => set(header, token);
   } else if (client.jwksUri) {
     keys = ports.keysAt(client.jwksUri, algorithms);
@@ -201,4 +201,23 @@ export async function authenticateWithClientAssertion(
     });
   }
   return client;
+}
+
+type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+/**
+ * A record's keys, imported once per record object: the registries hand back the same object while
+ * it is cached, so a busy client's keys are not imported again on every request.
+ */
+const INLINE_KEY_SETS = new WeakMap<object, Promise<LocalKeySet>>();
+
+function inlineKeySet(
+  jwks: NonNullable<ClientRecord['jwks']>,
+  algorithms: readonly string[],
+): Promise<LocalKeySet> {
+  let set = INLINE_KEY_SETS.get(jwks);
+  if (!set) {
+    set = usableKeys(jwks, algorithms, 64).then((keys) => createLocalJWKSet({ keys }));
+    INLINE_KEY_SETS.set(jwks, set);
+  }
+  return set;
 }
