@@ -708,7 +708,14 @@ function readJwksFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw usage(`--jwks-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : 'cannot be read';
+    throw usage(`--jwks-file ${path}: ${why}`);
   }
   try {
     return JSON.parse(text) as unknown;
@@ -819,7 +826,7 @@ async function list(admin: ClientAdmin, v: Values, out: (line: string) => void):
   if (clients.length === 0) return out('No clients registered.');
   for (const c of clients) {
     out(
-      `${c.clientId}${c.enabled ? '' : ' (disabled)'}\n  scope      ${c.scopes.join(' ')}\n  resources  ${c.resources.join(' ')}`,
+      `${c.clientId}${c.enabled ? '' : ' (disabled)'}\n  scope      ${c.scopes.join(' ')}\n  resources  ${c.resources.join(' ')}${c.authMethod === 'private_key_jwt' ? '\n  auth       private_key_jwt' : ''}`,
     );
   }
 }
