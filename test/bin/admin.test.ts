@@ -294,8 +294,8 @@ describe('assertion check', () => {
     );
     expect(err).toBeUndefined();
     expect(lines).toMatch(/Every check passed/);
-    // The nine ID-JAG checks, then the client, the resource and the scope, as the endpoint runs them.
-    expect(lines.match(/\u2714/g)).toHaveLength(12);
+    // The ten ID-JAG checks, then the client, the resource and the scope, as the endpoint runs them.
+    expect(lines.match(/\u2714/g)).toHaveLength(13);
     expect(lines).toMatch(/configuration: this shell's environment \(no server is running/);
   });
 
