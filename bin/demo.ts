@@ -1,12 +1,13 @@
 /**
- * `npm run demo [-- --mcp]`: the Cross App Access flow end to end, on loopback (with --mcp, an MCP
- * agent and server); exits 0 only if every step behaved.
+ * `npm run demo [-- --mcp [--cimd]]`: the Cross App Access flow end to end, on loopback (with --mcp,
+ * an MCP agent and server; with --cimd, that agent unregistered, named by its Client ID Metadata
+ * Document); exits 0 only if every step behaved.
  */
 import { parseArgs } from 'node:util';
 import { runDemo } from '../examples/demo/flow.js';
 import { runMcpDemo } from '../examples/demo/mcp-flow.js';
 
-export const DEMO_USAGE = `Usage: npm run demo [-- --mcp]
+export const DEMO_USAGE = `Usage: npm run demo [-- --mcp [--cimd]]
 
 Runs the Cross App Access flow on loopback and prints each step: it starts this authorization
 server on a temporary DATA_DIR, a development IdP and a protected resource, registers a client,
@@ -17,10 +18,16 @@ is removed. Exits 0 only if every step behaved as it should.
 
   --mcp    the same flow as an AI agent sees it: the official MCP SDK's CrossAppAccessProvider
            discovers this server from an MCP server's 401 and calls one of its tools
+  --cimd   (implies --mcp) the agent is not registered at all: its client_id is the URL of its
+           Client ID Metadata Document, which it serves on localhost with its public key, and it
+           authenticates with private_key_jwt; the server admits it by a CLIENT_METADATA_DOCUMENTS
+           rule, with CLIENT_METADATA_HTTP_LOCALHOST=1 (http://localhost, for a demo only)
   --help   this text`;
 
 export type DemoChoice =
-  { readonly run: 'flow' | 'mcp' } | { readonly help: string } | { readonly problem: string };
+  | { readonly run: 'flow' | 'mcp' | 'mcp-cimd' }
+  | { readonly help: string }
+  | { readonly problem: string };
 
 const sorted = (s: string) => [...s.toLowerCase()].sort().join('');
 
@@ -30,7 +37,11 @@ export function demoChoice(argv: string[]): DemoChoice {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { mcp: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        mcp: { type: 'boolean' },
+        cimd: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -39,7 +50,7 @@ export function demoChoice(argv: string[]): DemoChoice {
     const arg = /'([^']*)'/.exec(message)?.[1] ?? '';
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const name = arg.replace(/^-+/, '');
-      const meant = ['mcp', 'help'].find(
+      const meant = ['mcp', 'cimd', 'help'].find(
         (known) => sorted(known) === sorted(name) || (name.length >= 2 && known.startsWith(name)),
       );
       return {
@@ -53,7 +64,7 @@ export function demoChoice(argv: string[]): DemoChoice {
     return { problem: `npm run demo: ${message}` };
   }
   if (values.help) return { help: DEMO_USAGE };
-  return { run: values.mcp ? 'mcp' : 'flow' };
+  return { run: values.cimd ? 'mcp-cimd' : values.mcp ? 'mcp' : 'flow' };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -67,8 +78,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const started = performance.now();
-  const run = choice.run === 'mcp' ? runMcpDemo : runDemo;
-  run((line) => console.log(line)).then(
+  const print = (line: string) => console.log(line);
+  const run =
+    choice.run === 'flow' ? runDemo(print) : runMcpDemo(print, { cimd: choice.run === 'mcp-cimd' });
+  run.then(
     (ok) => {
       console.log(
         `\n${ok ? 'Every step behaved as it should' : 'Some step did not behave as it should'} (${Math.round(performance.now() - started)} ms).`,

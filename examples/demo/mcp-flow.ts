@@ -4,9 +4,16 @@
  * MCP server's RFC 9728 metadata, discovers this authorization server (RFC 8414), asks the
  * development IdP for an ID-JAG for exactly the audience and resource it discovered, redeems it
  * (JWT bearer grant, client_secret_basic, RFC 8707 resource) and calls a tool. Then the refusals.
+ *
+ * With `cimd`, the agent is never registered: its client_id is the URL of its Client ID Metadata
+ * Document, which it serves itself on loopback with its public key, and it authenticates with
+ * private_key_jwt (the SDK's createPrivateKeyJwtAuth). This server admits it by a
+ * CLIENT_METADATA_DOCUMENTS rule for that site, with CLIENT_METADATA_HTTP_LOCALHOST, the switch that
+ * lets a demo on one machine use http://localhost.
  */
 import {
   Client,
+  createPrivateKeyJwtAuth,
   CrossAppAccessProvider,
   InsufficientScopeError,
   StreamableHTTPClientTransport,
@@ -18,9 +25,12 @@ import { loadLocalConfig } from '../../lambda/config.js';
 import { startLocalServer } from '../../lambda/local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { startMcpServer } from '../mcp-server/server.js';
+import { AgentSite, generateAgentKey, type AgentKey } from './agent-site.js';
 import { DemoStage, freePort, type Print } from './stage.js';
 
 const short = (s: string) => (s.length > 28 ? `${s.slice(0, 24)}\u2026` : s);
+/** Form fields printed shortened: they are credentials. */
+const SHORTENED = new Set(['assertion', 'client_assertion']);
 
 /**
  * A WWW-Authenticate value as its challenges (RFC 9110 §11.6.1): a comma separates parameters and
@@ -53,8 +63,16 @@ function describeChallenges(header: string): string[] {
   });
 }
 
+export interface McpDemoOptions {
+  /** The agent named by its Client ID Metadata Document, with private_key_jwt: no registration. */
+  readonly cimd?: boolean;
+}
+
+/** How the agent authenticates to the authorization server. */
+type AgentCredentials = { readonly secret: string } | { readonly key: AgentKey };
+
 /** Runs the MCP demo; resolves true only if every step behaved as it should. */
-export async function runMcpDemo(print: Print): Promise<boolean> {
+export async function runMcpDemo(print: Print, options: McpDemoOptions = {}): Promise<boolean> {
   const stage = new DemoStage(print);
   const { step, expectThat } = stage;
   // The SDK's own warnings, printed in their place among the steps instead of on the console.
@@ -74,19 +92,32 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
   try {
-    // The cast: a development IdP, our authorization server and the example MCP server.
+    // The cast: a development IdP, our authorization server and the example MCP server (and, for
+    // CIMD, the agent's own site). The MCP server's port is chosen first: a CIMD rule names it.
     const dataDir = await stage.dataDir('xaa-mcp-demo-');
     const idp = await stage.devIdp();
     const asPort = await freePort();
+    const site = options.cimd ? await AgentSite.start(print) : undefined;
+    if (site) stage.onClose(() => site.close());
+    const mcpPort = site ? await freePort() : 0;
+    const cimdRule = site && {
+      url_prefix: `${site.origin}/agents/`,
+      scopes: ['read'],
+      resources: [`http://localhost:${mcpPort}/mcp`],
+    };
     const env = {
       PORT: String(asPort),
       DATA_DIR: dataDir,
       TRUSTED_ISSUERS: JSON.stringify([{ issuer: idp.issuer, jwks_uri: idp.jwksUri }]),
+      ...(cimdRule && {
+        CLIENT_METADATA_DOCUMENTS: JSON.stringify([cimdRule]),
+        CLIENT_METADATA_HTTP_LOCALHOST: '1',
+      }),
     };
     const config = loadLocalConfig(env);
     const as = await startLocalServer(config, { logger: silentLog });
     stage.onClose(() => as.close());
-    const mcp = await startMcpServer({ issuer: config.issuer, port: 0 });
+    const mcp = await startMcpServer({ issuer: config.issuer, port: mcpPort });
     stage.onClose(() => mcp.close());
     const resource = mcp.resource.resource;
 
@@ -95,23 +126,56 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     print(`  authorization server (ours)    ${config.issuer}`);
     print(`  MCP server                     ${mcp.url}`);
     print(`    tools: whoami (scope read), add_note (scope write)`);
+    if (site) print(`  the agent\u2019s own site           ${site.origin}`);
 
-    step('Register the agent with the authorization server (npm run admin)');
-    const register = async (clientId: string, scope: string) => {
+    let agentId: string;
+    let credentials: AgentCredentials;
+    if (site && cimdRule) {
+      step('The agent publishes its Client ID Metadata Document (no registration)');
+      const key = await generateAgentKey('ES256');
+      const jwksUri = site.publish('/agents/demo-agent/jwks.json', { keys: [key.publicJwk] });
+      const document = {
+        client_id: `${site.origin}/agents/demo-agent.json`,
+        client_name: 'Demo agent',
+        token_endpoint_auth_method: 'private_key_jwt',
+        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        jwks_uri: jwksUri,
+      };
+      agentId = site.publish('/agents/demo-agent.json', document);
+      credentials = { key };
+      print(`  client_id ${agentId}  (the document\u2019s own URL)`);
+      for (const [field, value] of Object.entries(document).slice(1))
+        print(`    ${field.padEnd(27)}${JSON.stringify(value)}`);
+      print(`  its key: ${key.alg}, kid ${short(key.kid)}; the site serves the public half only`);
+      print('  the authorization server admits such agents by its policy:');
+      print(`    CLIENT_METADATA_DOCUMENTS=${JSON.stringify([cimdRule])}`);
+      print(
+        '    CLIENT_METADATA_HTTP_LOCALHOST=1  (http://localhost documents: a demo on one machine)',
+      );
+      const listed: string[] = [];
+      await runAdmin(['clients', 'list', '--json'], env, (l) => listed.push(l));
+      expectThat(
+        'no client is registered (npm run admin -- clients list)',
+        (JSON.parse(listed.join('\n')) as unknown[]).length === 0,
+      );
+    } else {
+      step('Register the agent with the authorization server (npm run admin)');
       const lines: string[] = [];
-      const args = ['--client-id', clientId, '--scope', scope, '--resource', resource, '--json'];
+      agentId = 'demo-agent';
+      const args = ['--client-id', agentId, '--scope', 'read', '--resource', resource, '--json'];
       await runAdmin(['clients', 'add', ...args], env, (l) => lines.push(l));
       const secret = (JSON.parse(lines.join('\n')) as { client_secret: string }).client_secret;
-      print(`  client_id ${clientId}, scope "${scope}", resource ${resource}`);
-      return secret;
-    };
-    const agentSecret = await register('demo-agent', 'read');
+      print(`  client_id ${agentId}, scope "read", resource ${resource}`);
+      credentials = { secret };
+    }
 
     /** The agent: the MCP SDK's client, its transport, and a fetch that prints each HTTP step. */
-    const agent = (clientId: string, clientSecret: string) => {
-      const provider = new CrossAppAccessProvider({
+    const agent = (clientId: string, credentials: AgentCredentials) => {
+      const crossAppAccess = new CrossAppAccessProvider({
         clientId,
-        clientSecret,
+        // A key agent has no secret: with addClientAuthentication set (below), the SDK
+        // authenticates with that instead and never sends this one.
+        clientSecret: 'secret' in credentials ? credentials.secret : '',
         expectedIssuer: config.issuer,
         assertion: async (ctx) => {
           print(`  \u2192 the SDK asks the IdP for an ID-JAG`);
@@ -126,6 +190,18 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
           });
         },
       });
+      // private_key_jwt, the SDK's own way: a JWT signed with the agent's key, for our issuer.
+      const provider =
+        'key' in credentials
+          ? Object.assign(crossAppAccess, {
+              addClientAuthentication: createPrivateKeyJwtAuth({
+                issuer: clientId,
+                subject: clientId,
+                privateKey: credentials.key.privateJwk as Record<string, unknown>,
+                alg: credentials.key.alg,
+              }),
+            })
+          : crossAppAccess;
       const printing: typeof fetch = (input, init) => {
         const exchange = printed(input, init);
         inFlight.add(exchange);
@@ -140,7 +216,7 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
         print(`  \u2192 ${method} ${url}${auth ? `  (Authorization: ${auth} \u2026)` : ''}`);
         if (url.endsWith('/token')) {
           const form = new URLSearchParams(String(init?.body));
-          for (const [k, v] of form) print(`      ${k}=${k === 'assertion' ? short(v) : v}`);
+          for (const [k, v] of form) print(`      ${k}=${SHORTENED.has(k) ? short(v) : v}`);
         }
         const res = await fetch(input, init);
         const [challenge, ...more] = describeChallenges(res.headers.get('www-authenticate') ?? '');
@@ -170,8 +246,10 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
       return { client: new Client({ name: 'demo-agent', version: '1.0.0' }), transport, provider };
     };
 
-    step('The agent connects to the MCP server (CrossAppAccessProvider)');
-    const { client, transport, provider } = agent('demo-agent', agentSecret);
+    step(
+      `The agent connects to the MCP server (CrossAppAccessProvider${site ? ', private_key_jwt' : ''})`,
+    );
+    const { client, transport, provider } = agent(agentId, credentials);
     stage.onClose(() => client.close());
     await client.connect(transport);
     await settle();
@@ -184,6 +262,12 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
         claims.aud === resource && claims.iss === config.issuer,
         `aud ${String(claims.aud)}, scope "${String(claims.scope)}"`,
       );
+      if (site)
+        expectThat(
+          'the token names the agent by its document\u2019s URL',
+          claims.client_id === agentId,
+          `client_id ${String(claims.client_id)}`,
+        );
     }
 
     step('The agent lists the tools and calls one');
@@ -194,9 +278,16 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
     await settle();
     const text = (result.content as Array<{ type: string; text?: string }>)[0]?.text ?? '';
     print(`  whoami \u2192 ${text}`);
+    const answer = (() => {
+      try {
+        return JSON.parse(text) as { subject?: unknown; clientId?: unknown };
+      } catch {
+        return {};
+      }
+    })();
     expectThat(
-      'the tool answers for alice, through demo-agent',
-      /alice@example\.com/.test(text) && /demo-agent/.test(text),
+      `the tool answers for alice, through ${site ? 'the agent\u2019s URL' : agentId}`,
+      answer.subject === 'alice@example.com' && answer.clientId === agentId,
     );
 
     step('Refusal: a tool that needs a scope the token lacks');
@@ -211,18 +302,50 @@ export async function runMcpDemo(print: Print): Promise<boolean> {
       refused instanceof Error ? refused.message : 'no error',
     );
 
-    step('Refusal: the agent with a wrong client secret');
-    const wrong = agent('demo-agent', 'not-the-secret');
-    const failed = await wrong.client.connect(wrong.transport).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    await settle();
-    await wrong.client.close();
-    expectThat(
-      'refused with invalid_client before the MCP server sees any token',
-      (failed as { code?: string } | undefined)?.code === 'invalid_client',
-    );
+    /** Connects an agent that must be refused; resolves the error's OAuth code. */
+    const refusedWith = async (clientId: string, credentials: AgentCredentials) => {
+      const wrong = agent(clientId, credentials);
+      const failed = await wrong.client.connect(wrong.transport).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await settle();
+      await wrong.client.close();
+      return (failed as { code?: string } | undefined)?.code;
+    };
+    if (site && 'key' in credentials) {
+      step('Refusal: an impostor with the agent\u2019s URL, signing with a key of its own');
+      // Under the agent's kid: the document's key is found, and the signature does not verify.
+      const impostor = await generateAgentKey('ES256', credentials.key.kid);
+      print(
+        `  its key: ${impostor.alg}, kid ${short(impostor.kid)} (copied from the agent\u2019s JWKS)`,
+      );
+      const code = await refusedWith(agentId, { key: impostor });
+      expectThat(
+        'refused with invalid_client before the MCP server sees any token',
+        code === 'invalid_client',
+      );
+
+      step('Refusal: a document outside the policy\u2019s URL prefix');
+      const stray = site.publish('/elsewhere/agent.json', {
+        client_id: `${site.origin}/elsewhere/agent.json`,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: `${site.origin}/agents/demo-agent/jwks.json`,
+      });
+      print(`  client_id ${stray}`);
+      const strayCode = await refusedWith(stray, credentials);
+      expectThat(
+        'refused with invalid_client, and the document is never fetched',
+        strayCode === 'invalid_client' && site.hits('/elsewhere/agent.json') === 0,
+      );
+    } else {
+      step('Refusal: the agent with a wrong client secret');
+      const code = await refusedWith(agentId, { secret: 'not-the-secret' });
+      expectThat(
+        'refused with invalid_client before the MCP server sees any token',
+        code === 'invalid_client',
+      );
+    }
     return stage.ok;
   } finally {
     await stage.close();

@@ -10,9 +10,11 @@ import {
   CrossAppAccessProvider,
   discoverAuthorizationServerMetadata,
   InsufficientScopeError,
+  OAuthError,
   StreamableHTTPClientTransport,
   type CrossAppAccessContext,
 } from '@modelcontextprotocol/client';
+import { decodeJwt } from 'jose';
 import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/server.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
 import { captureConsole } from '../support/console-capture.js';
@@ -46,6 +48,8 @@ function connectAgent(
     as?: RegisteredClient;
     clientSecret?: string;
     resource?: (discovered: string) => string;
+    /** Claims of the ID-JAG over what the SDK asked for (undefined removes one). */
+    claims?: Record<string, unknown>;
     onInsufficientScope?: 'throw' | 'reauthorize';
   } = {},
 ) {
@@ -62,6 +66,7 @@ function connectAgent(
         {
           resource: (options.resource ?? ((r) => r))(ctx.resourceUrl),
           scope: ctx.scope,
+          ...options.claims,
         },
       );
     },
@@ -206,4 +211,88 @@ test('a tool whose scope the token lacks: 403 insufficient_scope naming the scop
   } finally {
     await client.close();
   }
+});
+
+describe('GRANT-SCOPE-DEFAULT: an ID-JAG without a scope claim', () => {
+  const whoami = async (client: Client) => {
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    return JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<
+      string,
+      unknown
+    >;
+  };
+
+  test('from an IdP left at the default: the SDK connects, the token holds the registered scopes it asked for', async () => {
+    const { client, transport, seen } = connectAgent({ claims: { scope: undefined } });
+    try {
+      await client.connect(transport);
+      expect(await whoami(client)).toEqual({
+        subject: 'alice@example.com',
+        clientId: agent.client_id,
+        scope: 'read write',
+      });
+      // The SDK asked for the MCP server's scopes; the ID-JAG it redeemed carried none.
+      const [request] = seen.tokenRequests;
+      expect(request!.body.get('scope')).toBe('read write');
+      expect(decodeJwt(request!.body.get('assertion')!)).not.toHaveProperty('scope');
+      expect(seen.tokenResponses[0]).toMatchObject({ scope: 'read write' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('the default is the registration: a client registered for read gets read, whatever the SDK asks', async () => {
+    const reader = await fixture.addClient('mcp-unscoped-reader', 'read', [mcp.resource.resource]);
+    const { client, transport, seen } = connectAgent({
+      as: reader,
+      claims: { scope: undefined },
+      onInsufficientScope: 'throw',
+    });
+    try {
+      await client.connect(transport);
+      expect(seen.tokenRequests[0]!.body.get('scope')).toBe('read write');
+      expect(seen.tokenResponses[0]).toMatchObject({ scope: 'read' });
+      expect(await whoami(client)).toMatchObject({ clientId: reader.client_id, scope: 'read' });
+      await expect(
+        client.callTool({ name: 'add_note', arguments: { text: 'x' } }),
+      ).rejects.toBeInstanceOf(InsufficientScopeError);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('from an IdP set to "default_scope": "none": invalid_scope, as before, and no token', async () => {
+    await fixture.trustIdp({ default_scope: 'none' });
+    try {
+      const { client, transport, seen } = connectAgent({ claims: { scope: undefined } });
+      try {
+        const refused = await client.connect(transport).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(refused).toBeInstanceOf(OAuthError);
+        expect(refused).toMatchObject({ code: 'invalid_scope' });
+        expect(seen.tokenRequests.length).toBeGreaterThan(0);
+        for (const request of seen.tokenRequests)
+          expect(request.body.get('scope')).toBe('read write');
+        for (const body of seen.tokenResponses) {
+          expect(body.error).toBe('invalid_scope');
+          expect(body).not.toHaveProperty('access_token');
+        }
+        expect(seen.withToken).toBe(0);
+      } finally {
+        await client.close();
+      }
+      // The same IdP's ID-JAG with a scope claim is still redeemed under "none".
+      const scoped = connectAgent();
+      try {
+        await scoped.client.connect(scoped.transport);
+        expect(await whoami(scoped.client)).toMatchObject({ scope: 'read write' });
+      } finally {
+        await scoped.client.close();
+      }
+    } finally {
+      await fixture.trustIdp({});
+    }
+  });
 });

@@ -17,6 +17,14 @@ export interface RegisteredClient {
   readonly client_secret: string;
 }
 
+/** A client registered with keys (AUTH-PRIVATE-KEY-JWT): `clients add --json` says no secret. */
+export interface RegisteredKeyClient {
+  readonly client_id: string;
+  readonly token_endpoint_auth_method: 'private_key_jwt';
+  readonly jwks?: unknown;
+  readonly jwks_uri?: string;
+}
+
 export class LocalFixture {
   private constructor(
     readonly idp: TestIdp,
@@ -27,10 +35,16 @@ export class LocalFixture {
 
   /**
    * `issuerIsUrl`: the issuer is the URL the server listens on, as third-party clients need it to
-   * be (they fetch discovery from the issuer and compare it byte for byte).
+   * be (they fetch discovery from the issuer and compare it byte for byte). `trusted`: options of
+   * the test IdP's TRUSTED_ISSUERS entry (e.g. `default_scope`). `env`: any other variable (e.g.
+   * CLIENT_METADATA_DOCUMENTS, CLIENT_METADATA_HTTP_LOCALHOST), applied last.
    */
   static async start(
-    options: { issuerIsUrl?: boolean; env?: Record<string, string> } = {},
+    options: {
+      issuerIsUrl?: boolean;
+      env?: Record<string, string>;
+      trusted?: Record<string, unknown>;
+    } = {},
   ): Promise<LocalFixture> {
     const idp = await TestIdp.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'xaa-local-'));
@@ -41,7 +55,7 @@ export class LocalFixture {
       DATA_DIR: dataDir,
       PORT: String(port),
       ISSUER: options.issuerIsUrl ? `http://localhost:${port}` : LOCAL_ISSUER,
-      TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+      TRUSTED_ISSUERS: JSON.stringify([idp.trusted(options.trusted)]),
       ...options.env,
     };
     return new LocalFixture(
@@ -74,6 +88,64 @@ export class LocalFixture {
       (l) => lines.push(l),
     );
     return JSON.parse(lines.join('\n')) as RegisteredClient;
+  }
+
+  /**
+   * Registers a client that authenticates with its own key (`clients add --jwks-file FILE` or
+   * `--jwks-uri URL`), through `npm run admin`'s own code.
+   */
+  async addKeyClient(
+    clientId: string,
+    scope: string,
+    resources: readonly string[],
+    keys: { jwks: unknown } | { jwks_uri: string },
+  ): Promise<RegisteredKeyClient> {
+    const dir = await mkdtemp(join(tmpdir(), 'xaa-jwks-'));
+    try {
+      let keyArgs: string[];
+      if ('jwks' in keys) {
+        const file = join(dir, 'jwks.json');
+        await writeFile(file, JSON.stringify(keys.jwks));
+        keyArgs = ['--jwks-file', file];
+      } else {
+        keyArgs = ['--jwks-uri', keys.jwks_uri];
+      }
+      const lines: string[] = [];
+      await runAdmin(
+        [
+          'clients',
+          'add',
+          '--client-id',
+          clientId,
+          '--scope',
+          scope,
+          ...resources.flatMap((r) => ['--resource', r]),
+          ...keyArgs,
+          '--json',
+        ],
+        this.env,
+        (l) => lines.push(l),
+      );
+      return JSON.parse(lines.join('\n')) as RegisteredKeyClient;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The registered clients' ids, as `clients list --json` gives them. */
+  async clientIds(): Promise<string[]> {
+    const lines: string[] = [];
+    await runAdmin(['clients', 'list', '--json'], this.env, (l) => lines.push(l));
+    return (JSON.parse(lines.join('\n')) as Array<{ client_id: string }>).map((c) => c.client_id);
+  }
+
+  /**
+   * Restarts the server with other options in the test IdP's TRUSTED_ISSUERS entry (the clients
+   * registered so far stay). `trustIdp({})` puts the defaults back.
+   */
+  async trustIdp(options: Record<string, unknown>): Promise<void> {
+    this.env.TRUSTED_ISSUERS = JSON.stringify([this.idp.trusted(options)]);
+    await this.restart();
   }
 
   mint(clientId: string, claims: Record<string, unknown> = {}): Promise<string> {
