@@ -188,7 +188,9 @@ async function validateKeys(c: NewClient): Promise<Pick<ClientRecord, 'jwks' | '
     const loopback =
       url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
     if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash)
-      throw bad(`--jwks-uri ${JSON.stringify(c.jwksUri)} must be an https URL`);
+      throw bad(
+        `--jwks-uri ${JSON.stringify(c.jwksUri)} must be an https URL (http://localhost only for a demo, fetched with CLIENT_METADATA_HTTP_LOCALHOST=1)`,
+      );
     return { jwksUri: c.jwksUri };
   }
   const text = JSON.stringify(c.jwks);

@@ -51,14 +51,23 @@ export async function usableKeys(
     // cost many times a normal one (jws-verify.ts checks it again, whatever the resolver).
     if (jwk.kty === 'RSA' && !jwkRsaExponentAcceptable(jwk.e)) continue;
     const candidates = algorithms.filter((alg) => fits(alg, jwk));
-    const alg = jwk.alg ?? (candidates.length === 1 ? candidates[0] : undefined);
+    // RFC 9864: EdDSA with an Ed25519 key is the algorithm Ed25519, under its older name. Signers
+    // differ in which name they write (oauth4webapi writes Ed25519), so such a key answers to both.
+    const names = candidates.filter((a) => ED25519_NAMES.includes(a));
+    const ed25519 = jwk.crv === 'Ed25519' && names.length === 2;
+    const alg =
+      jwk.alg ??
+      (candidates.length === 1 || (ed25519 && candidates.length === 2) ? candidates[0] : undefined);
     if (alg === undefined || !candidates.includes(alg)) continue;
     try {
       await importJWK({ ...jwk, alg }, alg);
     } catch {
       continue;
     }
-    usable.push({ ...jwk, alg });
+    for (const name of ed25519 && names.includes(alg) ? names : [alg])
+      usable.push({ ...jwk, alg: name });
   }
   return usable;
 }
+
+const ED25519_NAMES: readonly string[] = ['EdDSA', 'Ed25519'];

@@ -104,9 +104,9 @@ export async function fetchJson(
   const signal = AbortSignal.timeout(options.timeoutMs);
 
   // An address literal is never resolved: it is checked as it is.
-  let address: LookupAddress;
+  let checked: readonly LookupAddress[];
   if (isIP(host) !== 0) {
-    address = { address: host, family: isIP(host) };
+    checked = [{ address: host, family: isIP(host) }];
   } else {
     let addresses: readonly LookupAddress[];
     try {
@@ -115,8 +115,7 @@ export async function fetchJson(
       if (err instanceof OutboundFetchError) throw err;
       throw new OutboundFetchError('unreachable', `${url.hostname} does not resolve`);
     }
-    const first = addresses[0];
-    if (first === undefined)
+    if (addresses.length === 0)
       throw new OutboundFetchError('unreachable', `${url.hostname} does not resolve`);
     // One private answer among public ones refuses the name: the connection must not be able to
     // land on it, whichever answer a retry would pick.
@@ -125,8 +124,9 @@ export async function fetchJson(
         'address_not_public',
         `${url.hostname} resolves to an address that is not public`,
       );
-    address = first;
+    checked = addresses;
   }
+  const [address] = checked as [LookupAddress];
   if (!loopbackHttp && !isPublicAddress(address.address))
     throw new OutboundFetchError('address_not_public', `${url.hostname} is not a public address`);
 
@@ -138,10 +138,12 @@ export async function fetchJson(
         method: 'GET',
         headers: { accept: 'application/json' },
         signal,
-        // The connection goes to the address checked above, never to a second resolution's.
+        // The connection goes to the addresses checked above, never to a second resolution's.
         lookup: (_name, opts, callback) => {
           const all = typeof opts === 'object' && opts !== null && 'all' in opts && opts.all;
-          if (all) (callback as (e: null, a: LookupAddress[]) => void)(null, [address]);
+          // Every checked address when asked for all (Node tries them in turn, as for any name
+          // that resolves to both families); the first otherwise.
+          if (all) (callback as (e: null, a: LookupAddress[]) => void)(null, [...checked]);
           else callback(null, address.address, address.family);
         },
       },
