@@ -532,7 +532,12 @@ function urlPrefixProblem(prefix: string, allowHttpLoopback: boolean): string | 
   // "https://agents.example.com" would also admit "https://agents.example.com.evil.test/…".
   if (!prefix.includes('/', prefix.indexOf('://') + 3))
     return `must include a path, at least "/" after the host, got ${JSON.stringify(prefix)}`;
-  if (prefix.includes('*') && !/^https:\/\/\*\.[^*/]+\//.test(prefix))
-    return `may hold "*" only as "https://*.domain/", got ${JSON.stringify(prefix)}`;
+  // "https://host/agents" would also admit "https://host/agents-evil/…": a prefix ends a segment.
+  if (!prefix.endsWith('/'))
+    return `must end with "/" (it admits the documents under that path), got ${JSON.stringify(prefix)}`;
+  if (/[%;\\]/.test(prefix))
+    return `must hold no percent-escape, ";" or backslash, got ${JSON.stringify(prefix)}`;
+  if (prefix.includes('*') && !/^https:\/\/\*\.[^*/]+\.[^*/]+\//.test(prefix))
+    return `may hold "*" only as "https://*.domain.tld/" (a domain of two labels or more), got ${JSON.stringify(prefix)}`;
   return undefined;
 }

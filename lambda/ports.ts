@@ -31,6 +31,8 @@ export interface ClientRecord {
   readonly jwks?: { readonly keys: readonly JWK[] };
   /** AUTH-PRIVATE-KEY-JWT: where the client publishes its public keys. */
   readonly jwksUri?: string;
+  /** AUTH-PRIVATE-KEY-JWT: the one algorithm the client signs with, when it names one. */
+  readonly tokenEndpointAuthSigningAlg?: string;
 }
 
 /** AUTH-METHOD: the two ways a client proves who it is. */

@@ -6,7 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { isResourceIndicator } from '../oauth/grant.js';
-import { CLIENT_ASSERTION_ALGORITHMS } from '../oauth/client-assertion.js';
+import {
+  CLIENT_ASSERTION_ALGORITHMS,
+  CLIENT_KEY_DEFAULTS,
+  MAX_CLIENT_KEYS,
+} from '../oauth/client-assertion.js';
 import { usableKeys } from '../oauth/usable-keys.js';
 import { CLIENT_ID, SCOPE_TOKEN } from '../oauth/syntax.js';
 import type { ClientRecord } from '../ports.js';
@@ -187,7 +191,13 @@ async function validateKeys(c: NewClient): Promise<Pick<ClientRecord, 'jwks' | '
     }
     const loopback =
       url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash)
+    if (
+      !url ||
+      !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) ||
+      url.hash ||
+      url.username ||
+      url.password
+    )
       throw bad(
         `--jwks-uri ${JSON.stringify(c.jwksUri)} must be an https URL (http://localhost only for a demo, fetched with CLIENT_METADATA_HTTP_LOCALHOST=1)`,
       );
@@ -199,9 +209,16 @@ async function validateKeys(c: NewClient): Promise<Pick<ClientRecord, 'jwks' | '
   const jwks = c.jwks as { keys?: unknown };
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys))
     throw bad('--jwks-file must hold a JWKS: {"keys": [ ... ]}');
-  if (jwks.keys.some((k: unknown) => typeof k !== 'object' || k === null || 'd' in k))
-    throw bad('--jwks-file holds a private key: register the public keys only');
-  const usable = await usableKeys(jwks, CLIENT_ASSERTION_ALGORITHMS, 64);
+  if (jwks.keys.some((k: unknown) => typeof k !== 'object' || k === null || 'd' in k || 'k' in k))
+    throw bad('--jwks-file holds a private or symmetric key: register the public keys only');
+  if (jwks.keys.length > MAX_CLIENT_KEYS)
+    throw bad(`--jwks-file holds ${jwks.keys.length} keys; at most ${MAX_CLIENT_KEYS}`);
+  const usable = await usableKeys(
+    jwks,
+    CLIENT_ASSERTION_ALGORITHMS,
+    MAX_CLIENT_KEYS,
+    CLIENT_KEY_DEFAULTS,
+  );
   if (usable.length === 0)
     throw bad(
       `--jwks-file has no key that can verify a client assertion (give each key its "alg": ${CLIENT_ASSERTION_ALGORITHMS.join(', ')})`,

@@ -68,16 +68,20 @@ export function inspectClientAssertion(
   } catch {
     throw refuse('client_assertion_malformed', 'client_assertion is not a signed JWT');
   }
-  const typ = header.typ?.toLowerCase().replace(/^application\//, '');
-  if (typ !== undefined && !TYPES.has(typ))
+  // Header members are whatever the JSON says: only strings are read as strings.
+  const rawTyp: unknown = header.typ;
+  const typ =
+    typeof rawTyp === 'string' ? rawTyp.toLowerCase().replace(/^application\//, '') : rawTyp;
+  if (typ !== undefined && !(typeof typ === 'string' && TYPES.has(typ)))
     throw refuse(
       'client_assertion_typ_invalid',
-      `client_assertion has typ ${quote(header.typ ?? '')}: a client authentication JWT is typed "JWT" or "client-authentication+jwt"`,
+      `client_assertion has typ ${shown(rawTyp)}: a client authentication JWT is typed "JWT" or "client-authentication+jwt"`,
     );
-  if (typeof header.alg !== 'string' || !CLIENT_ASSERTION_ALGORITHMS.includes(header.alg))
+  const alg: unknown = header.alg;
+  if (typeof alg !== 'string' || !CLIENT_ASSERTION_ALGORITHMS.includes(alg))
     throw refuse(
       'client_assertion_algorithm',
-      `client_assertion is signed with ${quote(String(header.alg))}; accepted: ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}`,
+      `client_assertion is signed with ${shown(alg)}; accepted: ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}`,
     );
   const { iss, sub, aud, exp, nbf, iat, jti } = payload;
   if (typeof iss !== 'string' || iss === '' || iss !== sub)
@@ -111,7 +115,15 @@ export function inspectClientAssertion(
       'client_assertion_claims',
       `client_assertion needs a jti of 1 to ${MAX_JTI} characters (each assertion is used once)`,
     );
-  return { clientId: iss, alg: header.alg, jti, exp };
+  return { clientId: iss, alg, jti, exp };
+}
+
+/** A header value as a description may show it: quoted when a string, its JSON type otherwise. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  return value === null
+    ? 'null'
+    : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
 }
 
 /**
@@ -183,17 +195,24 @@ export async function authenticateWithClientAssertion(
   const client = await ports.client(credentials.clientId);
   if (!client || !client.enabled) throw fail(client ? 'client_disabled' : 'client_unknown');
   if (client.authMethod !== 'private_key_jwt') throw fail('auth_method_mismatch');
-  const algorithms = CLIENT_ASSERTION_ALGORITHMS;
+  // A metadata document may name the one algorithm its client signs with: then only that one.
+  const pinned = client.tokenEndpointAuthSigningAlg;
+  const algorithms = pinned === undefined ? CLIENT_ASSERTION_ALGORITHMS : [pinned];
   let keys: KeyResolver;
   if (client.jwks) {
-    const set = await inlineKeySet(client.jwks, algorithms);
+    const set = await inlineKeySet(client.jwks, algorithms).catch(() => {
+      throw fail('client_keys_unavailable');
+    });
     keys = (header, token) => set(header, token);
   } else if (client.jwksUri) {
     keys = ports.keysAt(client.jwksUri, algorithms);
   } else {
     throw fail('client_keys_unavailable');
   }
-  await verifyClientAssertion(credentials.assertion, client.clientId, keys, rules);
+  await verifyClientAssertion(credentials.assertion, client.clientId, keys, {
+    ...rules,
+    algorithms,
+  });
   if (!(await ports.spend(client.clientId, credentials.jti, credentials.exp + rules.clockSkew))) {
     throw new InvalidClient({
       reason: 'client_assertion_replayed',
@@ -202,6 +221,15 @@ export async function authenticateWithClientAssertion(
   }
   return client;
 }
+
+/** The most keys a client's JWKS may hold, inline or published. */
+export const MAX_CLIENT_KEYS = 64;
+/**
+ * AUTH-PRIVATE-KEY-JWT: a client's RSA key without `alg` is taken as RS256, the algorithm every
+ * client library signs with by default; without this every such key would be ambiguous among the
+ * six RSA algorithms and dropped.
+ */
+export const CLIENT_KEY_DEFAULTS = { rsaWithoutAlg: 'RS256' } as const;
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 /**
@@ -216,7 +244,9 @@ function inlineKeySet(
 ): Promise<LocalKeySet> {
   let set = INLINE_KEY_SETS.get(jwks);
   if (!set) {
-    set = usableKeys(jwks, algorithms, 64).then((keys) => createLocalJWKSet({ keys }));
+    set = usableKeys(jwks, algorithms, MAX_CLIENT_KEYS, CLIENT_KEY_DEFAULTS).then((keys) =>
+      createLocalJWKSet({ keys }),
+    );
     INLINE_KEY_SETS.set(jwks, set);
   }
   return set;

@@ -15,8 +15,10 @@ export const MAX_CLIENT_ID_URL = 1024;
 /**
  * CIMD-ID (draft-ietf-oauth-client-id-metadata-document §3): a client id that is a URL naming its
  * own metadata document: `https` (or `http` to a loopback name, which only the development switch
- * lets through the policy), with a path, no fragment, no user or password, no `.` or `..` segment,
- * and written exactly as the WHATWG parser would write it back, so one document has one id.
+ * lets through the policy), with a path, no query, no fragment, no user or password, no `.` or `..`
+ * segment, and written exactly as the WHATWG parser would write it back, so one document has one
+ * id. The path holds no percent-escape, `;` or backslash: a server that decodes `%2F` or resolves
+ * `..;/` would otherwise serve, under a policy's prefix, a document from outside it.
  */
 export function isClientIdUrl(value: string): boolean {
   if (value.length > MAX_CLIENT_ID_URL || !/^[\x21-\x7E]+$/.test(value)) return false;
@@ -30,8 +32,8 @@ export function isClientIdUrl(value: string): boolean {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return false;
   if (url.href !== value || value.includes('#') || url.username !== '' || url.password !== '')
     return false;
-  if (url.pathname === '/' || url.pathname === '') return false;
-  // WHATWG parsing resolves dot segments away, so the href check above refuses them already; the
-  // encoded forms (%2e) are refused too, since a server might resolve them where we do not.
-  return !url.pathname.split('/').some((seg) => /^(?:\.|%2e){1,2}$/i.test(seg));
+  if (url.pathname === '/' || url.pathname === '' || url.search !== '' || value.includes('?'))
+    return false;
+  // WHATWG parsing resolves dot segments away, so the href check above refuses them already.
+  return !/[%;\\]/.test(url.pathname);
 }

@@ -37,6 +37,8 @@ export async function usableKeys(
   body: unknown,
   algorithms: readonly string[],
   maxKeys: number,
+  /** The algorithm an RSA key without `alg` is pinned to when several would fit. */
+  defaults: { readonly rsaWithoutAlg?: string } = {},
 ): Promise<JWK[]> {
   const keys = (body as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array');
@@ -44,7 +46,9 @@ export async function usableKeys(
   const usable: JWK[] = [];
   for (const key of keys as unknown[]) {
     if (typeof key !== 'object' || key === null || Array.isArray(key)) continue;
-    const jwk = key as JWK;
+    // Only the members a public key is made of: nothing else of a fetched key (an x5c chain, a
+    // padding member) is kept in memory for as long as the set is cached.
+    const jwk = publicMembers(key as JWK);
     // A private key published by mistake is not used: only public members are read.
     if (jwk.d !== undefined) continue;
     // JAG-SIGNATURE: an RSA exponent past 32 bits would make every verification with the key
@@ -57,7 +61,11 @@ export async function usableKeys(
     const ed25519 = jwk.crv === 'Ed25519' && names.length === 2;
     const alg =
       jwk.alg ??
-      (candidates.length === 1 || (ed25519 && candidates.length === 2) ? candidates[0] : undefined);
+      (candidates.length === 1 || (ed25519 && candidates.length === 2)
+        ? candidates[0]
+        : jwk.kty === 'RSA' && candidates.includes(defaults.rsaWithoutAlg ?? '')
+          ? defaults.rsaWithoutAlg
+          : undefined);
     if (alg === undefined || !candidates.includes(alg)) continue;
     try {
       await importJWK({ ...jwk, alg }, alg);
@@ -71,3 +79,12 @@ export async function usableKeys(
 }
 
 const ED25519_NAMES: readonly string[] = ['EdDSA', 'Ed25519'];
+
+const PUBLIC_MEMBERS = ['kty', 'kid', 'use', 'alg', 'crv', 'x', 'y', 'n', 'e', 'd'] as const;
+
+/** The members of a public key (and `d`, so that a private key is still recognised and refused). */
+function publicMembers(jwk: JWK): JWK {
+  const kept: Record<string, unknown> = {};
+  for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) kept[m] = jwk[m];
+  return kept as JWK;
+}

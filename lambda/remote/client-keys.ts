@@ -4,6 +4,7 @@
  * JWKS, for a bounded number of URLs. A client whose keys cannot be fetched cannot authenticate:
  * `invalid_client`, since the fault is on the client's side.
  */
+import { CLIENT_KEY_DEFAULTS, MAX_CLIENT_KEYS } from '../oauth/client-assertion.js';
 import { InvalidClient, AUTHENTICATION_FAILED } from '../oauth/errors.js';
 import type { ClientKeys, KeyResolver } from '../ports.js';
 import { JWKS_LIMITS } from './issuer-keys.js';
@@ -19,6 +20,12 @@ export interface ClientKeysOptions {
   readonly resolve?: OutboundFetchOptions['resolve'];
   readonly onFetchError?: (jwksUri: string, error: unknown) => void;
 }
+
+/**
+ * A client's key set is a few keys, not an IdP's rotation history: with up to `maxEntries` sets
+ * cached, each held to this size keeps the cache within a few megabytes whatever clients publish.
+ */
+const MAX_CLIENT_JWKS_BYTES = 16 * 1024;
 
 export class RemoteClientKeys implements ClientKeys {
   private readonly sets = new Map<string, RemoteKeySet>();
@@ -38,12 +45,13 @@ export class RemoteClientKeys implements ClientKeys {
             (
               await fetchJson(jwksUri, {
                 timeoutMs: JWKS_LIMITS.timeoutMs,
-                maxBytes: JWKS_LIMITS.maxJwksBytes,
+                maxBytes: MAX_CLIENT_JWKS_BYTES,
                 allowHttpLoopback,
                 resolve,
               })
             ).body,
           algorithms,
+          defaults: CLIENT_KEY_DEFAULTS,
           unavailable: (cause) =>
             new InvalidClient({
               reason: 'client_keys_unavailable',
@@ -52,7 +60,7 @@ export class RemoteClientKeys implements ClientKeys {
             }),
           onFetchError: onFetchError && ((err) => onFetchError(jwksUri, err)),
         },
-        { ...JWKS_LIMITS, now: this.options.now ?? Date.now },
+        { ...JWKS_LIMITS, maxKeys: MAX_CLIENT_KEYS, now: this.options.now ?? Date.now },
       );
     }
     this.sets.set(id, set);

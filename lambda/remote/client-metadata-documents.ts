@@ -6,7 +6,7 @@
  */
 import type { JWK } from 'jose';
 import type { ClientMetadataPolicy, ClientMetadataRule } from '../config.js';
-import { CLIENT_ASSERTION_ALGORITHMS } from '../oauth/client-assertion.js';
+import { CLIENT_ASSERTION_ALGORITHMS, MAX_CLIENT_KEYS } from '../oauth/client-assertion.js';
 import { InvalidClient, type ReasonFor } from '../oauth/errors.js';
 import { quote } from '../oauth/quote.js';
 import { isClientIdUrl } from '../oauth/syntax.js';
@@ -178,6 +178,15 @@ export function underPrefix(url: URL, prefix: string): boolean {
   return url.pathname.startsWith(pattern.pathname);
 }
 
+/** A document's value as a description may show it: quoted when a string, its type otherwise. */
+function shown(value: unknown): string {
+  if (value === undefined) return 'none given';
+  if (typeof value === 'string') return quote(value);
+  return value === null
+    ? 'null'
+    : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
+}
+
 const refuse = (reason: ReasonFor<'invalid_client'>, description: string) =>
   new InvalidClient({ reason, description });
 
@@ -205,11 +214,11 @@ function clientFromDocument(
     if (field in doc) throw invalid(`it holds ${field}: a public document cannot hold a secret`);
   if (doc.token_endpoint_auth_method !== 'private_key_jwt')
     throw invalid(
-      `token_endpoint_auth_method must be "private_key_jwt", got ${quote(String(doc.token_endpoint_auth_method ?? 'none given'))}`,
+      `token_endpoint_auth_method must be "private_key_jwt", got ${shown(doc.token_endpoint_auth_method)}`,
     );
   const alg = doc.token_endpoint_auth_signing_alg;
   if (alg !== undefined && !(typeof alg === 'string' && CLIENT_ASSERTION_ALGORITHMS.includes(alg)))
-    throw invalid(`token_endpoint_auth_signing_alg ${quote(String(alg))} is not accepted`);
+    throw invalid(`token_endpoint_auth_signing_alg ${shown(alg)} is not accepted`);
   const grants = doc.grant_types;
   if (
     grants !== undefined &&
@@ -219,7 +228,7 @@ function clientFromDocument(
   const hasJwks = doc.jwks !== undefined;
   const hasJwksUri = doc.jwks_uri !== undefined;
   if (hasJwks === hasJwksUri) throw invalid('it must give exactly one of jwks and jwks_uri');
-  let keys: Pick<ClientRecord, 'jwks' | 'jwksUri'>;
+  let keys: Pick<ClientRecord, 'jwks' | 'jwksUri' | 'tokenEndpointAuthSigningAlg'>;
   if (hasJwksUri) {
     const uri = doc.jwks_uri;
     if (typeof uri !== 'string' || !URL.canParse(uri)) throw invalid('jwks_uri is not a URL');
@@ -230,10 +239,14 @@ function clientFromDocument(
     const jwks = doc.jwks as { keys?: unknown } | null;
     if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys))
       throw invalid('jwks has no "keys" array');
-    if (jwks.keys.some((k) => typeof k !== 'object' || k === null || 'd' in k))
+    if (jwks.keys.length === 0 || jwks.keys.length > MAX_CLIENT_KEYS)
+      throw invalid(`jwks must hold 1 to ${MAX_CLIENT_KEYS} keys`);
+    if (jwks.keys.some((k) => typeof k !== 'object' || k === null || 'd' in k || 'k' in k))
       throw invalid('jwks must hold public keys only');
     keys = { jwks: { keys: jwks.keys as JWK[] } };
   }
+  // AUTH-PRIVATE-KEY-JWT: a client that names its one algorithm is held to it.
+  if (typeof alg === 'string') keys = { ...keys, tokenEndpointAuthSigningAlg: alg };
   return {
     clientId,
     secretRef: '',

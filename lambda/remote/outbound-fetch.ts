@@ -6,7 +6,8 @@
  * answer that changes between check and connect changes nothing), no redirects, a size cap and a
  * deadline for the whole exchange.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
@@ -64,8 +65,12 @@ export interface FetchedJson {
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    // ::/96, the deprecated IPv4-compatible addresses (::127.0.0.1): never an ordinary host.
+    else if (v6.parts.slice(0, 6).every((p) => p === 0)) return false;
+  }
   return parsed.range() === 'unicast';
 }
 
@@ -78,12 +83,30 @@ export function fetchableUrl(url: URL, allowHttpLoopback = false): boolean {
   return allowHttpLoopback && url.protocol === 'http:' && LOOPBACK_NAMES.has(url.hostname);
 }
 
-const systemResolve = (hostname: string): Promise<LookupAddress[]> =>
-  new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) =>
-      err ? reject(err) : resolve(addresses),
-    ),
-  );
+/**
+ * The name's A and AAAA records, asked of the DNS servers directly (c-ares), with the exchange's
+ * own deadline: unlike the system resolver it holds no libuv thread while a server is silent, so
+ * names that never answer cannot starve the thread pool that WebCrypto signs on. `localhost` is
+ * loopback by definition (RFC 6761) and never asked.
+ */
+async function systemResolve(hostname: string, timeoutMs: number): Promise<LookupAddress[]> {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost'))
+    return [
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ];
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+  const [v4, v6] = await Promise.allSettled([
+    resolver.resolve4(hostname),
+    resolver.resolve6(hostname),
+  ]);
+  const found = [
+    ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+    ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+  ];
+  if (found.length === 0) throw new Error(`${hostname} does not resolve`);
+  return found;
+}
 
 export async function fetchJson(
   target: string,
@@ -99,7 +122,7 @@ export async function fetchJson(
     throw new OutboundFetchError('url_not_allowed', `only https URLs are fetched`);
   }
   const loopbackHttp = url.protocol === 'http:';
-  const resolve = options.resolve ?? systemResolve;
+  const resolve = options.resolve ?? ((name: string) => systemResolve(name, options.timeoutMs));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const signal = AbortSignal.timeout(options.timeoutMs);
 

@@ -35,6 +35,8 @@ export interface KeySetSource {
   readonly load: () => Promise<unknown>;
   /** The JWS algorithms accepted with these keys. */
   readonly algorithms: readonly string[];
+  /** How a key without `alg` is pinned where several algorithms would fit (usable-keys.ts). */
+  readonly defaults?: { readonly rsaWithoutAlg?: string };
   /** What a failure to get any key set is answered with. */
   readonly unavailable: (cause?: unknown) => Error;
   readonly onFetchError?: (error: unknown) => void;
@@ -100,7 +102,12 @@ export class RemoteKeySet {
     try {
       const body = await this.source.load();
       const keys = createLocalJWKSet({
-        keys: await usableKeys(body, this.source.algorithms, this.limits.maxKeys),
+        keys: await usableKeys(
+          body,
+          this.source.algorithms,
+          this.limits.maxKeys,
+          this.source.defaults,
+        ),
       });
       this.keys = keys;
       this.fetchedAt = this.limits.now();

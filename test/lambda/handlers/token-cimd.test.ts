@@ -68,6 +68,27 @@ describe('CIMD: an unregistered client named by its metadata document', () => {
     expect(host.hits.get(path)).toBe(1);
   });
 
+  test('a document that names its signing algorithm holds its client to it', async () => {
+    const id = host.metadata(
+      fresh(),
+      { jwks: key.jwks },
+      { token_endpoint_auth_signing_alg: 'ES384' },
+    );
+    const body = expectRefused(
+      await h.token(tokenEvent(await cimdForm(id))),
+      401,
+      'client_assertion_algorithm',
+    );
+    expect(body.error_description).toBe('client authentication failed');
+  });
+
+  test('an encoded path separator never reaches outside the rule\u2019s prefix', async () => {
+    host.metadata('/elsewhere/evil.json', { jwks: key.jwks });
+    const id = host.url('/agents/..%2Felsewhere/evil.json');
+    expectRefused(await h.token(tokenEvent(await cimdForm(id))), 401, 'client_id_malformed');
+    expect(host.hits.get('/elsewhere/evil.json')).toBeUndefined();
+  });
+
   test('signed by a key the document does not hold: the one answer of AUTH-FAILURE', async () => {
     const id = host.metadata(fresh(), { jwks: key.jwks });
     const other = await ClientKey.generate('ES256', key.publicJwk.kid);
@@ -159,6 +180,18 @@ describe('CIMD: refused, saying which', () => {
         ),
       'client_metadata_redirect',
       'redirect',
+    ],
+    [
+      'a document whose fields are not strings',
+      (p) => host.metadata(p, { jwks: key.jwks }, { token_endpoint_auth_method: { toString: 1 } }),
+      'client_metadata_invalid',
+      'a value of type object',
+    ],
+    [
+      'a document with more keys than a client may hold',
+      (p) => host.metadata(p, { jwks: { keys: Array(65).fill({ kty: 'OKP', x: 'AA' }) } }),
+      'client_metadata_invalid',
+      '1 to 64 keys',
     ],
     [
       'an HTTP error',

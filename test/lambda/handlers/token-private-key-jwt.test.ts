@@ -140,6 +140,26 @@ describe('AUTH-PRIVATE-KEY-JWT: a client with keys instead of a secret', () => {
       expect(body.error_description).not.toBe('client authentication failed');
     });
 
+    test.each([
+      ['a number', 7],
+      ['an object', { toString: 1 }],
+      ['an array', ['JWT']],
+      ['null', null],
+    ])('a typ that is %s: refused, never a 500', async (_name, typ) => {
+      const res = await h.token(tokenEvent(await keyForm(inline, { header: { typ } })));
+      expectRefused(res, 401, 'client_assertion_typ_invalid');
+    });
+
+    test('an alg that is an object: refused, never a 500', async () => {
+      const form = await keyForm(inline);
+      const [, payload] = String(form.client_assertion).split('.');
+      const header = Buffer.from(JSON.stringify({ alg: { toString: 1 } })).toString('base64url');
+      const res = await h.token(
+        tokenEvent({ ...form, client_assertion: `${header}.${payload}.c2ln` }),
+      );
+      expectRefused(res, 401, 'client_assertion_algorithm');
+    });
+
     test('an HMAC-signed assertion (alg HS256)', async () => {
       const form = await keyForm(inline);
       const [, payload] = String(form.client_assertion).split('.');
@@ -197,6 +217,44 @@ describe('AUTH-PRIVATE-KEY-JWT: a client with keys instead of a secret', () => {
       ).clientId;
       expectRefused(await h.token(tokenEvent(await keyForm(id))), 401, 'client_keys_unavailable');
     });
+  });
+});
+
+describe('AUTH-PRIVATE-KEY-JWT: which keys a client may register', () => {
+  test('an RSA key without alg is taken as RS256, the algorithm client libraries sign with', async () => {
+    const rsa = await ClientKey.generate('RS256');
+    const { alg: _alg, ...bare } = rsa.publicJwk;
+    const id = (
+      await h.admin.addKeyClient({
+        clientId: 'agent-rsa-bare',
+        jwks: { keys: [bare] },
+        scopes: ['read'],
+        resources: [RESOURCE],
+      })
+    ).clientId;
+    expect((await h.token(tokenEvent(await keyForm(id, { signer: rsa })))).statusCode).toBe(200);
+  });
+
+  test('a symmetric key is refused at registration', async () => {
+    await expect(
+      h.admin.addKeyClient({
+        clientId: 'agent-oct',
+        jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ', alg: 'HS256' }] },
+        scopes: ['read'],
+        resources: [RESOURCE],
+      }),
+    ).rejects.toThrow(/private or symmetric key/);
+  });
+
+  test('a jwks_uri with a user and password is refused at registration', async () => {
+    await expect(
+      h.admin.addKeyClient({
+        clientId: 'agent-userinfo',
+        jwksUri: 'https://user:pass@keys.example.com/jwks.json',
+        scopes: ['read'],
+        resources: [RESOURCE],
+      }),
+    ).rejects.toThrow(/must be an https URL/);
   });
 });
 
