@@ -344,7 +344,7 @@ function parseTrustedIssuers(raw: string, ourIssuer: string): TrustedIssuer[] {
     const tenant = e.tenant;
     if (tenant !== undefined && (typeof tenant !== 'string' || tenant === ''))
       throw new ConfigError(V, 'must be a non-empty string', [i, 'tenant']);
-    const defaultScope = e.default_scope ?? 'registered';
+    const defaultScope = e.default_scope === undefined ? 'registered' : e.default_scope;
     if (defaultScope !== 'registered' && defaultScope !== 'none')
       throw new ConfigError(V, 'must be "registered" or "none"', [i, 'default_scope']);
     return {
@@ -537,7 +537,8 @@ function urlPrefixProblem(prefix: string, allowHttpLoopback: boolean): string | 
     return `must end with "/" (it admits the documents under that path), got ${JSON.stringify(prefix)}`;
   if (/[%;\\]/.test(prefix))
     return `must hold no percent-escape, ";" or backslash, got ${JSON.stringify(prefix)}`;
-  if (prefix.includes('*') && !/^https:\/\/\*\.[^*/]+\.[^*/]+\//.test(prefix))
+  const wildcard = /^https:\/\/\*\.[^*/]+\.[^*/]+\//.test(prefix);
+  if (prefix.includes('*') && !(wildcard && prefix.indexOf('*', 'https://*'.length) === -1))
     return `may hold "*" only as "https://*.domain.tld/" (a domain of two labels or more), got ${JSON.stringify(prefix)}`;
   return undefined;
 }

@@ -69,3 +69,48 @@ test('the JWKS function needs only its keys and CORS_ORIGINS: no issuer, no trus
     loadJwksFunctionConfig({ PUBLISHED_JWKS: JWKS, CORS_ORIGINS: 'https://app.example.com/path' }),
   ).toThrow(/CORS_ORIGINS/);
 });
+
+describe('CIMD-DEV-HTTP on AWS', () => {
+  const POLICY = JSON.stringify([
+    {
+      url_prefix: 'https://agents.example.com/',
+      scopes: ['read'],
+      resources: ['https://api.example.com/'],
+    },
+  ]);
+
+  test.each(['1', 'true'])(
+    'CLIENT_METADATA_HTTP_LOCALHOST=%s stops the token function, naming it',
+    (value) => {
+      let err: unknown;
+      try {
+        loadTokenFunctionConfig({ ...TOKEN_ENV, CLIENT_METADATA_HTTP_LOCALHOST: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe('CLIENT_METADATA_HTTP_LOCALHOST');
+      expect((err as Error).message).toMatch(/never on AWS/);
+    },
+  );
+
+  test('CLIENT_METADATA_DOCUMENTS is read on AWS, without the development switch', () => {
+    for (const off of [{}, { CLIENT_METADATA_HTTP_LOCALHOST: '0' }]) {
+      const config = loadTokenFunctionConfig({
+        ...TOKEN_ENV,
+        ...off,
+        CLIENT_METADATA_DOCUMENTS: POLICY,
+      });
+      expect(config.service.clientMetadata).toEqual({
+        allowHttpLoopback: false,
+        rules: [
+          {
+            urlPrefix: 'https://agents.example.com/',
+            scopes: ['read'],
+            resources: ['https://api.example.com/'],
+          },
+        ],
+      });
+    }
+  });
+});

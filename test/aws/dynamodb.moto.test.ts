@@ -194,3 +194,111 @@ describeWithMoto('DynamoDB adapters on moto', () => {
     });
   });
 });
+
+describeWithMoto(
+  'DynamoDB client registry on moto: clients with keys (AUTH-PRIVATE-KEY-JWT)',
+  () => {
+    let moto: Moto;
+    let db: DynamoDBClient;
+    let clientsTable: string;
+
+    beforeAll(async () => {
+      moto = await startMoto();
+      db = new DynamoDBClient(moto.clientConfig);
+      clientsTable = uniqueName('clients');
+      await createTable(db, clientsTable, CLIENTS_TABLE.partitionKey);
+    });
+    afterAll(async () => {
+      db?.destroy();
+      await moto?.stop();
+    });
+
+    const keyClient = (keys: Pick<ClientRecord, 'jwks' | 'jwksUri'>): ClientRecord => ({
+      clientId: uniqueName('agent'),
+      secretRef: '',
+      authMethod: 'private_key_jwt',
+      ...keys,
+      scopes: ['read'],
+      resources: ['https://api.example.com/'],
+      issuers: ['https://idp.example'],
+      dpopBoundRequired: true,
+      enabled: true,
+    });
+
+    test.each<[string, Pick<ClientRecord, 'jwks' | 'jwksUri'>]>([
+      [
+        'inline jwks',
+        {
+          jwks: {
+            keys: [
+              {
+                kty: 'EC',
+                crv: 'P-256',
+                x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+                y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+                kid: 'k1',
+                alg: 'ES256',
+                use: 'sig',
+              },
+              {
+                kty: 'OKP',
+                crv: 'Ed25519',
+                x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+                kid: 'k2',
+                alg: 'EdDSA',
+              },
+            ],
+          },
+        },
+      ],
+      ['a jwks_uri', { jwksUri: 'https://agent.example.com/.well-known/jwks.json' }],
+    ])('a key client with %s round-trips: get, list and remove', async (_how, keys) => {
+      const registry = new DynamoDbClientRegistry(db, clientsTable);
+      const client = keyClient(keys);
+      expect(await registry.add(client)).toBe(true);
+      expect(await registry.get(client.clientId)).toEqual(client);
+      expect((await registry.list()).find((c) => c.clientId === client.clientId)).toEqual(client);
+      expect(await registry.remove(client.clientId)).toEqual(client);
+      expect(await registry.get(client.clientId)).toBeUndefined();
+    });
+
+    test('a JWKS is one attribute, the JSON it is; the method and the URI are strings', async () => {
+      const registry = new DynamoDbClientRegistry(db, clientsTable);
+      const inline = keyClient({ jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] } });
+      const published = keyClient({ jwksUri: 'https://agent.example.com/jwks.json' });
+      await registry.add(inline);
+      await registry.add(published);
+      const item = async (id: string) =>
+        (
+          await db.send(
+            new GetItemCommand({
+              TableName: clientsTable,
+              Key: { [CLIENTS_TABLE.partitionKey]: { S: id } },
+            }),
+          )
+        ).Item;
+      const a = await item(inline.clientId);
+      expect(a?.auth_method).toEqual({ S: 'private_key_jwt' });
+      expect(JSON.parse(a?.jwks?.S ?? 'null')).toEqual(inline.jwks);
+      expect(a).not.toHaveProperty('jwks_uri');
+      const b = await item(published.clientId);
+      expect(b?.jwks_uri).toEqual({ S: 'https://agent.example.com/jwks.json' });
+      expect(b).not.toHaveProperty('jwks');
+    });
+
+    test('a secret client stays one: no auth_method, no keys', async () => {
+      const registry = new DynamoDbClientRegistry(db, clientsTable);
+      const client: ClientRecord = {
+        clientId: uniqueName('client'),
+        secretRef: 'xaa-auth-server/S/clients/x/abc',
+        scopes: ['read'],
+        resources: ['https://api.example.com/'],
+        enabled: true,
+      };
+      await registry.add(client);
+      const read = await registry.get(client.clientId);
+      expect(read).toEqual(client);
+      expect(read).not.toHaveProperty('authMethod');
+    });
+  },
+);

@@ -305,3 +305,292 @@ describe('DPoP settings (DPOP-REQUIRED, DPOP-NONCE)', () => {
     if (variable === 'DPOP_NONCE_KEY') expect((err as Error).message).not.toContain(value);
   });
 });
+
+describe('CLIENT_METADATA_DOCUMENTS (CIMD-POLICY), CLIENT_METADATA_HTTP_LOCALHOST and default_scope', () => {
+  const ISSUER = 'https://as.example.test';
+  const RULE = {
+    url_prefix: 'https://agents.example.com/clients/',
+    scopes: ['read'],
+    resources: ['https://api.example.com/'],
+  };
+  const cimd = (value: unknown, more: Record<string, string> = {}) => ({
+    ISSUER,
+    CLIENT_METADATA_DOCUMENTS: typeof value === 'string' ? value : JSON.stringify(value),
+    ...more,
+  });
+  /** The ConfigError loading `env` ends with (the test fails if it loads). */
+  const configError = (env: Record<string, string>): ConfigError => {
+    let err: unknown;
+    try {
+      loadServiceConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  };
+
+  test('unset or empty: no rule, no development switch', () => {
+    for (const env of [{ ISSUER }, cimd(''), cimd('  ')])
+      expect(loadServiceConfig(env).clientMetadata).toEqual({
+        rules: [],
+        allowHttpLoopback: false,
+      });
+  });
+
+  test('rules are read, each with its optional terms; scopes and resources lose duplicates', () => {
+    const c = loadServiceConfig(
+      cimd([
+        { ...RULE, scopes: ['read', 'read', 'write'] },
+        {
+          url_prefix: 'https://*.agents.example/',
+          scopes: ['a'],
+          resources: ['urn:example:api', 'urn:example:api'],
+          issuers: ['https://idp.example'],
+          token_lifetime: 300,
+          dpop_bound_required: true,
+        },
+        { ...RULE, dpop_bound_required: false },
+      ]),
+    );
+    expect(c.clientMetadata).toEqual({
+      allowHttpLoopback: false,
+      rules: [
+        {
+          urlPrefix: RULE.url_prefix,
+          scopes: ['read', 'write'],
+          resources: ['https://api.example.com/'],
+        },
+        {
+          urlPrefix: 'https://*.agents.example/',
+          scopes: ['a'],
+          resources: ['urn:example:api'],
+          issuers: ['https://idp.example'],
+          tokenLifetime: 300,
+          dpopBoundRequired: true,
+        },
+        {
+          urlPrefix: RULE.url_prefix,
+          scopes: ['read'],
+          resources: ['https://api.example.com/'],
+        },
+      ],
+    });
+  });
+
+  test.each([
+    ['1', true],
+    ['true', true],
+    ['TRUE', true],
+    ['0', false],
+    ['false', false],
+    ['', false],
+  ])('CLIENT_METADATA_HTTP_LOCALHOST=%j', (value, on) => {
+    expect(
+      loadServiceConfig({ ISSUER, CLIENT_METADATA_HTTP_LOCALHOST: value }).clientMetadata
+        .allowHttpLoopback,
+    ).toBe(on);
+  });
+
+  test('CLIENT_METADATA_HTTP_LOCALHOST=yes stops start-up, naming it', () => {
+    const err = configError({ ISSUER, CLIENT_METADATA_HTTP_LOCALHOST: 'yes' });
+    expect(err.variable).toBe('CLIENT_METADATA_HTTP_LOCALHOST');
+  });
+
+  test.each([
+    'http://localhost:3000/agents/',
+    'http://127.0.0.1:3000/agents/',
+    'http://[::1]:3000/agents/',
+  ])('with the switch, an http loopback prefix is accepted: %s', (prefix) => {
+    const c = loadServiceConfig(
+      cimd([{ ...RULE, url_prefix: prefix }], { CLIENT_METADATA_HTTP_LOCALHOST: '1' }),
+    );
+    expect(c.clientMetadata).toMatchObject({
+      allowHttpLoopback: true,
+      rules: [{ urlPrefix: prefix }],
+    });
+  });
+
+  type CimdCase = [what: string, value: unknown, message: RegExp, env?: Record<string, string>];
+  // A rest parameter: a function of more parameters than a row has elements is given `done`.
+  test.each<CimdCase>([
+    ['not JSON', '[{"url_prefix":', /not valid JSON/],
+    ['an object, not an array', RULE, /must be a JSON array/],
+    ['a string', '"https://agents.example.com/"', /must be a JSON array/],
+    [
+      'an entry that is not an object',
+      ['https://agents.example.com/'],
+      /entry 0 must be an object/,
+    ],
+    ['an entry that is an array', [[RULE]], /entry 0 must be an object/],
+    [
+      'an unknown key',
+      [{ ...RULE, url_prefixes: ['x'] }],
+      /entry 0 has unknown key "url_prefixes"/,
+    ],
+    ['a misspelled key', [{ ...RULE, scope: 'read' }], /unknown key "scope"/],
+    ['no url_prefix', [{ scopes: RULE.scopes, resources: RULE.resources }], /needs "url_prefix"/],
+    ['no scopes', [{ url_prefix: RULE.url_prefix, resources: RULE.resources }], /needs "scopes"/],
+    ['empty scopes', [{ ...RULE, scopes: [] }], /needs "scopes"/],
+    ['scopes a string', [{ ...RULE, scopes: 'read' }], /needs "scopes"/],
+    ['an empty scope', [{ ...RULE, scopes: [''] }], /needs "scopes"/],
+    ['no resources', [{ url_prefix: RULE.url_prefix, scopes: RULE.scopes }], /needs "resources"/],
+    ['empty resources', [{ ...RULE, resources: [] }], /needs "resources"/],
+    ['a resource that is not a URI', [{ ...RULE, resources: ['api'] }], /not an absolute URI/],
+    [
+      'a resource with a fragment',
+      [{ ...RULE, resources: ['https://api.example.com/#x'] }],
+      /without a fragment/,
+    ],
+    [
+      'the second entry wrong, named by its index',
+      [RULE, { ...RULE, scopes: [] }],
+      /entry 1 needs "scopes"/,
+    ],
+    [
+      'a prefix without a path',
+      [{ ...RULE, url_prefix: 'https://agents.example.com' }],
+      /must include a path/,
+    ],
+    [
+      'a prefix that does not end its path with "/"',
+      [{ ...RULE, url_prefix: 'https://agents.example.com/clients' }],
+      /must end with "\/"/,
+    ],
+    [
+      'a prefix with a port and no path',
+      [{ ...RULE, url_prefix: 'https://agents.example.com:8443' }],
+      /must include a path/,
+    ],
+    [
+      'a wildcard prefix without a path',
+      [{ ...RULE, url_prefix: 'https://*.example.com' }],
+      /must include a path/,
+    ],
+    [
+      'a prefix that is not a URL',
+      [{ ...RULE, url_prefix: 'agents.example.com/' }],
+      /absolute URL/,
+    ],
+    ['an http prefix', [{ ...RULE, url_prefix: 'http://agents.example.com/' }], /must use https/],
+    [
+      'an http loopback prefix without the switch',
+      [{ ...RULE, url_prefix: 'http://localhost:3000/agents/' }],
+      /must use https \(http:\/\/localhost only with CLIENT_METADATA_HTTP_LOCALHOST=1\)/,
+    ],
+    [
+      'an http prefix that is not loopback, even with the switch',
+      [{ ...RULE, url_prefix: 'http://agents.example.com/' }],
+      /must use https/,
+      { CLIENT_METADATA_HTTP_LOCALHOST: '1' },
+    ],
+    [
+      'a wildcard inside the host',
+      [{ ...RULE, url_prefix: 'https://a.*.example.com/' }],
+      /"\*" only as/,
+    ],
+    [
+      'a wildcard glued to the domain',
+      [{ ...RULE, url_prefix: 'https://*example.com/' }],
+      /"\*" only as/,
+    ],
+    ['two wildcard labels', [{ ...RULE, url_prefix: 'https://*.*.example.com/' }], /"\*" only as/],
+    ['a wildcard over nothing', [{ ...RULE, url_prefix: 'https://*./' }], /"\*" only as/],
+    [
+      'a wildcard at the end of the host',
+      [{ ...RULE, url_prefix: 'https://agents.*/' }],
+      /"\*" only as/,
+    ],
+    ['a query', [{ ...RULE, url_prefix: 'https://agents.example.com/clients?x=1' }], /no query/],
+    [
+      'an empty query',
+      [{ ...RULE, url_prefix: 'https://agents.example.com/clients/?' }],
+      /no query/,
+    ],
+    ['a fragment', [{ ...RULE, url_prefix: 'https://agents.example.com/clients/#x' }], /fragment/],
+    ['a user', [{ ...RULE, url_prefix: 'https://me@agents.example.com/clients/' }], /user/],
+    [
+      "issuers naming this server's own issuer",
+      [{ ...RULE, issuers: ['https://idp.example', ISSUER] }],
+      /"issuers" names this server's own issuer/,
+    ],
+    ['empty issuers', [{ ...RULE, issuers: [] }], /"issuers" must be a non-empty array/],
+    ['issuers a string', [{ ...RULE, issuers: 'https://idp.example' }], /"issuers" must be/],
+    [
+      'a token_lifetime of 0',
+      [{ ...RULE, token_lifetime: 0 }],
+      /"token_lifetime" must be a positive/,
+    ],
+    ['a fractional token_lifetime', [{ ...RULE, token_lifetime: 1.5 }], /"token_lifetime"/],
+    ['a token_lifetime string', [{ ...RULE, token_lifetime: '300' }], /"token_lifetime"/],
+    [
+      'dpop_bound_required a string',
+      [{ ...RULE, dpop_bound_required: 'yes' }],
+      /"dpop_bound_required"/,
+    ],
+  ])(
+    '%s stops start-up, naming CLIENT_METADATA_DOCUMENTS',
+    (...[, value, message, more]: CimdCase) => {
+      const err = configError(cimd(value, more));
+      expect(err.variable).toBe('CLIENT_METADATA_DOCUMENTS');
+      expect(err.message).toMatch(/^CLIENT_METADATA_DOCUMENTS: /);
+      expect(err.message).toMatch(message);
+    },
+  );
+
+  test.each([
+    'https://*.example.com/agents/*',
+    'https://*.example.com/*',
+    'https://*.com/',
+    'https://example.*/',
+  ])('a wildcard elsewhere than "https://*.domain.tld/" (%s) stops start-up', (prefix) => {
+    const err = configError(cimd([{ ...RULE, url_prefix: prefix }]));
+    expect(err.message).toMatch(/^CLIENT_METADATA_DOCUMENTS: entry 0 "url_prefix" /);
+  });
+
+  test('the wildcard as "https://*.domain/" is accepted, with a port and a path', () => {
+    for (const prefix of [
+      'https://*.example.com/',
+      'https://*.example.com/agents/',
+      'https://*.example.com:8443/',
+    ])
+      expect(
+        loadServiceConfig(cimd([{ ...RULE, url_prefix: prefix }])).clientMetadata.rules,
+      ).toEqual([expect.objectContaining({ urlPrefix: prefix })]);
+  });
+
+  test.each(['https://*.example.com/agents/*/', 'https://*.example.com/a*b/'])(
+    'a "*" anywhere but before the domain is refused: %s',
+    (prefix) => {
+      expect(() => loadServiceConfig(cimd([{ ...RULE, url_prefix: prefix }]))).toThrow(
+        /may hold "\*" only as/,
+      );
+    },
+  );
+
+  describe('a trusted issuer\u2019s default_scope (GRANT-SCOPE-DEFAULT)', () => {
+    const trusted = (extra: Record<string, unknown>) => ({
+      ISSUER,
+      TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', ...extra },
+      ]),
+    });
+
+    test.each([
+      [{}, 'registered'],
+      [{ default_scope: 'registered' }, 'registered'],
+      [{ default_scope: 'none' }, 'none'],
+    ])('%j: %s', (extra, defaultScope) => {
+      expect(loadServiceConfig(trusted(extra)).trustedIssuers[0]!.defaultScope).toBe(defaultScope);
+    });
+
+    test.each([['all'], ['None'], [''], [0], [true], [['registered']], [null]])(
+      'default_scope %j stops start-up, naming TRUSTED_ISSUERS',
+      (value) => {
+        const err = configError(trusted({ default_scope: value }));
+        expect(err.variable).toBe('TRUSTED_ISSUERS');
+        expect(err.message).toMatch(/entry 0 "default_scope" must be "registered" or "none"/);
+      },
+    );
+  });
+});
