@@ -114,12 +114,6 @@ const alarmsOf = (t: Template): Record<string, AlarmProps> =>
       r.Properties as AlarmProps,
     ]),
   );
-const refusalDims = (reason: keyof typeof REASONS) => ({
-  service: 'xaa-auth-server',
-  error: REASONS[reason],
-  reason,
-});
-
 test('every alarm of ALARM_IDS, each naming its runbook section, quiet without traffic', () => {
   expect(Object.keys(alarms).sort()).toEqual([...ALARM_IDS].sort());
   for (const [id, alarm] of Object.entries(alarms)) {
