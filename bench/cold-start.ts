@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { serializeJwks } from '../lambda/aws/published-jwks.js';
+import { serializeJwks } from '../lambda/cdk-shared/published-jwks.js';
 import { bundleLambdaAsync } from '../lib/lambda-bundle.js';
 import { startAwsStub } from './aws-stub.js';
 import {
@@ -45,7 +45,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** With the stack's own bundler (lib/lambda-bundle.ts), so what is measured is what ships. */
 function bundle(name: FunctionName, outdir: string): Promise<string> {
   const entry = name === 'token-wrapped' ? 'token' : name;
-  return bundleLambdaAsync(join(root, 'lambda/aws/entries', `${entry}.ts`), join(outdir, entry));
+  return bundleLambdaAsync(join(root, 'lambda/functions', `${entry}.ts`), join(outdir, entry));
 }
 
 const RUNNER = `

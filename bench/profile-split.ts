@@ -31,10 +31,7 @@ const GROUPS: Array<[string, (fn: string, url: string) => boolean]> = [
         fn,
       ) || /internal\/crypto/.test(url),
   ],
-  [
-    'the store (journal append, maps)',
-    (_fn, url) => /lambda\/local\/(local-store|journal)/.test(url),
-  ],
+  ['the store (journal append, maps)', (_fn, url) => /local\/(local-store|journal)/.test(url)],
   ['file system writes', (_fn, url) => /internal\/fs|node:fs/.test(url)],
   [
     'HTTP and sockets (node:http, net, streams)',
@@ -45,11 +42,10 @@ const GROUPS: Array<[string, (fn: string, url: string) => boolean]> = [
   ],
   [
     'logging (Powertools logger)',
-    (_fn, url) =>
-      /powertools\/logger|aws-lambda-powertools|lambda\/local\/batched-logger/.test(url),
+    (_fn, url) => /powertools\/logger|aws-lambda-powertools|local\/batched-logger/.test(url),
   ],
   ['jose (JWT decoding, key selection)', (_fn, url) => /node_modules\/jose/.test(url)],
-  ['token path (lambda/, handlers, oauth)', (_fn, url) => /\/lambda\//.test(url)],
+  ['token path (lambda/, local/, handlers, oauth)', (_fn, url) => /\/(lambda|local)\//.test(url)],
   ['oidc-provider and koa (peer only)', (_fn, url) => /oidc-provider|koa|lru-cache/.test(url)],
   ['program (other JavaScript, native)', () => true],
 ];

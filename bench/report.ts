@@ -378,7 +378,7 @@ Our server signs on libuv's thread pool (node:crypto's callback form), so with r
 the RSA signature of one token runs on the second core while the event loop parses, verifies and
 answers the next: the CPU column shows the whole process and, in brackets, its event-loop thread.
 Those pool threads run 10 nice levels below the event loop (\`LOCAL_HELPER_NICE\`,
-lambda/local/thread-priority.ts): on two cores the loop is the one serial stage, and a signature
+local/thread-priority.ts): on two cores the loop is the one serial stage, and a signature
 that preempts it stalls every request in flight (\`LOCAL_HELPER_NICE=0 npm run bench\` measures it off).
 
 **Where the event loop's time goes** (self time in one more round with both servers under

@@ -13,7 +13,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { loadTokenFunctionConfig } from '../lambda/aws/aws-config.js';
+import { loadTokenFunctionConfig } from '../lambda/cdk-shared/aws-config.js';
 import { SDK_CLIENT_CONFIG } from '../lambda/aws/sdk-config.js';
 import { createAwsTokenService } from '../lambda/aws/token-service-factory.js';
 import {

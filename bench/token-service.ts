@@ -8,7 +8,7 @@ import {
   calculateJwkThumbprint,
 } from 'jose';
 import { loadServiceConfig } from '../lambda/config.js';
-import { KeyFileSigner } from '../lambda/local/key-file-signer.js';
+import { KeyFileSigner } from '../lambda/key-file-signer.js';
 import { TokenService } from '../lambda/oauth/token-service.js';
 import { createTokenHandler } from '../lambda/handlers/token.js';
 import { silentLog } from '../lambda/logging.js';

@@ -16,21 +16,21 @@ import {
   ClientAdmin,
   MAX_GRACE_SECONDS,
   type ServerPolicy,
-} from '../lambda/admin/client-admin.js';
-import { evaluateAssertion, type AssertionReport } from '../lambda/admin/assertion-check.js';
+} from '../local/admin/client-admin.js';
+import { evaluateAssertion, type AssertionReport } from '../local/admin/assertion-check.js';
 import {
   effectiveConfig,
   pickServiceEnvironment,
   type EffectiveConfig,
-} from '../lambda/admin/effective-config.js';
-import { DataDirError } from '../lambda/local/data-dir.js';
-import { openLocalAdminStore } from '../lambda/local/local-admin.js';
+} from '../local/admin/effective-config.js';
+import { DataDirError } from '../local/data-dir.js';
+import { openLocalAdminStore } from '../local/admin/local-admin.js';
 import { proofRequirement } from '../lambda/oauth/dpop-binding.js';
 import { once } from '../lambda/once.js';
 import { systemClock, type ClientRecord } from '../lambda/ports.js';
 import { RemoteIssuerKeys } from '../lambda/remote/issuer-keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import type { StackAdminClients, StackClientStore } from '../lambda/aws/stack-client-admin.js';
+import type { StackAdminClients, StackClientStore } from '../local/admin/stack-client-admin.js';
 
 /** The environment variable `--client-secret-env` names when the docs show it. */
 export const DEFAULT_SECRET_VARIABLE = 'XAA_CLIENT_SECRET';
@@ -381,7 +381,7 @@ async function runOnStack(
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
     throw usage('--stack must name a CloudFormation stack');
   // Loaded only here: the local form must not need (or wait for) the AWS SDK's CloudFormation client.
-  const aws = await import('../lambda/aws/stack-client-admin.js');
+  const aws = await import('../local/admin/stack-client-admin.js');
   const clients = (awsClients ?? aws.defaultStackAdminClients)();
   try {
     await runWithStack();
@@ -485,7 +485,7 @@ async function setEnabled(
 }
 
 /**
- * The token endpoint's own steps on one assertion for one client (lambda/admin/assertion-check.ts),
+ * The token endpoint's own steps on one assertion for one client (local/admin/assertion-check.ts),
  * printed with pass or fail and why; exit 1 if the endpoint would refuse it.
  */
 async function checkAssertion(

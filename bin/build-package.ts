@@ -17,10 +17,10 @@ const dist = join(root, 'dist');
 
 /** Every entry lib/ hands to a RouteFunction (McpServerResource's is the caller's own). */
 const PACKAGED_ENTRIES: readonly string[] = [
-  ...readdirSync(join(LAMBDA_ROOT, 'aws/entries'))
+  ...readdirSync(join(LAMBDA_ROOT, 'functions'))
     .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(LAMBDA_ROOT, 'aws/entries', f)),
-  join(LAMBDA_ROOT, 'sample-resource/lambda.ts'),
+    .map((f) => join(LAMBDA_ROOT, 'functions', f)),
+  join(LAMBDA_ROOT, 'example-resources/sample/lambda.ts'),
 ];
 
 function tsc(): Promise<void> {

@@ -3,8 +3,8 @@
  * DEV_IDP_PORT picks its port (default 4000); its signing key lives in DATA_DIR/dev-idp/.
  */
 import { join } from 'node:path';
-import { DevIdp } from '../lambda/local/dev-idp.js';
-import { KeyFileSigner } from '../lambda/local/key-file-signer.js';
+import { DevIdp } from '../local/dev-idp.js';
+import { KeyFileSigner } from '../lambda/key-file-signer.js';
 
 async function main(): Promise<void> {
   // A development tool, not the server: its two settings are read here rather than in lambda/config.ts.

@@ -6,11 +6,11 @@ import {
   startLocalCluster,
   workerCount,
   type LocalCluster,
-} from '../lambda/local/cluster.js';
-import { startLocalServer, type LocalServer } from '../lambda/local/server.js';
-import { createLocalLogger } from '../lambda/local/batched-logger.js';
+} from '../local/cluster.js';
+import { startLocalServer, type LocalServer } from '../local/server.js';
+import { createLocalLogger } from '../local/batched-logger.js';
 import { endpointUrl, PATHS } from '../lambda/oauth/metadata.js';
-import { helperNice, lowerHelperThreads } from '../lambda/local/thread-priority.js';
+import { helperNice, lowerHelperThreads } from '../local/thread-priority.js';
 
 /** How long Ctrl-C waits for the requests in flight before it cuts them off. */
 const DRAIN_MS = 5000;
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   if (cluster.isWorker) return runLocalWorker(config, { logger: createLocalLogger() });
   const started = performance.now();
-  // One process: its signing threads yield to its event loop (lambda/local/thread-priority.ts).
+  // One process: its signing threads yield to its event loop (local/thread-priority.ts).
   // Workers sign on their own event loops, so there is nothing to yield to. Before listening, so
   // what the banner says holds from the first request on.
   const helpers =
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       },
     );
   };
-  // DATA_DIR deleted under the server: say so in one line and stop (lambda/local/server.ts).
+  // DATA_DIR deleted under the server: say so in one line and stop (local/server.ts).
   const onStateLost = (message: string) => {
     console.error(message);
     stop('', 1);

@@ -1,6 +1,6 @@
 /**
  * The ports the protocol code is handed. Each has an AWS adapter (lambda/aws) and a local one
- * (lambda/local); the protocol (lambda/oauth) imports nothing but these types.
+ * (local); the protocol (lambda/oauth) imports nothing but these types.
  */
 import type { JWK, JWSHeaderParameters, FlattenedJWSInput, CryptoKey, KeyObject } from 'jose';
 

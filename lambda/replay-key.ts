@@ -1,7 +1,7 @@
 /**
  * The key a spent `(iss, jti)` is remembered under (JAG-REPLAY), by every ReplayGuard that stores
  * one: the DynamoDB table's partition key (lambda/aws/dynamodb-replay-guard.ts) and the local
- * store's replay journal (lambda/local/local-store.ts). Stored records are read back with it, so
+ * store's replay journal (local/local-store.ts). Stored records are read back with it, so
  * its format is fixed: changing it would forget every jti spent before the change.
  *
  * A fixed-size key for any issuer and jti (a jti is chosen by the IdP, and may be long or full of

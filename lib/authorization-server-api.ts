@@ -22,7 +22,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PATHS } from '../lambda/oauth/metadata.js';
 import type { ResolvedCustomDomain, ResolvedThrottle } from './server-props.js';
-import { CORS_POLICY } from '../lambda/http/cors-policy.js';
+import { CORS_POLICY } from '../lambda/cdk-shared/cors-policy.js';
 
 export interface AuthorizationServerApiProps {
   readonly discovery: IFunction;

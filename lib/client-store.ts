@@ -7,7 +7,7 @@ import { Arn, ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CLIENTS_TABLE, REPLAY_TABLE } from '../lambda/aws/tables.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../lambda/cdk-shared/tables.js';
 
 export interface ClientStoreProps {
   /** RETAIN also turns deletion protection on. */

@@ -227,7 +227,7 @@ export class EdgeProtection extends Construct {
     const secretValue = this.originSecret.secretValue.unsafeUnwrap();
 
     this.originVerify = new RouteFunction(this, 'OriginVerify', {
-      entry: fileURLToPath(new URL('../lambda/aws/entries/origin-verify.ts', import.meta.url)),
+      entry: fileURLToPath(new URL('../lambda/functions/origin-verify.ts', import.meta.url)),
       description: 'Edge protection: admits only requests that came through CloudFront',
       environment: { [ORIGIN_VERIFY_ENV]: secretValue },
       logRetention: props.logRetention,

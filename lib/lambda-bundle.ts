@@ -71,7 +71,7 @@ export async function bundleLambdaAsync(entry: string, outdir: string): Promise<
 
 /**
  * Where the bundle of `entry` (a module under `lambdaRoot`) lives under `bundlesRoot`: its path
- * without `.ts`, e.g. `aws/entries/token/`. Undefined for an entry outside `lambdaRoot`.
+ * without `.ts`, e.g. `functions/token/`. Undefined for an entry outside `lambdaRoot`.
  */
 export function bundleDirOf(
   entry: string,

@@ -19,7 +19,7 @@ export interface McpServerResourceProps {
   /** The MCP endpoint's path on the HTTP API. @default '/mcp' */
   readonly path?: string;
   readonly logRetention: RetentionDays;
-  /** The Lambda entry (lambda/mcp-server/lambda.ts). */
+  /** The Lambda entry (lambda/example-resources/mcp/lambda.ts). */
   readonly entry: string;
 }
 

@@ -22,7 +22,7 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { XaaConfigError } from './config-error.js';
-import { TOKEN_METRICS } from '../lambda/aws/token-metric-names.js';
+import { TOKEN_METRICS } from '../lambda/cdk-shared/token-metric-names.js';
 import { PATHS } from '../lambda/oauth/metadata.js';
 import { ALARM_IDS, alarmSpecs, newAlarm, type AlarmId } from './observability/alarms.js';
 import { buildDashboard } from './observability/dashboard.js';

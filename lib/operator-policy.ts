@@ -8,7 +8,7 @@ import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, ManagedPolicy, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CLIENT_SECRET_STACK_TAG } from '../lambda/aws/stack-outputs.js';
+import { CLIENT_SECRET_STACK_TAG } from '../lambda/cdk-shared/stack-outputs.js';
 
 export interface OperatorPolicyProps {
   readonly clientsTable: ITable;

@@ -22,7 +22,7 @@ import {
   PUBLISHED_JWK_BYTES,
   PUBLISHED_JWKS_ENV,
   PUBLISHED_JWKS_MAX_BYTES,
-} from '../lambda/aws/published-jwks.js';
+} from '../lambda/cdk-shared/published-jwks.js';
 import { providerWithOwnLogs } from './custom-resource-provider.js';
 import { RouteFunction } from './route-function.js';
 
@@ -76,7 +76,7 @@ export class PublishedJwks extends Construct {
     const cfnFunction = props.jwksFunction.node.defaultChild as CfnFunction;
 
     this.publisher = new RouteFunction(this, 'Publisher', {
-      entry: fileURLToPath(new URL('../lambda/aws/entries/jwks-publisher.ts', import.meta.url)),
+      entry: fileURLToPath(new URL('../lambda/functions/jwks-publisher.ts', import.meta.url)),
       description: 'Deploy time: reads the signing keys from KMS and publishes the JWKS',
       environment: {},
       logRetention: props.logRetention,

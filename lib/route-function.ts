@@ -30,7 +30,7 @@ import { BUNDLE_FILE, bundleDirOf, bundleLambda } from './lambda-bundle.js';
 const BUNDLES_ROOT = fileURLToPath(new URL('../bundles/', import.meta.url));
 
 export interface RouteFunctionProps {
-  /** The Lambda entry module (lambda/aws/entries/*.ts), exporting `handler`. */
+  /** The Lambda entry module (lambda/functions/*.ts), exporting `handler`. */
   readonly entry: string;
   readonly description: string;
   readonly environment: Record<string, string>;

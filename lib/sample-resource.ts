@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import {
   PROTECTED_RESOURCE_METADATA_PATH,
   RESOURCE_SCOPES,
-} from '../lambda/sample-resource/routes.js';
+} from '../lambda/cdk-shared/sample-resource-routes.js';
 import { RouteFunction } from './route-function.js';
 
 export interface SampleResourceProps {

@@ -23,12 +23,12 @@ import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { XaaConfigError } from './config-error.js';
-import { AWS_ENV, SIGNING_MODES, type SigningMode } from '../lambda/aws/aws-config.js';
-import { KMS_SIGNING_ALGORITHM } from '../lambda/aws/kms-signing-algorithm.js';
-import { encryptionContext, WRAPPED_KEY_SPEC } from '../lambda/aws/wrapped-key-context.js';
+import { AWS_ENV, SIGNING_MODES, type SigningMode } from '../lambda/cdk-shared/aws-config.js';
+import { KMS_SIGNING_ALGORITHM } from '../lambda/cdk-shared/kms-signing-algorithm.js';
+import { encryptionContext, WRAPPED_KEY_SPEC } from '../lambda/cdk-shared/wrapped-key-context.js';
 import { WrappedKeyGenerator, type WrappedKeyResource } from './wrapped-key-generator.js';
 
-export type { SigningMode } from '../lambda/aws/aws-config.js';
+export type { SigningMode } from '../lambda/cdk-shared/aws-config.js';
 
 /**
  * One signing key of the server. Rotation is a sequence of deploys that edit this list: add a

@@ -13,7 +13,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { WRAPPED_KEY_SPEC } from '../lambda/aws/wrapped-key-context.js';
+import { WRAPPED_KEY_SPEC } from '../lambda/cdk-shared/wrapped-key-context.js';
 import { nagResource } from './nag-resource.js';
 import { providerWithOwnLogs } from './custom-resource-provider.js';
 import { RouteFunction } from './route-function.js';
@@ -42,7 +42,7 @@ export class WrappedKeyGenerator extends Construct {
     super(scope, id);
     this.generator = new RouteFunction(this, 'Generator', {
       entry: fileURLToPath(
-        new URL('../lambda/aws/entries/wrapped-key-generator.ts', import.meta.url),
+        new URL('../lambda/functions/wrapped-key-generator.ts', import.meta.url),
       ),
       description: 'Deploy time: makes each wrapped signing key and stores it encrypted',
       environment: {},

@@ -19,9 +19,9 @@ import {
 } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayv2DomainProperties, CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { AWS_ENV } from '../lambda/aws/aws-config.js';
-import { STACK_OUTPUTS } from '../lambda/aws/stack-outputs.js';
-import { TOKEN_METRICS } from '../lambda/aws/token-metric-names.js';
+import { AWS_ENV } from '../lambda/cdk-shared/aws-config.js';
+import { STACK_OUTPUTS } from '../lambda/cdk-shared/stack-outputs.js';
+import { TOKEN_METRICS } from '../lambda/cdk-shared/token-metric-names.js';
 import { PATHS, endpointUrl } from '../lambda/oauth/metadata.js';
 import { AuthorizationServerApi } from './authorization-server-api.js';
 import { ClientStore } from './client-store.js';
@@ -55,7 +55,7 @@ export interface XaaAuthorizationServerOptions {
 }
 
 const entry = (name: string) =>
-  fileURLToPath(new URL(`../lambda/aws/entries/${name}.ts`, import.meta.url));
+  fileURLToPath(new URL(`../lambda/functions/${name}.ts`, import.meta.url));
 
 /**
  * An OAuth authorization server for Cross App Access: it redeems ID-JAGs from the trusted IdPs
@@ -171,7 +171,9 @@ export class XaaAuthorizationServer extends Construct {
         issuer: this.issuer,
         resource: config.sampleResource.resource ?? `${this.issuer}/`,
         logRetention: config.logRetention,
-        entry: fileURLToPath(new URL('../lambda/sample-resource/lambda.ts', import.meta.url)),
+        entry: fileURLToPath(
+          new URL('../lambda/example-resources/sample/lambda.ts', import.meta.url),
+        ),
       });
 
     this.operator = new OperatorPolicy(this, 'Operator', {

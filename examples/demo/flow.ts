@@ -16,13 +16,13 @@ import {
   generateKeyPair,
   SignJWT,
 } from 'jose';
-import { ClientAdmin } from '../../lambda/admin/client-admin.js';
+import { ClientAdmin } from '../../local/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
-import { startLocalServer } from '../../lambda/local/server.js';
+import { openLocalAdminStore } from '../../local/admin/local-admin.js';
+import { startLocalServer } from '../../local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
-import { createResourceListener } from '../../lambda/sample-resource/node-listener.js';
+import { createResourceListener } from '../../lambda/example-resources/sample/node-listener.js';
 
 import { DemoStage, freePort, type Print } from './stage.js';
 

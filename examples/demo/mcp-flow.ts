@@ -22,7 +22,7 @@ import { format } from 'node:util';
 import { decodeJwt } from 'jose';
 import { runAdmin } from '../../bin/admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { startLocalServer } from '../../lambda/local/server.js';
+import { startLocalServer } from '../../local/server.js';
 import { silentLog } from '../../lambda/logging.js';
 import { startMcpServer } from '../mcp-server/server.js';
 import { AgentSite, generateAgentKey, type AgentKey } from './agent-site.js';

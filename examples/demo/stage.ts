@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DevIdp } from '../../lambda/local/dev-idp.js';
-import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
+import { DevIdp } from '../../local/dev-idp.js';
+import { KeyFileSigner } from '../../lambda/key-file-signer.js';
 
 export type Print = (line: string) => void;
 

@@ -1,6 +1,6 @@
 /**
- * The example MCP server on node:http: the deployable handler (lambda/mcp-server) behind the
- * resources' node edge (lambda/protected-resource/node-edge.ts). Used by `npm run mcp-server`, the
+ * The example MCP server on node:http: the deployable handler (lambda/example-resources/mcp) behind the
+ * resources' node edge (lambda/example-resources/verifier/node-edge.ts). Used by `npm run mcp-server`, the
  * demo and the interop tests.
  *
  * The token is checked before the body is read: a request without a valid one is answered from its
@@ -12,7 +12,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { JWTVerifyGetKey } from 'jose';
-import { createMcpResource, type McpResource } from '../../lambda/mcp-server/mcp-resource.js';
+import {
+  createMcpResource,
+  type McpResource,
+} from '../../lambda/example-resources/mcp/mcp-resource.js';
 import {
   acceptedHostNames,
   answerEarly,
@@ -26,7 +29,7 @@ import {
   webHeaders,
   writeResponse,
   type EdgeLimits,
-} from '../../lambda/protected-resource/node-edge.js';
+} from '../../lambda/example-resources/verifier/node-edge.js';
 
 export interface McpServerOptions {
   /** The authorization server's issuer: tokens from anyone else are refused. */

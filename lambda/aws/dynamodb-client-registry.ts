@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { ClientRecord, ClientRegistry } from '../ports.js';
-import { CLIENTS_TABLE } from './tables.js';
+import { CLIENTS_TABLE } from '../cdk-shared/tables.js';
 import { conditionalWrite } from './conditional-write.js';
 
 type Item = Record<string, AttributeValue>;

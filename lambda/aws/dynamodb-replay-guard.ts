@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplayGuard } from '../ports.js';
 import { replayKey } from '../replay-key.js';
-import { REPLAY_TABLE } from './tables.js';
+import { REPLAY_TABLE } from '../cdk-shared/tables.js';
 import { conditionalWrite, conditionalWriteHolder } from './conditional-write.js';
 
 const OWNER = 'owner';

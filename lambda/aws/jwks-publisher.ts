@@ -11,7 +11,11 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
 import { calculateJwkThumbprint } from 'jose';
 import { kmsPublicJwk, UnusableSigningKey } from './kms-key-to-jwk.js';
-import { PUBLISHED_JWKS_MAX_BYTES, serializeJwks, type PublishedJwk } from './published-jwks.js';
+import {
+  PUBLISHED_JWKS_MAX_BYTES,
+  serializeJwks,
+  type PublishedJwk,
+} from '../cdk-shared/published-jwks.js';
 
 export interface JwksPublisherProperties {
   readonly ServiceToken: string;

@@ -6,7 +6,7 @@ import { createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
-import { KMS_SIGNING_ALGORITHM } from './kms-signing-algorithm.js';
+import { KMS_SIGNING_ALGORITHM } from '../cdk-shared/kms-signing-algorithm.js';
 
 export { KMS_SIGNING_ALGORITHM };
 

@@ -4,7 +4,7 @@
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Refusal } from '../oauth/errors.js';
-import { TOKEN_METRICS } from './token-metric-names.js';
+import { TOKEN_METRICS } from '../cdk-shared/token-metric-names.js';
 
 /** The token handler's onOutcome hook: the refusal, or undefined when a token was issued. */
 export function recordTokenOutcome(metrics: Metrics): (refusal: Refusal | undefined) => void {

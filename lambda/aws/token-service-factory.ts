@@ -11,7 +11,7 @@ import { remoteClientSources } from '../remote/client-sources.js';
 import { parseDpopNonceKey } from '../oauth/dpop-nonce.js';
 import { TokenService } from '../oauth/token-service.js';
 import { systemClock, type Clock } from '../ports.js';
-import type { TokenFunctionConfig } from './aws-config.js';
+import type { TokenFunctionConfig } from '../cdk-shared/aws-config.js';
 import { CachedClientRegistry } from './cached-client-registry.js';
 import { DynamoDbClientRegistry } from './dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from './dynamodb-replay-guard.js';

@@ -14,7 +14,7 @@ import { createPrivateKey } from 'node:crypto';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeError, type Log } from '../logging.js';
-import { KeyFileSigner } from '../local/key-file-signer.js';
+import { KeyFileSigner } from '../key-file-signer.js';
 import type { Signer } from '../ports.js';
 import {
   encryptionContext,

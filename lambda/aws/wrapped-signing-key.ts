@@ -10,8 +10,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import type { PublishedJwk } from './published-jwks.js';
-import { WRAPPED_KEY_FORMAT, WRAPPED_KEY_SPEC } from './wrapped-key-context.js';
+import type { PublishedJwk } from '../cdk-shared/published-jwks.js';
+import { WRAPPED_KEY_FORMAT, WRAPPED_KEY_SPEC } from '../cdk-shared/wrapped-key-context.js';
 
 export {
   encryptionContext,
@@ -19,7 +19,7 @@ export {
   WRAPPED_KEY_PURPOSE,
   WRAPPED_KEY_SPEC,
   type EncryptionContext,
-} from './wrapped-key-context.js';
+} from '../cdk-shared/wrapped-key-context.js';
 
 /** The secret's value (SecretString, JSON): everything but the ciphertext is public. */
 export interface WrappedKeySecret {

@@ -3,7 +3,7 @@
  * AUTH-FAILURE, CORS-ORIGINS).
  */
 import { InvalidClient, UseDpopNonce, type OAuthError } from '../oauth/errors.js';
-import { CORS_POLICY } from './cors-policy.js';
+import { CORS_POLICY } from '../cdk-shared/cors-policy.js';
 import { header, method, type HttpEvent, type HttpResult } from './types.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };

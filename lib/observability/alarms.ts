@@ -11,7 +11,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { TOKEN_METRICS } from '../../lambda/aws/token-metric-names.js';
+import { TOKEN_METRICS } from '../../lambda/cdk-shared/token-metric-names.js';
 import { PATHS } from '../../lambda/oauth/metadata.js';
 import type { ReasonCode } from '../../lambda/oauth/errors.js';
 import { PERIOD, rate, reasonsOf, sum, type FunctionName, type ServerMetrics } from './metrics.js';

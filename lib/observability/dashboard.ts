@@ -12,7 +12,7 @@ import {
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { TOKEN_METRICS } from '../../lambda/aws/token-metric-names.js';
+import { TOKEN_METRICS } from '../../lambda/cdk-shared/token-metric-names.js';
 import type { AlarmId, AlarmSpecs } from './alarms.js';
 import { PERIOD, type ServerMetrics } from './metrics.js';
 import type { AlarmThresholds } from './thresholds.js';

@@ -9,7 +9,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { XaaConfigError } from '../config-error.js';
-import { TOKEN_METRICS } from '../../lambda/aws/token-metric-names.js';
+import { TOKEN_METRICS } from '../../lambda/cdk-shared/token-metric-names.js';
 import { PATHS } from '../../lambda/oauth/metadata.js';
 import { REASONS, type OAuthErrorCode, type ReasonCode } from '../../lambda/oauth/errors.js';
 

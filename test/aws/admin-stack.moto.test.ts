@@ -14,11 +14,11 @@ import {
 } from '../../lambda/aws/secrets-manager-secret-store.js';
 import { authenticateClient } from '../../lambda/oauth/client-auth.js';
 import { runAdmin } from '../../bin/admin.js';
-import { AdminError } from '../../lambda/admin/client-admin.js';
+import { AdminError } from '../../local/admin/client-admin.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { CLIENT_SECRET_STACK_TAG, STACK_OUTPUTS } from '../../lambda/aws/stack-outputs.js';
-import type { StackAdminClients } from '../../lambda/aws/stack-client-admin.js';
-import { CLIENTS_TABLE } from '../../lambda/aws/tables.js';
+import { CLIENT_SECRET_STACK_TAG, STACK_OUTPUTS } from '../../lambda/cdk-shared/stack-outputs.js';
+import type { StackAdminClients } from '../../local/admin/stack-client-admin.js';
+import { CLIENTS_TABLE } from '../../lambda/cdk-shared/tables.js';
 import { describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
 
 describeWithMoto('admin --stack on moto', () => {

@@ -1,5 +1,8 @@
 /** The Lambda functions' environment: the service variables plus the AWS resource names. */
-import { loadJwksFunctionConfig, loadTokenFunctionConfig } from '../../lambda/aws/aws-config.js';
+import {
+  loadJwksFunctionConfig,
+  loadTokenFunctionConfig,
+} from '../../lambda/cdk-shared/aws-config.js';
 import { ConfigError } from '../../lambda/config.js';
 
 const TOKEN_ENV = {

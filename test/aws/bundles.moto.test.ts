@@ -21,12 +21,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { ClientAdmin } from '../../lambda/admin/client-admin.js';
+import { ClientAdmin } from '../../local/admin/client-admin.js';
 import { ClientKey } from '../support/client-keys.js';
 import { CLIENT_ASSERTION_TYPE } from '../../lambda/oauth/grant-types.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
-import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
-import { CLIENT_SECRET_STACK_TAG } from '../../lambda/aws/stack-outputs.js';
+import { SecretsManagerSecretWriter } from '../../local/admin/secrets-manager-secret-writer.js';
+import { CLIENT_SECRET_STACK_TAG } from '../../lambda/cdk-shared/stack-outputs.js';
 import type { HttpResult } from '../../lambda/http/types.js';
 import {
   functionCredentials,

@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
 import { replayKey } from '../../lambda/replay-key.js';
-import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/cdk-shared/tables.js';
 import type { ClientRecord } from '../../lambda/ports.js';
 import {
   createTable,

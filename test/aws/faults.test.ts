@@ -23,10 +23,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { loadTokenFunctionConfig } from '../../lambda/aws/aws-config.js';
+import { loadTokenFunctionConfig } from '../../lambda/cdk-shared/aws-config.js';
 import { KmsPublicKeys } from '../../lambda/aws/kms-public-keys.js';
 import { createAwsTokenService } from '../../lambda/aws/token-service-factory.js';
-import { CLIENTS_TABLE } from '../../lambda/aws/tables.js';
+import { CLIENTS_TABLE } from '../../lambda/cdk-shared/tables.js';
 import { createJwksHandler } from '../../lambda/handlers/jwks.js';
 import { createTokenHandler } from '../../lambda/handlers/token.js';
 import type { HttpResult } from '../../lambda/http/types.js';

@@ -11,7 +11,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent } from 'aws-lambda';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import { REPLAY_TABLE } from '../../lambda/cdk-shared/tables.js';
 import {
   createWrappedKeyGenerator,
   type WrappedKeyData,

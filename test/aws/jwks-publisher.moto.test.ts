@@ -13,7 +13,7 @@ import {
   type JwksPublisherProperties,
 } from '../../lambda/aws/jwks-publisher.js';
 import { KmsSigner } from '../../lambda/aws/kms-signer.js';
-import { parsePublishedJwks, PUBLISHED_JWK_BYTES } from '../../lambda/aws/published-jwks.js';
+import { parsePublishedJwks, PUBLISHED_JWK_BYTES } from '../../lambda/cdk-shared/published-jwks.js';
 import { signAccessToken } from '../../lambda/oauth/access-token.js';
 import { describeWithMoto, startMoto, type Moto, recordCommands } from '../support/moto.js';
 

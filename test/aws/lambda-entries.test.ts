@@ -15,8 +15,8 @@ import {
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { serializeJwks, type PublishedJwk } from '../../lambda/aws/published-jwks.js';
-import { CLIENTS_TABLE } from '../../lambda/aws/tables.js';
+import { serializeJwks, type PublishedJwk } from '../../lambda/cdk-shared/published-jwks.js';
+import { CLIENTS_TABLE } from '../../lambda/cdk-shared/tables.js';
 import type { LambdaHttpHandler } from '../../lambda/aws/instrumented.js';
 import type { HttpHandler } from '../../lambda/http/types.js';
 import { httpEvent, tokenEvent } from '../support/events.js';
@@ -108,7 +108,7 @@ const jsonLines = () =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('discovery: the metadata for the issuer in the environment', async () => {
-  const { handler } = (await import('../../lambda/aws/entries/discovery.js')) as {
+  const { handler } = (await import('../../lambda/functions/discovery.js')) as {
     handler: HttpHandler;
   };
   const res = await handler(httpEvent('GET', '/.well-known/openid-configuration'));
@@ -121,7 +121,7 @@ test('discovery: the metadata for the issuer in the environment', async () => {
 });
 
 test('discovery: also answers {issuer}/authorize, with the error and never a redirect (DISC-AUTHZ-ENDPOINT)', async () => {
-  const { handler } = (await import('../../lambda/aws/entries/discovery.js')) as {
+  const { handler } = (await import('../../lambda/functions/discovery.js')) as {
     handler: HttpHandler;
   };
   const res = await handler(httpEvent('GET', '/authorize'));
@@ -132,7 +132,7 @@ test('discovery: also answers {issuer}/authorize, with the error and never a red
 
 test('jwks: serves the JWKS published at deploy time, with no AWS call at start-up or per request', async () => {
   kms.resetHistory();
-  const { handler } = (await import('../../lambda/aws/entries/jwks.js')) as {
+  const { handler } = (await import('../../lambda/functions/jwks.js')) as {
     handler: LambdaHttpHandler;
   };
   const get = () =>
@@ -153,7 +153,7 @@ test('jwks: serves the JWKS published at deploy time, with no AWS call at start-
 });
 
 test('token: issues through the module-scope clients; logs the outcome with request ids and emits metrics', async () => {
-  const { handler } = (await import('../../lambda/aws/entries/token.js')) as {
+  const { handler } = (await import('../../lambda/functions/token.js')) as {
     handler: LambdaHttpHandler;
   };
   const assertion = await idp.mint({
@@ -193,7 +193,7 @@ test('token: issues through the module-scope clients; logs the outcome with requ
 });
 
 test('token: a refusal is logged with its error and reason codes and counted by them', async () => {
-  const { handler } = (await import('../../lambda/aws/entries/token.js')) as {
+  const { handler } = (await import('../../lambda/functions/token.js')) as {
     handler: LambdaHttpHandler;
   };
   const assertion = await idp.mint({ audience: ISSUER, clientId: 'acme' });

@@ -1,6 +1,6 @@
 /** The published JWKS document: what the JWKS function accepts at start-up, and what it refuses by name. */
 import { ConfigError } from '../../lambda/config.js';
-import { parsePublishedJwks, serializeJwks } from '../../lambda/aws/published-jwks.js';
+import { parsePublishedJwks, serializeJwks } from '../../lambda/cdk-shared/published-jwks.js';
 
 const key = { kty: 'RSA', n: 'n-_0', e: 'AQAB', kid: 'kid-1', alg: 'RS256', use: 'sig' } as const;
 

@@ -6,7 +6,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager-secret-store.js';
-import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
+import { SecretsManagerSecretWriter } from '../../local/admin/secrets-manager-secret-writer.js';
 import { describeWithMoto, startMoto, uniqueName, type Moto } from '../support/moto.js';
 
 const PREFIX = 'xaa-auth-server/Test/clients/';

@@ -11,8 +11,8 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AdminError } from '../../lambda/admin/client-admin.js';
-import { openStackClientAdmin } from '../../lambda/aws/stack-client-admin.js';
+import { AdminError } from '../../local/admin/client-admin.js';
+import { openStackClientAdmin } from '../../local/admin/stack-client-admin.js';
 
 const cfn = new CloudFormationClient({ region: 'eu-west-1' });
 const clients = {

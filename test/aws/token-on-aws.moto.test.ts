@@ -11,12 +11,15 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { ClientAdmin } from '../../lambda/admin/client-admin.js';
-import { loadTokenFunctionConfig, type TokenFunctionConfig } from '../../lambda/aws/aws-config.js';
+import { ClientAdmin } from '../../local/admin/client-admin.js';
+import {
+  loadTokenFunctionConfig,
+  type TokenFunctionConfig,
+} from '../../lambda/cdk-shared/aws-config.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { KmsPublicKeys } from '../../lambda/aws/kms-public-keys.js';
-import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
-import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import { SecretsManagerSecretWriter } from '../../local/admin/secrets-manager-secret-writer.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/cdk-shared/tables.js';
 import {
   createAwsTokenService,
   dpopNonceSecretName,

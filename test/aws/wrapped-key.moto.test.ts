@@ -18,17 +18,20 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { CdkCustomResourceEvent } from 'aws-lambda';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { ClientAdmin } from '../../lambda/admin/client-admin.js';
-import { loadTokenFunctionConfig, type TokenFunctionConfig } from '../../lambda/aws/aws-config.js';
+import { ClientAdmin } from '../../local/admin/client-admin.js';
+import {
+  loadTokenFunctionConfig,
+  type TokenFunctionConfig,
+} from '../../lambda/cdk-shared/aws-config.js';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import {
   createJwksPublisher,
   type JwksPublisherProperties,
 } from '../../lambda/aws/jwks-publisher.js';
-import { parsePublishedJwks } from '../../lambda/aws/published-jwks.js';
+import { parsePublishedJwks } from '../../lambda/cdk-shared/published-jwks.js';
 import { withRetryAfter } from '../../lambda/aws/retry-after.js';
-import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
-import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import { SecretsManagerSecretWriter } from '../../local/admin/secrets-manager-secret-writer.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/cdk-shared/tables.js';
 import { createAwsTokenService } from '../../lambda/aws/token-service-factory.js';
 import {
   createWrappedKeyGenerator,
@@ -164,7 +167,7 @@ describeWithMoto('signing modes on moto: kms and wrapped-key', () => {
       ...overrides,
     });
 
-  /** One container, as lambda/aws/entries/token.ts builds it; `clock` drives its retry delays. */
+  /** One container, as lambda/functions/token.ts builds it; `clock` drives its retry delays. */
   const container = async (config: TokenFunctionConfig, clock = { now: Date.now() }) => {
     const log = new MemoryLog();
     const { service, warm, retryAfterSeconds } = createAwsTokenService(

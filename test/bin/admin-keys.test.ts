@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
-import { AdminError } from '../../lambda/admin/client-admin.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
+import { AdminError } from '../../local/admin/client-admin.js';
+import { LocalStore } from '../../local/local-store.js';
 import { ClientKey } from '../support/client-keys.js';
 
 let dataDir: string;

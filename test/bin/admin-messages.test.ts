@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
-import { AdminError } from '../../lambda/admin/client-admin.js';
+import { AdminError } from '../../local/admin/client-admin.js';
 import { loadEnvironmentConfig } from '../../lib/environment-config.js';
 import { freePort } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';

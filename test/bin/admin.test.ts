@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
-import { AdminError } from '../../lambda/admin/client-admin.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
+import { AdminError } from '../../local/admin/client-admin.js';
+import { LocalStore } from '../../local/local-store.js';
 import { npmRun } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';
 

@@ -20,9 +20,9 @@ const SOURCES = [
     .map((f) => `bin/${f}`),
   'examples/mcp-server/main.ts',
   'lambda/config.ts',
-  ...readdirSync('lambda/local')
+  ...readdirSync('local')
     .filter((f) => f.endsWith('.ts'))
-    .map((f) => `lambda/local/${f}`),
+    .map((f) => `local/${f}`),
 ].filter((path) => /\benv\./.test(readFileSync(path, 'utf8')));
 
 test.each(SOURCES)('every environment variable %s reads is documented', (path) => {

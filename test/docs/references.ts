@@ -11,6 +11,7 @@ export const REPO_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..
 /** The folders and files whose text may cite rules or link to other files. */
 export const SCANNED = [
   'lambda',
+  'local',
   'lib',
   'bin',
   'examples',

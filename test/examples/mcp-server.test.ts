@@ -1,6 +1,6 @@
 /**
  * The example MCP server's HTTP edge (examples/mcp-server/server.ts over
- * lambda/protected-resource/node-edge.ts), on loopback with raw sockets, so that what the client
+ * lambda/example-resources/verifier/node-edge.ts), on loopback with raw sockets, so that what the client
  * has sent when the answer comes is known exactly: a caller without a valid token is answered from
  * its headers, its body never read; admitted bodies are capped one by one and in sum; the target
  * and the Host decide nothing but whether the request is served.

@@ -6,7 +6,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { fileURLToPath } from 'node:url';
 import { McpServerResource } from '../../lib/mcp-server-resource.js';
 
-const ENTRY = fileURLToPath(new URL('../../lambda/mcp-server/lambda.ts', import.meta.url));
+const ENTRY = fileURLToPath(
+  new URL('../../lambda/example-resources/mcp/lambda.ts', import.meta.url),
+);
 
 function synth(path?: string) {
   // Without bundling: this checks the template, not the bundle.

@@ -245,13 +245,13 @@ test('the package holds JavaScript, declarations and the prebuilt bundles; no Ty
   expect(files).toContain('dist/lib/index.d.ts');
   expect(files.filter((f) => f.startsWith('dist/bundles/')).sort()).toEqual(
     [
-      'aws/entries/discovery',
-      'aws/entries/jwks',
-      'aws/entries/jwks-publisher',
-      'aws/entries/origin-verify',
-      'aws/entries/token',
-      'aws/entries/wrapped-key-generator',
-      'sample-resource/lambda',
+      'example-resources/sample/lambda',
+      'functions/discovery',
+      'functions/jwks',
+      'functions/jwks-publisher',
+      'functions/origin-verify',
+      'functions/token',
+      'functions/wrapped-key-generator',
     ]
       .flatMap((e) => [`dist/bundles/${e}/index.mjs`, `dist/bundles/${e}/index.mjs.map`])
       .sort(),
@@ -263,10 +263,10 @@ test('the package holds JavaScript, declarations and the prebuilt bundles; no Ty
 test('the README app (env pinned, two IdPs) synthesizes with its functions from the prebuilt bundles, cdk-nag clean', () => {
   const outdir = join(app, 'app');
   expect(Object.values(functionBundles(outdir, 'Auth')).sort()).toEqual([
-    'aws/entries/discovery',
-    'aws/entries/jwks',
-    'aws/entries/jwks-publisher',
-    'aws/entries/token',
+    'functions/discovery',
+    'functions/jwks',
+    'functions/jwks-publisher',
+    'functions/token',
   ]);
   expect(unacknowledgedErrors(outdir)).toEqual([]);
 });
@@ -274,13 +274,13 @@ test('the README app (env pinned, two IdPs) synthesizes with its functions from 
 test('every function the package can deploy is prebuilt (sample resource, edge protection)', () => {
   const outdir = join(app, 'every-function');
   expect(Object.values(functionBundles(outdir, 'Every')).sort()).toEqual([
-    'aws/entries/discovery',
-    'aws/entries/jwks',
-    'aws/entries/jwks-publisher',
-    'aws/entries/origin-verify',
-    'aws/entries/token',
-    'aws/entries/wrapped-key-generator',
-    'sample-resource/lambda',
+    'example-resources/sample/lambda',
+    'functions/discovery',
+    'functions/jwks',
+    'functions/jwks-publisher',
+    'functions/origin-verify',
+    'functions/token',
+    'functions/wrapped-key-generator',
   ]);
   expect(unacknowledgedErrors(outdir)).toEqual([]);
 });

@@ -53,7 +53,7 @@ export function partStack(props: StackProps = {}) {
     routeFunction(id: string, environment: Record<string, string> = {}) {
       standIns.push(`${stack.node.path}/${id}/`);
       return new RouteFunction(stack, id, {
-        entry: fileURLToPath(new URL('../../lambda/aws/entries/discovery.ts', import.meta.url)),
+        entry: fileURLToPath(new URL('../../lambda/functions/discovery.ts', import.meta.url)),
         description: id,
         environment: { ISSUER: 'https://as.example.com', ...environment },
         logRetention: RetentionDays.ONE_MONTH,

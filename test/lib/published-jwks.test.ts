@@ -3,7 +3,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { PublishedJwks } from '../../lib/published-jwks.js';
-import { PUBLISHED_JWKS_MAX_BYTES } from '../../lambda/aws/published-jwks.js';
+import { PUBLISHED_JWKS_MAX_BYTES } from '../../lambda/cdk-shared/published-jwks.js';
 import { partStack, resourcesOf, statementsOfRole, type NagReport } from './part-fixture.js';
 
 function build(keyCount: number, environment: Record<string, string> = {}) {

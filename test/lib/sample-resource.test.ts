@@ -113,7 +113,7 @@ test('with dpop: no JWT authorizer on the routes, the function checks token and 
     issuer: 'https://auth.example.com',
     resource: 'https://api.example.com/',
     logRetention: RetentionDays.ONE_WEEK,
-    entry: new URL('../../lambda/sample-resource/lambda.ts', import.meta.url).pathname,
+    entry: new URL('../../lambda/example-resources/sample/lambda.ts', import.meta.url).pathname,
     dpop: true,
   });
   const t = Template.fromStack(stack);

@@ -5,7 +5,7 @@
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { withRetryAfter } from '../../lambda/aws/retry-after.js';
-import { encryptionContext } from '../../lambda/aws/wrapped-key-context.js';
+import { encryptionContext } from '../../lambda/cdk-shared/wrapped-key-context.js';
 import type { HttpEvent } from '../../lambda/http/types.js';
 import { resolveServerProps, type XaaAuthorizationServerProps } from '../../lib/server-props.js';
 import { buildStack, local, logicalId, resources, type Resource } from './stack-fixture.js';

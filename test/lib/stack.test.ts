@@ -1,6 +1,6 @@
 /** The app's synthesized template: every security and operations property, plus a scrubbed snapshot. */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { CORS_POLICY } from '../../lambda/http/cors-policy.js';
+import { CORS_POLICY } from '../../lambda/cdk-shared/cors-policy.js';
 import { buildStack, local, logicalId, resources, templateOf } from './stack-fixture.js';
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -75,7 +75,7 @@ describe('HTTP API', () => {
       CorsConfiguration: {
         AllowOrigins: ['https://xaa.dev', 'https://app.xaa.dev'],
         AllowMethods: ['GET', 'POST', 'OPTIONS'],
-        // The policy the handlers answer preflights with locally (lambda/http/cors-policy.ts).
+        // The policy the handlers answer preflights with locally (lambda/cdk-shared/cors-policy.ts).
         AllowHeaders: [...CORS_POLICY.allowHeaders],
       },
     });

@@ -8,8 +8,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbClientRegistry } from '../../lambda/aws/dynamodb-client-registry.js';
 import { DynamoDbReplayGuard } from '../../lambda/aws/dynamodb-replay-guard.js';
 import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager-secret-store.js';
-import { SecretsManagerSecretWriter } from '../../lambda/aws/secrets-manager-secret-writer.js';
-import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/aws/tables.js';
+import { SecretsManagerSecretWriter } from '../../local/admin/secrets-manager-secret-writer.js';
+import { CLIENTS_TABLE, REPLAY_TABLE } from '../../lambda/cdk-shared/tables.js';
 import {
   createTable,
   describeWithMoto,

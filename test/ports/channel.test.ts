@@ -9,8 +9,8 @@ import {
   answerStoreCalls,
   ChannelStore,
   type Channel,
-} from '../../lambda/local/store-channel.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
+} from '../../local/store-channel.js';
+import { LocalStore } from '../../local/local-store.js';
 import { failableLocalStore } from './failable-local-store.js';
 import {
   clientRegistryConformance,

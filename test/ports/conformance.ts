@@ -4,7 +4,7 @@
  * the DynamoDB and Secrets Manager adapters on moto. A family passes the same tests, or it does
  * not satisfy the port.
  */
-import type { ClientRecordStore, WritableSecretStore } from '../../lambda/admin/client-admin.js';
+import type { ClientRecordStore, WritableSecretStore } from '../../local/admin/client-admin.js';
 import { authenticateClient } from '../../lambda/oauth/client-auth.js';
 import type { ClientRecord, ClientRegistry, ReplayGuard, SecretStore } from '../../lambda/ports.js';
 

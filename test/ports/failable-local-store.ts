@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAll, type WriteFn } from '../../lambda/local/journal.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
+import { writeAll, type WriteFn } from '../../local/journal.js';
+import { LocalStore } from '../../local/local-store.js';
 import type { SuiteClock } from './conformance.js';
 
 export async function failableLocalStore(clock: SuiteClock, prefix: string) {

@@ -1,5 +1,5 @@
 /** The port conformance suites against the local store, on a DATA_DIR as the server opens it. */
-import type { LocalStore } from '../../lambda/local/local-store.js';
+import type { LocalStore } from '../../local/local-store.js';
 import { failableLocalStore } from './failable-local-store.js';
 import {
   clientRegistryConformance,

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportSPKI } from 'jose';
-import { ClientAdmin } from '../../lambda/admin/client-admin.js';
+import { ClientAdmin } from '../../local/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { openLocalAdminStore } from '../../lambda/local/local-admin.js';
-import { startLocalServer, type LocalServer } from '../../lambda/local/server.js';
+import { openLocalAdminStore } from '../../local/admin/local-admin.js';
+import { startLocalServer, type LocalServer } from '../../local/server.js';
 import { JWT_BEARER_GRANT, MAX_BODY_BYTES } from '../../lambda/oauth/token-request.js';
 import { readFile } from 'node:fs/promises';
 import { exportJWK } from 'jose';
@@ -1155,7 +1155,7 @@ beforeAll(async () => {
   const saved = { ...process.env };
   Object.assign(process.env, { ISSUER, RESOURCE: MCP_RESOURCE, JWKS_URI: jwksUri });
   try {
-    ({ handler: mcpLambda } = await import('../../lambda/mcp-server/lambda.js'));
+    ({ handler: mcpLambda } = await import('../../lambda/example-resources/mcp/lambda.js'));
   } finally {
     for (const name of ['ISSUER', 'RESOURCE', 'JWKS_URI'])
       if (saved[name] === undefined) delete process.env[name];

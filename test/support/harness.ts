@@ -5,15 +5,15 @@
  * the edges of the skew.
  */
 import { rsaPrivateKey } from './test-keys.js';
-import { ClientAdmin, type NewClient } from '../../lambda/admin/client-admin.js';
+import { ClientAdmin, type NewClient } from '../../local/admin/client-admin.js';
 import { loadServiceConfig, type ServiceConfig } from '../../lambda/config.js';
 import { createDiscoveryHandler } from '../../lambda/handlers/discovery.js';
 import { createJwksHandler } from '../../lambda/handlers/jwks.js';
 import { createTokenHandler, type TokenHandlerDeps } from '../../lambda/handlers/token.js';
 import type { Refusal } from '../../lambda/oauth/errors.js';
 import type { HttpHandler, HttpResult } from '../../lambda/http/types.js';
-import { KeyFileSigner } from '../../lambda/local/key-file-signer.js';
-import { LocalStore } from '../../lambda/local/local-store.js';
+import { KeyFileSigner } from '../../lambda/key-file-signer.js';
+import { LocalStore } from '../../local/local-store.js';
 import type { Log } from '../../lambda/logging.js';
 import { remoteClientSources } from '../../lambda/remote/client-sources.js';
 import { RemoteIssuerKeys, type IssuerKeysOptions } from '../../lambda/remote/issuer-keys.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
-import { startLocalServer, type LocalServer } from '../../lambda/local/server.js';
+import { startLocalServer, type LocalServer } from '../../local/server.js';
 import { MemoryLog } from './harness.js';
 import { freePort } from './processes.js';
 import { TestIdp } from './test-idp.js';

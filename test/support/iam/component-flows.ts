@@ -14,13 +14,13 @@ import { runAdmin } from '../../../bin/admin.js';
 import {
   loadTokenFunctionConfig,
   type TokenFunctionConfig,
-} from '../../../lambda/aws/aws-config.js';
+} from '../../../lambda/cdk-shared/aws-config.js';
 import {
   createJwksPublisher,
   type JwksPublisherProperties,
 } from '../../../lambda/aws/jwks-publisher.js';
-import type { StackAdminClients } from '../../../lambda/aws/stack-client-admin.js';
-import { CLIENTS_TABLE } from '../../../lambda/aws/tables.js';
+import type { StackAdminClients } from '../../../local/admin/stack-client-admin.js';
+import { CLIENTS_TABLE } from '../../../lambda/cdk-shared/tables.js';
 import {
   createAwsTokenService,
   type TokenFunctionClients,

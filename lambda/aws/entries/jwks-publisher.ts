@@ -1,9 +1,0 @@
-/**
- * Lambda entry for the JWKS publisher custom resource (deploy time only): KMS GetPublicKey for
- * every signing key, the JWKS document back to CloudFormation.
- */
-import { KMSClient } from '@aws-sdk/client-kms';
-import { createJwksPublisher } from '../jwks-publisher.js';
-import { SDK_CLIENT_CONFIG } from '../sdk-config.js';
-
-export const handler = createJwksPublisher(new KMSClient(SDK_CLIENT_CONFIG));
