@@ -15,7 +15,7 @@ import type {
   SecretStore,
   Signer,
 } from '../ports.js';
-import { accessTokenClaims, signAccessToken } from './access-token.js';
+import { accessTokenClaims, signAccessToken, type AccessTokenClaims } from './access-token.js';
 import { authenticateWithClientAssertion } from './client-assertion.js';
 import { authenticateClient, isClientSecretOrNone } from './client-auth.js';
 import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpop.js';
@@ -31,7 +31,7 @@ import {
   type ReasonFor,
 } from './errors.js';
 import { decideGrant } from './grant.js';
-import { verifyIdJag } from './id-jag.js';
+import { verifyIdJag, type IdJagClaims } from './id-jag.js';
 import { endpointUrl, PATHS } from './metadata.js';
 import { isClientIdUrl } from './syntax.js';
 import {
@@ -239,12 +239,89 @@ export class TokenService {
     );
   }
 
+  /** DPOP-PROOF: the proof of this request, against this endpoint, with the current nonce. */
+  private async checkProof(proofJws: string, deadline: Deadline): Promise<VerifiedDpopProof> {
+    const { config, clock } = this.deps;
+    return verifyDpopProof(proofJws, {
+      method: 'POST',
+      url: this.tokenEndpoint,
+      now: clock.now(),
+      clockSkew: config.clockSkew,
+      nonces: await this.dpopNonces(deadline),
+    });
+  }
+
+  /** JAG-*: the ID-JAG's checks for this client, its issuer's keys fetched within the budget. */
+  private checkAssertion(assertion: string, client: ClientRecord, deadline: Deadline) {
+    const { config, clock, issuerKeys } = this.deps;
+    return verifyIdJag(assertion, client, {
+      issuer: config.issuer,
+      trustedIssuers: this.trustedIssuers,
+      clockSkew: config.clockSkew,
+      // JAG-JWKS-FETCH inside the request's budget: an IdP's slow JWKS is a 503 before anything
+      // is spent, not a late claim that outlives the answer.
+      issuerKeys: {
+        resolverFor: (iss) => {
+          const resolve = issuerKeys.resolverFor(iss);
+          return (header, token) => deadline.bound('issuer_keys', () => resolve(header, token));
+        },
+      },
+      clock,
+    });
+  }
+
+  /**
+   * The claim-and-sign race: the access token is signed while the proof's jti and then the
+   * assertion's are claimed, since the signature is independent I/O (KMS) about as slow as both
+   * writes together. The token is returned only if every claim won and the signature was made; a
+   * signature made for a request that loses a replay race is dropped, and a claim this request
+   * won for a token it cannot issue is given back, so the client's retry is not refused as a
+   * replay. DPOP-PROOF: the proof is spent before the assertion, so a replayed proof cannot spend
+   * it. JAG-REPLAY: only a plain true from the guard wins.
+   */
+  private async claimAndSign(
+    accessClaims: AccessTokenClaims,
+    claims: IdJagClaims,
+    trustedIssuer: TrustedIssuer,
+    proof: VerifiedDpopProof | undefined,
+    deadline: Deadline,
+  ): Promise<string> {
+    const { config, replay, signer } = this.deps;
+    const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
+    let claim: Promise<boolean> | undefined;
+    const claimed = (proof ? this.spendProof(proof, deadline) : Promise.resolve()).then(() =>
+      trustedIssuer.allowReuse
+        ? true
+        : deadline.call(
+            'replay_guard',
+            () => (claim = replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew)),
+            (v) => typeof v === 'boolean',
+          ),
+    );
+    const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
+    if (claimResult.status === 'fulfilled' && !claimResult.value) {
+      // JAG-REPLAY: the jti was redeemed before (or by a concurrent request that won the race).
+      throw new InvalidGrant({
+        reason: 'jti_replayed',
+        description: 'assertion already used (its jti has been redeemed before)',
+      });
+    }
+    if (claimResult.status === 'rejected' || signResult.status === 'rejected') {
+      // A write that outlives the deadline may win yet: giveBack waits for its outcome.
+      if (claim) await giveBack(claim, () => replay.release(claims.iss, claims.jti));
+      throw claimResult.status === 'rejected'
+        ? claimResult.reason
+        : (signResult as PromiseRejectedResult).reason;
+    }
+    return signResult.value;
+  }
+
   private async redeem(
     raw: RawTokenRequest,
     audit: TokenAudit,
     deadline: Deadline,
   ): Promise<TokenResponse> {
-    const { config, clock, replay, signer } = this.deps;
+    const { config, clock } = this.deps;
     const request = parseTokenRequest(raw, {
       issuer: config.issuer,
       now: clock.now(),
@@ -262,30 +339,12 @@ export class TokenService {
     });
     audit.clientId = client.clientId;
     // DPOP-PROOF, once the client is known: no unauthenticated caller makes us verify a signature.
-    const proof =
-      proofJws === undefined
-        ? undefined
-        : await verifyDpopProof(proofJws, {
-            method: 'POST',
-            url: this.tokenEndpoint,
-            now: clock.now(),
-            clockSkew: config.clockSkew,
-            nonces: await this.dpopNonces(deadline),
-          });
-    const { trustedIssuer, claims } = await verifyIdJag(request.assertion, client, {
-      issuer: config.issuer,
-      trustedIssuers: this.trustedIssuers,
-      clockSkew: config.clockSkew,
-      // JAG-JWKS-FETCH inside the request's budget: an IdP's slow JWKS is a 503 before anything
-      // is spent, not a late claim that outlives the answer.
-      issuerKeys: {
-        resolverFor: (iss) => {
-          const resolve = this.deps.issuerKeys.resolverFor(iss);
-          return (header, token) => deadline.bound('issuer_keys', () => resolve(header, token));
-        },
-      },
-      clock,
-    });
+    const proof = proofJws === undefined ? undefined : await this.checkProof(proofJws, deadline);
+    const { trustedIssuer, claims } = await this.checkAssertion(
+      request.assertion,
+      client,
+      deadline,
+    );
     audit.issuer = claims.iss;
     if (request.grantType === JWT_DPOP_GRANT) requireDpopGrantBinding(proof, claims.cnf);
     const grant = decideGrant(client, claims, request, config, trustedIssuer.defaultScope);
@@ -305,44 +364,19 @@ export class TokenService {
       clockSkew: config.clockSkew,
       jkt,
     });
-    // The signature is independent I/O: it starts now and overlaps the replay records. A signature
-    // made for a request that loses a replay race is simply dropped.
-    const signed = deadline.call('signer', () => signAccessToken(accessClaims, signer));
-    // DPOP-PROOF: the proof is spent before the assertion, so a replayed proof cannot spend it.
-    // Both writes together take about as long as the (KMS) signature they overlap.
-    let claim: Promise<boolean> | undefined;
-    const claimed = (proof ? this.spendProof(proof, deadline) : Promise.resolve()).then(() =>
-      trustedIssuer.allowReuse
-        ? true
-        : deadline.call(
-            'replay_guard',
-            () => (claim = replay.claim(claims.iss, claims.jti, claims.exp + config.clockSkew)),
-            // Only a plain true wins: anything else a broken guard might say must not mint a token.
-            (v) => typeof v === 'boolean',
-          ),
+    const accessToken = await this.claimAndSign(
+      accessClaims,
+      claims,
+      trustedIssuer,
+      proof,
+      deadline,
     );
-    const [claimResult, signResult] = await Promise.allSettled([claimed, signed]);
-    if (claimResult.status === 'fulfilled' && !claimResult.value) {
-      // JAG-REPLAY: the jti was redeemed before (or by a concurrent request that won the race).
-      throw new InvalidGrant({
-        reason: 'jti_replayed',
-        description: 'assertion already used (its jti has been redeemed before)',
-      });
-    }
-    if (claimResult.status === 'rejected' || signResult.status === 'rejected') {
-      // No token is issued: give the jti back if this request's claim won — or wins yet, for a
-      // write that outlives the deadline — so the client's retry is not refused as a replay.
-      if (claim) await giveBack(claim, () => replay.release(claims.iss, claims.jti));
-      throw claimResult.status === 'rejected'
-        ? claimResult.reason
-        : (signResult as PromiseRejectedResult).reason;
-    }
 
     audit.scope = accessClaims.scope;
     audit.audience = accessClaims.aud;
     if (jkt !== undefined) audit.jkt = jkt;
     return {
-      access_token: signResult.value,
+      access_token: accessToken,
       token_type: jkt === undefined ? 'Bearer' : 'DPoP',
       expires_in: grant.lifetime,
       scope: accessClaims.scope,
