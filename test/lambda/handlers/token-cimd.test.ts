@@ -101,7 +101,7 @@ describe('CIMD: an unregistered client named by its metadata document', () => {
   });
 });
 
-describe('CIMD: refused, saying which', () => {
+describe('CIMD-FETCH, CIMD-DOCUMENT: refused, saying which', () => {
   test('CIMD-POLICY: a URL no rule admits is never fetched', async () => {
     const path = '/elsewhere/agent.json';
     const id = host.metadata(path, { jwks: key.jwks });

@@ -1,7 +1,7 @@
 /**
  * Proof of possession at the token endpoint, through the handler (RFC 9449 §4.3, §5, §6.1, §8; the
  * draft's §8.6.1.2): DPOP-PROOF, DPOP-INVALID, DPOP-CNF-JKT, DPOP-CNF-OTHER, DPOP-BIND,
- * DPOP-REQUIRED, DPOP-TOKEN, DPOP-NONCE.
+ * DPOP-REQUIRED, DPOP-TOKEN, DPOP-NONCE, DPOP-GRANT.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -15,6 +15,7 @@ import {
   type TestClient,
 } from '../../support/token-requests.js';
 import type { ReasonCode } from '../../../lambda/oauth/errors.js';
+import { JWT_DPOP_GRANT } from '../../../lambda/oauth/grant-types.js';
 import type { HttpResult } from '../../../lambda/http/types.js';
 import { largeExponentKey, signRs256 } from '../oauth/rsa-exponent-keys.js';
 
@@ -456,4 +457,47 @@ test('DPOP-PROOF: the proof is claimed before the assertion, both while the toke
   } finally {
     await slow.close();
   }
+});
+
+describe('DPOP-GRANT: the jwt-dpop grant, for a key-bound ID-JAG with its proof', () => {
+  const redeemDpopGrant = (c: TestClient, assertion: string, dpop?: string) =>
+    h.token(
+      tokenEvent(redeemForm(c, assertion, { grant_type: JWT_DPOP_GRANT }), {
+        ...(dpop !== undefined && { dpop }),
+      }),
+    );
+
+  test('a cnf.jkt ID-JAG and a proof by that key: a DPoP-bound token', async () => {
+    const c = await h.addClient();
+    const jag = await h.mint(c.clientId, { cnf: { jkt: key.jkt } });
+    const res = await redeemDpopGrant(c, jag, await proofBy(key));
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res).token_type).toBe('DPoP');
+    expect(claimsOf(bodyOf(res).access_token as string).cnf).toEqual({ jkt: key.jkt });
+  });
+
+  test('no proof: invalid_grant', async () => {
+    const c = await h.addClient();
+    const jag = await h.mint(c.clientId, { cnf: { jkt: key.jkt } });
+    expectRefusal(await redeemDpopGrant(c, jag), 'invalid_grant', 'dpop_proof_missing');
+  });
+
+  test('an ID-JAG bound to no key, even with a valid proof: invalid_grant', async () => {
+    const c = await h.addClient();
+    const res = await redeemDpopGrant(c, await h.mint(c.clientId), await proofBy(key));
+    expectRefusal(res, 'invalid_grant', 'dpop_grant_unbound');
+    expect(bodyOf(res).error_description).toMatch(
+      /use urn:ietf:params:oauth:grant-type:jwt-bearer/,
+    );
+  });
+
+  test('a proof by another key: invalid_grant', async () => {
+    const c = await h.addClient();
+    const jag = await h.mint(c.clientId, { cnf: { jkt: key.jkt } });
+    expectRefusal(
+      await redeemDpopGrant(c, jag, await proofBy(other)),
+      'invalid_grant',
+      'dpop_key_mismatch',
+    );
+  });
 });
