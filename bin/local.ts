@@ -1,6 +1,6 @@
 /** `npm start`: the authorization server on a laptop, on embedded defaults. */
 import cluster from 'node:cluster';
-import { ConfigError, loadLocalConfig } from '../lambda/config.js';
+import { ConfigError, loadLocalConfig, type ClientMetadataPolicy } from '../lambda/config.js';
 import {
   runLocalWorker,
   startLocalCluster,
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
               `      \u2718 keys unreachable (${why}): its ID-JAGs get 503 temporarily_unavailable until a fetch succeeds (tried again on demand)`,
             ];
       }),
+      ...clientMetadataLines(config.clientMetadata),
       '',
       '  register a client (in another terminal):',
       '    npm run admin -- clients add --client-id my-client --scope "read write" --resource https://api.example.com/',
@@ -130,6 +131,19 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** CIMD-POLICY: which unregistered clients are admitted, in the banner when any are. */
+function clientMetadataLines(policy: ClientMetadataPolicy): string[] {
+  if (policy.rules.length === 0) return [];
+  return [
+    '',
+    `  client metadata documents (CLIENT_METADATA_DOCUMENTS${policy.allowHttpLoopback ? '; http://localhost too' : ''})`,
+    ...policy.rules.map(
+      (r) =>
+        `    ${r.urlPrefix}…  (scope: ${r.scopes.join(' ')}; resources: ${r.resources.join(' ')})`,
+    ),
+  ];
 }
 
 main().catch((err: unknown) => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { freePort, npmRun, startProcess, stopProcess, waitForHttp } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';
 
+const RES = 'https://mcp.example.com/mcp';
 let idp: TestIdp;
 let dataDir: string;
 beforeAll(async () => {
@@ -27,6 +28,9 @@ test('npm start serves discovery, prints the issuer, endpoints, trusted issuers 
     PORT: String(port),
     DATA_DIR: dataDir,
     TRUSTED_ISSUERS: JSON.stringify([idp.trusted()]),
+    CLIENT_METADATA_DOCUMENTS: JSON.stringify([
+      { url_prefix: 'https://agents.example.com/clients/', scopes: ['read'], resources: [RES] },
+    ]),
   });
   try {
     const res = await waitForHttp(
@@ -51,6 +55,10 @@ test('npm start serves discovery, prints the issuer, endpoints, trusted issuers 
     expect(out).toContain(`token           http://localhost:${port}/token`);
     expect(out).toContain(idp.issuer);
     expect(out).toContain('npm run admin -- clients add');
+    // CIMD-POLICY: which unregistered clients it admits, when any.
+    expect(out).toContain(
+      `client metadata documents (CLIENT_METADATA_DOCUMENTS)\n    https://agents.example.com/clients/…  (scope: read; resources: ${RES})`,
+    );
     // Its signing threads yield to the event loop where that can help (Linux, 2+ CPUs).
     expect(out).toMatch(
       process.platform === 'linux' && availableParallelism() > 1
