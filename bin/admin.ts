@@ -44,7 +44,8 @@ const SYNOPSES = {
                                [--dpop-bound-required] [--json]`,
   'clients show': 'clients show --client-id ID [--json]',
   'clients update': `clients update --client-id ID [--scope "a b"] [--resource URI ...]
-                               [--token-lifetime SECONDS|default] [--issuer ISSUER ... | --any-issuer]`,
+                               [--token-lifetime SECONDS|default] [--issuer ISSUER ... | --any-issuer]
+                               [--jwks-uri URL | --jwks-file FILE]`,
   'clients rotate-secret': `clients rotate-secret --client-id ID [--grace SECONDS]
                                [--client-secret-stdin | --client-secret-env VARIABLE] [--json]`,
   'clients list': 'clients list [--json]',
@@ -74,10 +75,11 @@ line: ps and your shell history keep it.`,
     text: '--issuer limits the client to assertions from those trusted issuers (default: any trusted issuer).',
   },
   {
-    about: ['clients add'],
+    about: ['clients add', 'clients update'],
     text: `--jwks-uri URL or --jwks-file FILE registers a client that authenticates with private_key_jwt
 (a JWT signed with its own key) instead of a secret: nothing secret is stored or printed. The URL
-must be https; the file is the client's public JWKS ({"keys": [...]}, each key with its "alg").`,
+must be https; the file is the client's public JWKS ({"keys": [...]}, each key with its "alg").
+On update they replace such a client's keys.`,
   },
   {
     about: ['clients add'],
@@ -762,10 +764,12 @@ async function update(
     }),
     ...(v.issuer && { issuers: v.issuer }),
     ...(v['any-issuer'] && { issuers: [] }),
+    ...(v['jwks-uri'] !== undefined && { jwksUri: v['jwks-uri'] }),
+    ...(v['jwks-file'] !== undefined && { jwks: readJwksFile(v['jwks-file']) }),
   };
   if (Object.keys(changes).length === 0)
     throw usage(
-      'clients update needs something to change: --scope, --resource, --token-lifetime, --issuer or --any-issuer',
+      'clients update needs something to change: --scope, --resource, --token-lifetime, --issuer, --any-issuer, --jwks-uri or --jwks-file',
     );
   const client = await admin.update(v['client-id'], changes);
   out(`Updated client ${client.clientId}`);

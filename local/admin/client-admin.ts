@@ -53,6 +53,12 @@ export interface ClientChanges {
   readonly tokenLifetime?: number | null;
   /** An empty list: any trusted issuer again. */
   readonly issuers?: readonly string[];
+  /**
+   * AUTH-PRIVATE-KEY-JWT: a key client's new keys (a JWKS, or where it publishes them), replacing
+   * the ones on record: how a client with keys held in its record rotates them.
+   */
+  readonly jwks?: unknown;
+  readonly jwksUri?: string;
 }
 
 export interface NewClient {
@@ -284,7 +290,24 @@ export class ClientAdmin {
   async update(clientId: string, changes: ClientChanges): Promise<ClientRecord> {
     const current = await this.records.get(clientId);
     if (!current) throw new AdminError(`client ${clientId} is not registered`);
-    const { tokenLifetime: _lifetime, issuers: _issuers, ...kept } = current;
+    const rekeyed = changes.jwks !== undefined || changes.jwksUri !== undefined;
+    if (rekeyed && current.authMethod !== 'private_key_jwt')
+      throw bad(
+        `client ${clientId} authenticates with a secret: --jwks-uri and --jwks-file are for clients registered with keys`,
+      );
+    const keys = rekeyed
+      ? await validateKeys({
+          clientId,
+          scopes: [],
+          resources: [],
+          ...(changes.jwks !== undefined && { jwks: changes.jwks }),
+          ...(changes.jwksUri !== undefined && { jwksUri: changes.jwksUri }),
+        })
+      : undefined;
+    const { tokenLifetime: _lifetime, issuers: _issuers, ...rest } = current;
+    // New keys replace the old ones whole: a record holds jwks or jwksUri, never both.
+    const { jwks: _jwks, jwksUri: _jwksUri, ...unkeyed } = rest;
+    const kept = keys ? unkeyed : rest;
     const lifetime =
       changes.tokenLifetime === undefined ? current.tokenLifetime : changes.tokenLifetime;
     const issuers = changes.issuers === undefined ? current.issuers : changes.issuers;
@@ -294,6 +317,7 @@ export class ClientAdmin {
       resources: [...new Set(changes.resources ?? current.resources)],
       ...(lifetime !== undefined && lifetime !== null && { tokenLifetime: lifetime }),
       ...(issuers !== undefined && issuers.length > 0 && { issuers: [...issuers] }),
+      ...keys,
     };
     validateClient(
       {
@@ -328,7 +352,7 @@ export class ClientAdmin {
     if (!client) throw new AdminError(`client ${clientId} is not registered`);
     if (client.authMethod === 'private_key_jwt')
       throw new AdminError(
-        `client ${clientId} authenticates with private_key_jwt and has no secret: it rotates by publishing a new key${client.jwksUri ? ` at ${client.jwksUri}` : ' (remove it and add it again with the new --jwks-file)'}`,
+        `client ${clientId} authenticates with private_key_jwt and has no secret: it rotates by publishing a new key${client.jwksUri ? ` at ${client.jwksUri}` : ''}, or with clients update --jwks-file`,
       );
     const clientSecret = options.clientSecret ?? generateSecret();
     const previousUntil = graceSeconds > 0 ? options.now + graceSeconds : undefined;

@@ -308,3 +308,65 @@ describe('a key client afterwards', () => {
     expect((await admin('clients', 'list')).join('\n')).toMatch(/private_key_jwt/);
   });
 });
+
+describe('clients update --jwks-file / --jwks-uri: a key client rotates its keys', () => {
+  test('new inline keys replace the old ones whole; a jwks_uri replaces inline keys', async () => {
+    await admin(...ADD(), '--jwks-file', await file('old.json', key.jwks));
+    const next = await ClientKey.generate('ES256');
+    const out = await admin(
+      'clients',
+      'update',
+      '--client-id',
+      'agent',
+      '--jwks-file',
+      await file('new.json', next.jwks),
+    );
+    expect(out[0]).toBe('Updated client agent');
+    const rekeyed = await stored((s) => s.get('agent'));
+    expect(rekeyed?.jwks?.keys.map((k) => k.kid)).toEqual([next.publicJwk.kid]);
+    expect(rekeyed).toMatchObject({ authMethod: 'private_key_jwt', scopes: ['read', 'write'] });
+
+    await admin(
+      'clients',
+      'update',
+      '--client-id',
+      'agent',
+      '--jwks-uri',
+      'https://keys.example.com/j',
+    );
+    const moved = await stored((s) => s.get('agent'));
+    expect(moved?.jwksUri).toBe('https://keys.example.com/j');
+    expect(moved?.jwks).toBeUndefined();
+  });
+
+  test('a secret client is not given keys by an update', async () => {
+    env.XAA_CLIENT_SECRET = 'a-chosen-secret-of-enough-length';
+    await admin(...ADD('secret-agent'), '--client-secret-env', 'XAA_CLIENT_SECRET');
+    const err = await adminError(
+      'clients',
+      'update',
+      '--client-id',
+      'secret-agent',
+      '--jwks-file',
+      await file('k.json', key.jwks),
+    );
+    expect(err.message).toMatch(/authenticates with a secret/);
+    expect((await stored((s) => s.get('secret-agent')))?.jwks).toBeUndefined();
+  });
+
+  test('new keys are held to what add holds them to', async () => {
+    await admin(...ADD(), '--jwks-file', await file('old.json', key.jwks));
+    const err = await adminError(
+      'clients',
+      'update',
+      '--client-id',
+      'agent',
+      '--jwks-file',
+      await file('private.json', { keys: [key.privateJwk] }),
+    );
+    expect(err.message).toMatch(/private or symmetric key/);
+    expect((await stored((s) => s.get('agent')))?.jwks?.keys.map((k) => k.kid)).toEqual([
+      key.publicJwk.kid,
+    ]);
+  });
+});
