@@ -5,11 +5,18 @@ import tseslint from 'typescript-eslint';
 const WHY = 'the layout forbids it (docs/architecture.md, "Folders")';
 
 /**
- * A relative import of one of `folders`, from any depth (local/ is two levels up from
- * lambda/oauth/): folder names are unique across the tree, so the name says which is meant.
+ * A relative import of one of `folders`, from any depth and by any way down (`../aws/x`, or
+ * `../../lambda/aws/x` climbing to the root and back): folder names are unique across the tree,
+ * so a name anywhere in the path says which folder is meant.
  */
 const into = (...folders) => ({
-  regex: `^(\\.{1,2}/)+(${folders.join('|')})(/|$)`,
+  regex: `^(\\.{1,2}/)+([\\w.-]+/)*(${folders.join('|')})(/|$)`,
+  message: WHY,
+});
+
+/** Of the modules at lambda/'s top, only these: `../ports.js` and `../config.js`, say. */
+const onlyTopLevel = (...modules) => ({
+  regex: `^\\.\\./(?!(${modules.map((m) => m.replace('.', '\\.')).join('|')})$)[\\w-]+\\.js$`,
   message: WHY,
 });
 
@@ -51,6 +58,7 @@ const LAYOUT = [
     [
       NOT_ON_LAMBDA,
       into('functions', 'example-resources', 'aws', 'remote', 'handlers', 'http', 'cdk-shared'),
+      onlyTopLevel('ports.js', 'config.js'),
       NO_AWS,
     ],
   ],
@@ -59,6 +67,7 @@ const LAYOUT = [
     [
       NOT_ON_LAMBDA,
       into('functions', 'example-resources', 'aws', 'remote', 'handlers', 'http', 'oauth'),
+      onlyTopLevel('config.js'),
       NO_PACKAGE,
     ],
   ],
