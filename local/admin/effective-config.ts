@@ -17,6 +17,8 @@ export const SERVICE_VARIABLES = [
   'SCOPES_SUPPORTED',
   'DPOP_REQUIRED_RESOURCES',
   'DPOP_NONCE',
+  'CLIENT_METADATA_DOCUMENTS',
+  'CLIENT_METADATA_HTTP_LOCALHOST',
 ] as const;
 
 export type ServiceEnvironment = Partial<Record<(typeof SERVICE_VARIABLES)[number], string>>;
@@ -33,6 +35,8 @@ export function serviceEnvironment(c: ServiceConfig): ServiceEnvironment {
         max_assertion_lifetime: t.maxAssertionLifetime,
         allow_reuse: t.allowReuse,
         subject_prefix: t.subjectPrefix,
+        default_scope: t.defaultScope,
+        ...(t.tenant !== undefined && { tenant: t.tenant }),
       })),
     ),
     CORS_ORIGINS: c.corsOrigins.join(','),
@@ -42,6 +46,17 @@ export function serviceEnvironment(c: ServiceConfig): ServiceEnvironment {
     SCOPES_SUPPORTED: c.scopesSupported.join(' '),
     DPOP_REQUIRED_RESOURCES: c.dpop.requiredResources.join(' '),
     DPOP_NONCE: c.dpop.nonceRequired ? 'required' : 'off',
+    CLIENT_METADATA_DOCUMENTS: JSON.stringify(
+      c.clientMetadata.rules.map((r) => ({
+        url_prefix: r.urlPrefix,
+        scopes: r.scopes,
+        resources: r.resources,
+        ...(r.issuers !== undefined && { issuers: r.issuers }),
+        ...(r.tokenLifetime !== undefined && { token_lifetime: r.tokenLifetime }),
+        ...(r.dpopBoundRequired !== undefined && { dpop_bound_required: r.dpopBoundRequired }),
+      })),
+    ),
+    CLIENT_METADATA_HTTP_LOCALHOST: c.clientMetadata.allowHttpLoopback ? '1' : '0',
   };
 }
 
