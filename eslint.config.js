@@ -5,8 +5,8 @@ import tseslint from 'typescript-eslint';
 const WHY = 'the layout forbids it (docs/architecture.md, "Folders")';
 
 /**
- * A relative import of one of `folders`, from any depth and by any way down (`../aws/x`, or
- * `../../lambda/aws/x` climbing to the root and back): folder names are unique across the tree,
+ * A relative import of one of `folders`, from any depth and by any way down (straight to it, or
+ * climbing to the root and back down through lambda/): folder names are unique across the tree,
  * so a name anywhere in the path says which folder is meant.
  */
 const into = (...folders) => ({
@@ -14,7 +14,7 @@ const into = (...folders) => ({
   message: WHY,
 });
 
-/** Of the modules at lambda/'s top, only these: `../ports.js` and `../config.js`, say. */
+/** Of the modules at lambda/'s top, only these (ports and config, say), by their file names. */
 const onlyTopLevel = (...modules) => ({
   regex: `^\\.\\./(?!(${modules.map((m) => m.replace('.', '\\.')).join('|')})$)[\\w-]+\\.js$`,
   message: WHY,

@@ -147,17 +147,38 @@ export function loadServiceConfig(env: Env, defaults: { issuer?: string } = {}):
       `must not exceed MAX_ACCESS_TOKEN_TTL (${maxAccessTokenTtl})`,
     );
   }
+  const trustedIssuers = parseTrustedIssuers(
+    env.TRUSTED_ISSUERS ?? DEFAULT_TRUSTED_ISSUERS,
+    issuer,
+  );
   return {
     issuer,
-    trustedIssuers: parseTrustedIssuers(env.TRUSTED_ISSUERS ?? DEFAULT_TRUSTED_ISSUERS, issuer),
+    trustedIssuers,
     corsOrigins: loadCorsOrigins(env),
     accessTokenTtl,
     maxAccessTokenTtl,
     clockSkew: nonNegativeInt('CLOCK_SKEW', env.CLOCK_SKEW, 60),
     scopesSupported: (env.SCOPES_SUPPORTED ?? '').split(' ').filter(Boolean),
     dpop: parseDpop(env),
-    clientMetadata: parseClientMetadataPolicy(env, issuer),
+    clientMetadata: checkRuleIssuers(parseClientMetadataPolicy(env, issuer), trustedIssuers),
   };
+}
+
+/** CIMD-POLICY: a rule's issuers are trusted ones (a misspelt one would admit nothing, silently). */
+function checkRuleIssuers(
+  policy: ClientMetadataPolicy,
+  trusted: readonly TrustedIssuer[],
+): ClientMetadataPolicy {
+  policy.rules.forEach((rule, i) => {
+    const stranger = rule.issuers?.find((iss) => !trusted.some((t) => t.issuer === iss));
+    if (stranger !== undefined)
+      throw new ConfigError(
+        'CLIENT_METADATA_DOCUMENTS',
+        `names ${JSON.stringify(stranger)}, which is not a trusted issuer (TRUSTED_ISSUERS)`,
+        [i, 'issuers'],
+      );
+  });
+  return policy;
 }
 
 function parseDpop(env: Env): DpopConfig {

@@ -215,7 +215,7 @@ export class XaaAuthorizationServer extends Construct {
         ? []
         : [
             `${f.node.path}: its environment variables take about ${bytes} bytes, over Lambda's ` +
-              `${LAMBDA_ENVIRONMENT_MAX_BYTES}; the trusted issuers' list is most of it: shorten or split it`,
+              `${LAMBDA_ENVIRONMENT_MAX_BYTES}; the trusted issuers' list and the client metadata document rules are most of it: shorten or split them`,
           ];
     });
   }

@@ -208,7 +208,8 @@ function clientCredentials(
   if (bodySecret === undefined) {
     throw new InvalidClient({
       reason: 'client_secret_missing',
-      description: 'client_secret is required: only confidential clients may redeem assertions',
+      description:
+        'client authentication is required: a client_secret, or a client_assertion (private_key_jwt); only confidential clients may redeem assertions',
     });
   }
   return registrable({ method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret });

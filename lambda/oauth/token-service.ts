@@ -191,6 +191,15 @@ export class TokenService {
     const registered = (id: string) =>
       deadline.call('client_registry', () => registry.get(id), isClientRecordOrNone);
     if (credentials.method !== 'private_key_jwt') {
+      // AUTH-METHOD: a metadata document's client has no secret, and no registry holds its id.
+      if (isClientIdUrl(credentials.clientId))
+        return Promise.reject(
+          new InvalidClient({
+            reason: 'auth_method_mismatch',
+            description: AUTHENTICATION_FAILED,
+            usedBasic: credentials.method === 'client_secret_basic',
+          }),
+        );
       return authenticateClient(
         credentials,
         { get: registered },

@@ -8,7 +8,7 @@ import { CLIENT_KEY_DEFAULTS, MAX_CLIENT_KEYS } from '../oauth/client-assertion.
 import { InvalidClient, AUTHENTICATION_FAILED } from '../oauth/errors.js';
 import type { ClientKeys, KeyResolver } from '../ports.js';
 import { JWKS_LIMITS } from './issuer-keys.js';
-import { fetchJson, type OutboundFetchOptions } from './outbound-fetch.js';
+import { CLIENT_FETCH_TIMEOUT_MS, fetchJson, type OutboundFetchOptions } from './outbound-fetch.js';
 import { RemoteKeySet } from './remote-key-set.js';
 
 export interface ClientKeysOptions {
@@ -44,7 +44,7 @@ export class RemoteClientKeys implements ClientKeys {
           load: async () =>
             (
               await fetchJson(jwksUri, {
-                timeoutMs: JWKS_LIMITS.timeoutMs,
+                timeoutMs: CLIENT_FETCH_TIMEOUT_MS,
                 maxBytes: MAX_CLIENT_JWKS_BYTES,
                 allowHttpLoopback,
                 resolve,

@@ -13,6 +13,7 @@ import { isClientIdUrl } from '../oauth/syntax.js';
 import { JWT_BEARER_GRANT, JWT_DPOP_GRANT } from '../oauth/grant-types.js';
 import type { ClientMetadataDocuments, ClientRecord } from '../ports.js';
 import {
+  CLIENT_FETCH_TIMEOUT_MS,
   fetchableUrl,
   fetchJson,
   OutboundFetchError,
@@ -69,7 +70,7 @@ export class RemoteClientMetadataDocuments implements ClientMetadataDocuments {
   ) {
     this.opts = {
       maxBytes: options.maxBytes ?? 5 * 1024,
-      timeoutMs: options.timeoutMs ?? 2000,
+      timeoutMs: options.timeoutMs ?? CLIENT_FETCH_TIMEOUT_MS,
       minTtlSeconds: options.minTtlSeconds ?? 60,
       maxTtlSeconds: options.maxTtlSeconds ?? 24 * 3600,
       defaultTtlSeconds: options.defaultTtlSeconds ?? 300,

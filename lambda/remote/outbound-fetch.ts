@@ -34,6 +34,13 @@ export class OutboundFetchError extends Error {
   }
 }
 
+/**
+ * CIMD-FETCH: how long fetching a client's document, or its keys, may take. A request may need
+ * both, one after the other, inside its 3 s budget (token-service.ts): a slow client host is then
+ * that client's invalid_client, never a 503 that reads as an outage of ours.
+ */
+export const CLIENT_FETCH_TIMEOUT_MS = 1000;
+
 export interface OutboundFetchOptions {
   /** The whole exchange (resolution, connection, response) must end within this. */
   readonly timeoutMs: number;

@@ -157,7 +157,7 @@ function abuseAlarms(
     ReplaySpike: {
       metric: sum('replayed assertions and proofs', m.refusals('r', REPLAY_REASONS)),
       threshold: t.replayCount,
-      description: `${t.replayCount} or more replayed ID-JAGs or DPoP proofs were refused in 5 minutes.`,
+      description: `${t.replayCount} or more replayed ID-JAGs, DPoP proofs or client assertions were refused in 5 minutes.`,
     },
   };
 }

@@ -338,20 +338,37 @@ describe('CLIENT_METADATA_DOCUMENTS (CIMD-POLICY), CLIENT_METADATA_HTTP_LOCALHOS
       });
   });
 
+  const IDP_EXAMPLE = {
+    TRUSTED_ISSUERS: JSON.stringify([
+      { issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks' },
+    ]),
+  };
+
+  test('a rule naming an issuer that is not trusted stops start-up, naming it', () => {
+    const err = configError(cimd([{ ...RULE, issuers: ['https://idp.exampel'] }], IDP_EXAMPLE));
+    expect(err.path).toEqual([0, 'issuers']);
+    expect(err.message).toBe(
+      'CLIENT_METADATA_DOCUMENTS: entry 0 "issuers" names "https://idp.exampel", which is not a trusted issuer (TRUSTED_ISSUERS)',
+    );
+  });
+
   test('rules are read, each with its optional terms; scopes and resources lose duplicates', () => {
     const c = loadServiceConfig(
-      cimd([
-        { ...RULE, scopes: ['read', 'read', 'write'] },
-        {
-          url_prefix: 'https://*.agents.example/',
-          scopes: ['a'],
-          resources: ['urn:example:api', 'urn:example:api'],
-          issuers: ['https://idp.example'],
-          token_lifetime: 300,
-          dpop_bound_required: true,
-        },
-        { ...RULE, dpop_bound_required: false },
-      ]),
+      cimd(
+        [
+          { ...RULE, scopes: ['read', 'read', 'write'] },
+          {
+            url_prefix: 'https://*.agents.example/',
+            scopes: ['a'],
+            resources: ['urn:example:api', 'urn:example:api'],
+            issuers: ['https://idp.example'],
+            token_lifetime: 300,
+            dpop_bound_required: true,
+          },
+          { ...RULE, dpop_bound_required: false },
+        ],
+        IDP_EXAMPLE,
+      ),
     );
     expect(c.clientMetadata).toEqual({
       allowHttpLoopback: false,
