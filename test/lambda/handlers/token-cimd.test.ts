@@ -116,6 +116,22 @@ describe('CIMD-FETCH, CIMD-DOCUMENT: refused, saying which', () => {
     expect(host.hits.get(path)).toBeUndefined();
   });
 
+  test('AUTH-METHOD: a metadata document URL with a secret is refused, and nothing is fetched', async () => {
+    const path = fresh();
+    const id = host.metadata(path, { jwks: key.jwks });
+    const res = await h.token(
+      tokenEvent({
+        grant_type: JWT_BEARER_GRANT,
+        assertion: await h.mint(id),
+        client_id: id,
+        client_secret: 'a-secret-for-a-client-that-has-none',
+      }),
+    );
+    const body = expectRefused(res, 401, 'auth_method_mismatch');
+    expect(body.error_description).toBe('client authentication failed');
+    expect(host.hits.get(path)).toBeUndefined();
+  });
+
   test('CIMD-FETCH: an https URL on a loopback address is refused before any connection', async () => {
     const res = await h.token(tokenEvent(await cimdForm('https://127.0.0.1/agents/x.json')));
     const body = expectRefused(res, 401, 'client_metadata_address_not_public');
