@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { promisify } from 'node:util';
-import { JWT_BEARER_GRANT } from '../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../lambda/oauth/grant-types.js';
 import { median } from './stats.js';
 
 export interface HttpFigures {

@@ -13,7 +13,7 @@ import { TokenService } from '../lambda/oauth/token-service.js';
 import { createTokenHandler } from '../lambda/handlers/token.js';
 import { silentLog } from '../lambda/logging.js';
 import type { HttpEvent, HttpHandler } from '../lambda/http/types.js';
-import { JWT_BEARER_GRANT } from '../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../lambda/oauth/grant-types.js';
 import type { ClientRecord, IssuerKeys } from '../lambda/ports.js';
 import { MemoryRegistry, MemoryReplayGuard, MemorySecrets, slowSigner } from './memory-adapters.js';
 import { summarize } from './stats.js';

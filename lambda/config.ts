@@ -3,6 +3,7 @@
  * once at start-up: a malformed value stops start-up with a message naming the variable.
  */
 import { parseDpopNonceKey } from './oauth/dpop-nonce.js';
+import { isLoopbackHost } from './oauth/syntax.js';
 
 export const ASYMMETRIC_ALGORITHMS = [
   'RS256',
@@ -246,9 +247,7 @@ function nonNegativeInt(variable: string, raw: string | undefined, fallback: num
   return Number(raw.trim());
 }
 
-function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-}
+const isLoopback = (url: URL): boolean => isLoopbackHost(url.hostname);
 
 /** An https URL (http only on loopback) with no query or fragment; `refuse` throws the problem. */
 function parseUrl(raw: string, refuse: (problem: string) => never): URL {

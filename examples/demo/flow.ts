@@ -21,7 +21,7 @@ import { loadLocalConfig } from '../../lambda/config.js';
 import { openLocalAdminStore } from '../../local/admin/local-admin.js';
 import { startLocalServer } from '../../local/server.js';
 import { silentLog } from '../../lambda/logging.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { createResourceListener } from '../../lambda/example-resources/sample/node-listener.js';
 
 import { DemoStage, freePort, type Print } from './stage.js';

@@ -19,7 +19,7 @@ import {
 import { ASYMMETRIC_ALGORITHMS } from '../config.js';
 import type { ClientRecord, KeyResolver } from '../ports.js';
 import { AUTHENTICATION_FAILED, InvalidClient, OAuthError, type ReasonFor } from './errors.js';
-import { quote } from './quote.js';
+import { quote, quoteValue as shown } from './quote.js';
 import { usableKeys } from './usable-keys.js';
 
 /** The algorithms a client may sign with: asymmetric only (no `none`, no shared-key HMAC). */
@@ -116,14 +116,6 @@ export function inspectClientAssertion(
       `client_assertion needs a jti of 1 to ${MAX_JTI} characters (each assertion is used once)`,
     );
   return { clientId: iss, alg, jti, exp };
-}
-
-/** A header value as a description may show it: quoted when a string, its JSON type otherwise. */
-function shown(value: unknown): string {
-  if (typeof value === 'string') return quote(value);
-  return value === null
-    ? 'null'
-    : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
 }
 
 /**

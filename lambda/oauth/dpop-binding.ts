@@ -2,11 +2,13 @@
  * Whether an access token is bound, and to which key (DPOP-CNF-JKT, DPOP-BIND, DPOP-REQUIRED): a
  * function of the verified proof (if any), the ID-JAG's `cnf`, the client and the granted
  * resources. The proof itself was checked before (DPOP-PROOF); its jti is claimed after, last
- * before the ID-JAG's own, so a replayed proof cannot spend the assertion.
+ * before the ID-JAG's own, so a replayed proof cannot spend the assertion. DPOP-GRANT adds what
+ * the jwt-dpop grant requires on top.
  */
 import { quote } from './quote.js';
 import type { ClientRecord } from '../ports.js';
 import { InvalidGrant } from './errors.js';
+import { JWT_BEARER_GRANT, JWT_DPOP_GRANT } from './grant-types.js';
 import type { VerifiedDpopProof } from './dpop.js';
 
 export interface BindingInput {
@@ -80,4 +82,24 @@ export function bindingKey(input: BindingInput): string | undefined {
         description: `resource ${quote(required.resource)} accepts only DPoP-bound tokens: present a DPoP proof`,
       });
   }
+}
+
+/**
+ * DPOP-GRANT: the jwt-dpop grant is for an assertion bound to a key (`cnf.jkt`), redeemed with a
+ * proof by that key; bindingKey then checks that the two are the same key.
+ */
+export function requireDpopGrantBinding(
+  proof: VerifiedDpopProof | undefined,
+  cnf: { readonly jkt: string } | undefined,
+): void {
+  if (!proof)
+    throw new InvalidGrant({
+      reason: 'dpop_proof_missing',
+      description: `the ${JWT_DPOP_GRANT} grant needs a DPoP proof`,
+    });
+  if (!cnf)
+    throw new InvalidGrant({
+      reason: 'dpop_grant_unbound',
+      description: `the ${JWT_DPOP_GRANT} grant is for an assertion bound to a key (cnf.jkt): use ${JWT_BEARER_GRANT} for this one`,
+    });
 }

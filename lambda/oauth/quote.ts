@@ -13,3 +13,14 @@ export function quote(value: unknown, max = 120): string {
   }
   return text.length > max ? `${text.slice(0, max)}\u2026` : text;
 }
+
+/**
+ * A value of a JWT header or a JSON document as a description may show it: quoted when it is a
+ * string, named by its type otherwise (an object with its own `toString` is never called).
+ */
+export function quoteValue(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  return value === null
+    ? 'null'
+    : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
+}

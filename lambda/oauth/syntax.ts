@@ -9,6 +9,14 @@ export const CLIENT_ID = /^[A-Za-z0-9._@+=-]{1,128}$/;
 /** RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/**
+ * The host names that are this machine by definition, as a URL's `hostname` writes them: where
+ * plain http is allowed for a local demo (an issuer, a JWKS, a client's document or keys).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
 /** CIMD-ID: the longest Client ID Metadata Document URL accepted as a client id. */
 export const MAX_CLIENT_ID_URL = 1024;
 
@@ -28,8 +36,8 @@ export function isClientIdUrl(value: string): boolean {
   } catch {
     return false;
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return false;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
+    return false;
   if (url.href !== value || value.includes('#') || url.username !== '' || url.password !== '')
     return false;
   if (url.pathname === '/' || url.pathname === '' || url.search !== '' || value.includes('?'))

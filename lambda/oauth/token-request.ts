@@ -14,8 +14,6 @@ import { inspectClientAssertion } from './client-assertion.js';
 import { CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT, JWT_DPOP_GRANT } from './grant-types.js';
 import { CLIENT_ID, isClientIdUrl } from './syntax.js';
 
-export { JWT_BEARER_GRANT, JWT_DPOP_GRANT };
-
 const GRANT_TYPES: readonly string[] = [JWT_BEARER_GRANT, JWT_DPOP_GRANT];
 /** Large enough for any real assertion and credentials; small enough that no body is a burden. */
 export const MAX_BODY_BYTES = 16 * 1024;

@@ -19,7 +19,7 @@ import { accessTokenClaims, signAccessToken, type AccessTokenClaims } from './ac
 import { authenticateWithClientAssertion } from './client-assertion.js';
 import { authenticateClient, isClientSecretOrNone } from './client-auth.js';
 import { singleDpopHeader, verifyDpopProof, type VerifiedDpopProof } from './dpop.js';
-import { bindingKey } from './dpop-binding.js';
+import { bindingKey, requireDpopGrantBinding } from './dpop-binding.js';
 import { DpopNonces } from './dpop-nonce.js';
 import {
   AUTHENTICATION_FAILED,
@@ -34,9 +34,8 @@ import { decideGrant } from './grant.js';
 import { verifyIdJag, type IdJagClaims } from './id-jag.js';
 import { endpointUrl, PATHS } from './metadata.js';
 import { isClientIdUrl } from './syntax.js';
+import { JWT_DPOP_GRANT } from './grant-types.js';
 import {
-  JWT_BEARER_GRANT,
-  JWT_DPOP_GRANT,
   parseTokenRequest,
   type ClientCredentials,
   type RawTokenRequest,
@@ -516,26 +515,6 @@ function unavailable(port: keyof typeof PORT_FAILURES, cause: unknown): Temporar
     description: `the ${name} is unavailable; retry later`,
     cause,
   });
-}
-
-/**
- * DPOP-GRANT: the jwt-dpop grant is for an assertion bound to a key (`cnf.jkt`), redeemed with a
- * proof by that key; bindingKey then checks that the two are the same key.
- */
-function requireDpopGrantBinding(
-  proof: VerifiedDpopProof | undefined,
-  cnf: { readonly jkt: string } | undefined,
-): void {
-  if (!proof)
-    throw new InvalidGrant({
-      reason: 'dpop_proof_missing',
-      description: `the ${JWT_DPOP_GRANT} grant needs a DPoP proof`,
-    });
-  if (!cnf)
-    throw new InvalidGrant({
-      reason: 'dpop_grant_unbound',
-      description: `the ${JWT_DPOP_GRANT} grant is for an assertion bound to a key (cnf.jkt): use ${JWT_BEARER_GRANT} for this one`,
-    });
 }
 
 function isClientRecordOrNone(v: unknown): boolean {

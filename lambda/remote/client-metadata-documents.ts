@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import type { ClientMetadataPolicy, ClientMetadataRule } from '../config.js';
 import { CLIENT_ASSERTION_ALGORITHMS, MAX_CLIENT_KEYS } from '../oauth/client-assertion.js';
 import { InvalidClient, type ReasonFor } from '../oauth/errors.js';
-import { quote } from '../oauth/quote.js';
+import { quote, quoteValue } from '../oauth/quote.js';
 import { isClientIdUrl } from '../oauth/syntax.js';
 import { JWT_BEARER_GRANT, JWT_DPOP_GRANT } from '../oauth/grant-types.js';
 import type { ClientMetadataDocuments, ClientRecord } from '../ports.js';
@@ -179,14 +179,8 @@ export function underPrefix(url: URL, prefix: string): boolean {
   return url.pathname.startsWith(pattern.pathname);
 }
 
-/** A document's value as a description may show it: quoted when a string, its type otherwise. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'none given';
-  if (typeof value === 'string') return quote(value);
-  return value === null
-    ? 'null'
-    : `a value of type ${Array.isArray(value) ? 'array' : typeof value}`;
-}
+/** A document's value as a description may show it (quote.ts), or that it is missing. */
+const shown = (value: unknown): string => (value === undefined ? 'none given' : quoteValue(value));
 
 const refuse = (reason: ReasonFor<'invalid_client'>, description: string) =>
   new InvalidClient({ reason, description });

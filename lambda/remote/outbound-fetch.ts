@@ -12,6 +12,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { isLoopbackHost } from '../oauth/syntax.js';
 
 /** Why a fetch was refused or failed: the reason codes of CIMD-FETCH. */
 export type OutboundFailure =
@@ -81,13 +82,11 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /** CIMD-FETCH: whether a URL may be fetched at all, before any name is resolved. */
 export function fetchableUrl(url: URL, allowHttpLoopback = false): boolean {
   if (url.username !== '' || url.password !== '') return false;
   if (url.protocol === 'https:') return true;
-  return allowHttpLoopback && url.protocol === 'http:' && LOOPBACK_NAMES.has(url.hostname);
+  return allowHttpLoopback && url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
 /**

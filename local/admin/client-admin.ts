@@ -14,6 +14,7 @@ import {
 import { usableKeys } from '../../lambda/oauth/usable-keys.js';
 import { CLIENT_ID, SCOPE_TOKEN } from '../../lambda/oauth/syntax.js';
 import type { ClientRecord } from '../../lambda/ports.js';
+import { fetchableUrl } from '../../lambda/remote/outbound-fetch.js';
 
 export interface ClientRecordStore {
   get(clientId: string): Promise<ClientRecord | undefined>;
@@ -189,21 +190,9 @@ async function validateKeys(c: NewClient): Promise<Pick<ClientRecord, 'jwks' | '
   if (c.jwks !== undefined && c.jwksUri !== undefined)
     throw bad('choose one of --jwks-uri and --jwks-file');
   if (c.jwksUri !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(c.jwksUri);
-    } catch {
-      url = undefined;
-    }
-    const loopback =
-      url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (
-      !url ||
-      !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) ||
-      url.hash ||
-      url.username ||
-      url.password
-    )
+    // What the server will fetch (outbound-fetch.ts), http://localhost included for a demo.
+    const url = URL.canParse(c.jwksUri) ? new URL(c.jwksUri) : undefined;
+    if (!url || !fetchableUrl(url, true) || url.hash)
       throw bad(
         `--jwks-uri ${JSON.stringify(c.jwksUri)} must be an https URL (http://localhost only for a demo, fetched with CLIENT_METADATA_HTTP_LOCALHOST=1)`,
       );

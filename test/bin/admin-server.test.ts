@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { runAdmin } from '../../bin/admin.js';
 import { AdminError } from '../../local/admin/client-admin.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { LOCAL_ISSUER as ISSUER, LocalFixture } from '../support/local-fixture.js';
 
 let f: LocalFixture;

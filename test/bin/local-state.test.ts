@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runAdmin } from '../../bin/admin.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { freePort, npmRun, startProcess, stopProcess, waitForHttp } from '../support/processes.js';
 import { TestIdp } from '../support/test-idp.js';
 

@@ -19,6 +19,7 @@ import { ClientHost, ClientKey } from '../support/client-keys.js';
 import { captureConsole } from '../support/console-capture.js';
 import { LocalFixture } from '../support/local-fixture.js';
 import { freePort } from '../support/processes.js';
+import { watchingFetch, type TokenTraffic } from '../support/token-traffic.js';
 
 let host: ClientHost;
 let key: ClientKey;
@@ -55,12 +56,7 @@ afterAll(async () => {
   await host?.close();
 });
 
-interface Seen {
-  tokenRequests: Array<{ authorization: string | null; body: URLSearchParams }>;
-  tokenResponses: Array<Record<string, unknown>>;
-  /** Requests to the MCP server that carried an access token. */
-  withToken: number;
-}
+type Seen = TokenTraffic;
 
 /** The agent: CrossAppAccessProvider, its client authentication the SDK's private_key_jwt. */
 function connectAgent(options: { clientId?: string; signer?: ClientKey } = {}) {
@@ -90,19 +86,7 @@ function connectAgent(options: { clientId?: string; signer?: ClientKey } = {}) {
       }),
     },
   );
-  const watching: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    const url = String(input instanceof Request ? input.url : input);
-    if (url === mcp.url && new Headers(init?.headers).has('authorization')) seen.withToken++;
-    if (url.endsWith('/token')) {
-      seen.tokenRequests.push({
-        authorization: new Headers(init?.headers).get('authorization'),
-        body: new URLSearchParams(String(init?.body)),
-      });
-      seen.tokenResponses.push((await res.clone().json()) as Record<string, unknown>);
-    }
-    return res;
-  };
+  const watching = watchingFetch(mcp.url, seen);
   const transport = new StreamableHTTPClientTransport(new URL(mcp.url), {
     authProvider: provider,
     fetch: watching,

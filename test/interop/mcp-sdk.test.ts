@@ -18,6 +18,7 @@ import { decodeJwt } from 'jose';
 import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/server.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
 import { captureConsole } from '../support/console-capture.js';
+import { watchingFetch, type TokenTraffic } from '../support/token-traffic.js';
 
 let fixture: LocalFixture;
 let mcp: RunningMcpServer;
@@ -34,12 +35,8 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-interface Seen {
+interface Seen extends TokenTraffic {
   contexts: CrossAppAccessContext[];
-  tokenRequests: Array<{ authorization: string | null; body: URLSearchParams }>;
-  tokenResponses: Array<Record<string, unknown>>;
-  /** Requests to the MCP server that carried an access token. */
-  withToken: number;
 }
 
 /** An agent: the SDK's client and transport, with the IdP minting what the SDK asks for. */
@@ -71,20 +68,7 @@ function connectAgent(
       );
     },
   });
-  // Watches what goes to the token endpoint; everything else passes untouched.
-  const watching: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    const url = String(input instanceof Request ? input.url : input);
-    if (url === mcp.url && new Headers(init?.headers).has('authorization')) seen.withToken++;
-    if (url.endsWith('/token')) {
-      seen.tokenRequests.push({
-        authorization: new Headers(init?.headers).get('authorization'),
-        body: new URLSearchParams(String(init?.body)),
-      });
-      seen.tokenResponses.push((await res.clone().json()) as Record<string, unknown>);
-    }
-    return res;
-  };
+  const watching = watchingFetch(mcp.url, seen);
   const transport = new StreamableHTTPClientTransport(new URL(mcp.url), {
     authProvider: provider,
     fetch: watching,

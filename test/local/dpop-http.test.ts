@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { runAdmin } from '../../bin/admin.js';
 import { claimsOf, DpopKey } from '../support/dpop.js';
 import { LocalFixture, type RegisteredClient } from '../support/local-fixture.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { LocalFixture } from '../support/local-fixture.js';
 import { basicAuth, formBody } from '../support/events.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { headersOf } from '../../local/http-bridge.js';
 
 let f: LocalFixture;

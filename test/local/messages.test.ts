@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLocalConfig } from '../../lambda/config.js';
 import { startLocalServer } from '../../local/server.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { MemoryLog } from '../support/harness.js';
 import { LocalFixture } from '../support/local-fixture.js';
 

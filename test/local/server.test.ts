@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { runAdmin } from '../../bin/admin.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { basicAuth } from '../support/events.js';
 import { LOCAL_ISSUER as ISSUER, LocalFixture } from '../support/local-fixture.js';
 

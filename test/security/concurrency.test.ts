@@ -1,6 +1,6 @@
 /** Replay races and bursts against the local server over HTTP: one token per ID-JAG, every token valid. */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { LOCAL_ISSUER as ISSUER, LocalFixture } from '../support/local-fixture.js';
 
 let f: LocalFixture;

@@ -5,7 +5,7 @@
  */
 import { tokenEvent } from '../support/events.js';
 import { bodyOf, Harness, refusalOf } from '../support/harness.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import type { ReplayGuard } from '../../lambda/ports.js';
 
 /** A promise the test resolves when it chooses. */

@@ -5,7 +5,7 @@
 import { tokenEvent } from '../support/events.js';
 import { bodyOf, Harness, refusalOf } from '../support/harness.js';
 import type { ReasonFor } from '../../lambda/oauth/errors.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 
 type Fault = 'error' | 'throttle' | 'hang' | 'garbage';
 type Port = 'client registry' | 'secret store' | 'replay guard' | 'signer';

@@ -6,7 +6,7 @@
  * (FUZZ_SEED=N, and FUZZ_PATH=P to go straight to the shrunk counterexample).
  */
 import fc from 'fast-check';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import { formBody, httpEvent, tokenEvent } from '../support/events.js';
 import { Harness, ISSUER, refusalOf } from '../support/harness.js';
 import { REASONS } from '../../lambda/oauth/errors.js';

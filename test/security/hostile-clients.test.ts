@@ -24,6 +24,7 @@ import { formBody, tokenEvent, type Form } from '../support/events.js';
 import { Harness, ISSUER, MemoryLog, RESOURCE, refusalOf } from '../support/harness.js';
 import { ClientHost, ClientKey } from '../support/client-keys.js';
 import { b64url } from '../support/token-requests.js';
+import { captureProcessOutput } from '../support/console-capture.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const KEY_CLIENT = 'hostile-agent';
@@ -41,20 +42,8 @@ let dataDir: string;
  * every assertion and private key the traffic carried is kept in `sensitive`, so the log test can
  * prove none of them was ever written.
  */
-const written: string[] = [];
+const written = captureProcessOutput();
 const sensitive = new Set<string>();
-const originalWrites = [process.stdout.write, process.stderr.write] as const;
-beforeAll(() => {
-  const capture = ((chunk: string | Uint8Array) => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture;
-  process.stderr.write = capture;
-});
-afterAll(() => {
-  [process.stdout.write, process.stderr.write] = originalWrites;
-});
 
 beforeAll(async () => {
   host = await ClientHost.start();

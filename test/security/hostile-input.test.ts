@@ -14,7 +14,8 @@ import { ClientAdmin } from '../../local/admin/client-admin.js';
 import { loadLocalConfig } from '../../lambda/config.js';
 import { openLocalAdminStore } from '../../local/admin/local-admin.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
-import { JWT_BEARER_GRANT, MAX_BODY_BYTES } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
+import { MAX_BODY_BYTES } from '../../lambda/oauth/token-request.js';
 import { readFile } from 'node:fs/promises';
 import { exportJWK } from 'jose';
 import { createLogger } from '../../lambda/logging.js';
@@ -34,6 +35,7 @@ import {
   signRs256,
   type LargeExponentKey,
 } from '../lambda/oauth/rsa-exponent-keys.js';
+import { captureProcessOutput } from '../support/console-capture.js';
 
 const CLIENT_ID = 'hostile-client';
 const CLIENT_SECRET = 'hostile-client-secret-0123456789';
@@ -47,20 +49,8 @@ let dataDir: string;
  * here, and every secret, assertion and token the traffic carried is kept in `sensitive`, so the
  * last test can prove that none of them was ever logged.
  */
-const written: string[] = [];
+const written = captureProcessOutput();
 const sensitive = new Set<string>([CLIENT_SECRET]);
-const originalWrites = [process.stdout.write, process.stderr.write] as const;
-beforeAll(() => {
-  const capture = ((chunk: string | Uint8Array) => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture;
-  process.stderr.write = capture;
-});
-afterAll(() => {
-  [process.stdout.write, process.stderr.write] = originalWrites;
-});
 
 /**
  * An RSA key with a 2,000-bit public exponent: each verification with it costs more than one with a

@@ -22,3 +22,25 @@ export function captureConsole(method: 'warn' | 'error'): CapturedConsole {
     },
   };
 }
+
+/**
+ * Everything this test file's code writes on stdout and stderr (a real Powertools logger writes
+ * there), kept instead of printed from the file's first test to its last, for a test that proves
+ * what was never written. Call it at the top of the file: it registers its own beforeAll/afterAll.
+ */
+export function captureProcessOutput(): readonly string[] {
+  const written: string[] = [];
+  const originalWrites = [process.stdout.write, process.stderr.write] as const;
+  beforeAll(() => {
+    const capture = ((chunk: string | Uint8Array) => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return true;
+    }) as typeof process.stdout.write;
+    process.stdout.write = capture;
+    process.stderr.write = capture;
+  });
+  afterAll(() => {
+    [process.stdout.write, process.stderr.write] = originalWrites;
+  });
+  return written;
+}

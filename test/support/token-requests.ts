@@ -4,7 +4,7 @@
  */
 import type { HttpResult } from '../../lambda/http/types.js';
 import { REASONS, type ReasonCode } from '../../lambda/oauth/errors.js';
-import { JWT_BEARER_GRANT } from '../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../lambda/oauth/grant-types.js';
 import type { Form } from './events.js';
 import { bodyOf, refusalOf } from './harness.js';
 

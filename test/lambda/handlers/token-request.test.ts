@@ -5,7 +5,7 @@
 import { basicAuth, httpEvent, tokenEvent, type Form } from '../../support/events.js';
 import { bodyOf, Harness } from '../../support/harness.js';
 import type { ReasonCode } from '../../../lambda/oauth/errors.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/grant-types.js';
 import type { HttpResult } from '../../../lambda/http/types.js';
 import { expectRefused, redeemForm, type TestClient } from '../../support/token-requests.js';
 

@@ -5,7 +5,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { basicAuth, httpEvent, tokenEvent } from '../../support/events.js';
 import { bodyOf, Harness, ISSUER, RESOURCE } from '../../support/harness.js';
-import { JWT_BEARER_GRANT } from '../../../lambda/oauth/token-request.js';
+import { JWT_BEARER_GRANT } from '../../../lambda/oauth/grant-types.js';
 import { issuedClaims, redeemForm } from '../../support/token-requests.js';
 
 let h: Harness;
